@@ -1,0 +1,36 @@
+// `npm start`: builds if needed, then runs Electron where its binary is installed; otherwise
+// says so in one line and serves the same UI to a browser on 127.0.0.1.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+if (!existsSync('out/renderer/index.html') || process.env.EDGEFLEET_REBUILD === '1') {
+  const r = spawnSync('npx', ['electron-vite', 'build'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status || 1);
+}
+
+function electronBinary() {
+  const dir = 'node_modules/electron';
+  const pathFile = join(dir, 'path.txt');
+  if (!existsSync(pathFile)) return null;
+  const bin = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
+  return existsSync(bin) ? bin : null;
+}
+
+const electron = electronBinary();
+if (electron) {
+  const child = spawn(electron, ['.'], { stdio: 'inherit' });
+  child.on('exit', (code) => process.exit(code ?? 0));
+} else {
+  const { startBrowserHost } = await import('../src-main/browser-host/server.ts');
+  const host = await startBrowserHost({
+    rendererDir: 'out/renderer',
+    port: Number(process.env.EDGEFLEET_PORT) || 0,
+  });
+  console.log(
+    `Electron's binary is not installed here (it cannot be downloaded on this machine); browser mode: open ${host.url}`,
+  );
+  const stop = () => host.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,149 @@
+/**
+ * The hub's config file (`/etc/edgefleet/hub.yaml`). The app writes it when provisioning a node and
+ * the hub reads it at start. The file is JSON — which is also valid YAML, so the `.yaml` name used on
+ * nodes stays true without the agent carrying a YAML parser.
+ */
+
+export type UpstreamStrategy = 'round-robin' | 'priority';
+
+export interface HubTlsConfig {
+  /** PEM client certificate the hub authenticates with (CN system:node:<node>, O system:nodes). */
+  certFile: string;
+  keyFile: string;
+  /** PEM CA bundle that signed the API servers' serving certificates. */
+  caFile: string;
+}
+
+export interface HubConfig {
+  /** The node this hub serves; its Lease `kube-node-lease/<nodeName>` is the cloud probe. */
+  nodeName: string;
+  /** API server base URLs, e.g. https://10.0.0.1:6443. */
+  servers: string[];
+  strategy: UpstreamStrategy;
+  tls: HubTlsConfig;
+  /** Plain-HTTP proxy listener; must be a loopback address. */
+  proxyListen: string;
+  /** Admin listener (/v1/healthz, /v1/readyz, /metrics); must be a loopback address. */
+  adminListen: string;
+  cacheDir: string;
+  journalDir: string;
+  /** AES-256-GCM key file for the cache at rest; created (0600) when absent. */
+  cacheKeyFile: string;
+  /** Extra cacheable User-Agent prefixes beyond the built-in ones. */
+  cacheAgents: string[];
+  /** Seconds between Lease renewals. */
+  heartbeatIntervalSeconds: number;
+  /** Stop renewing the Lease when kubelet has been silent this long, so a dead kubelet still shows NotReady. */
+  kubeletSilenceSeconds: number;
+  /** Lease duration written into the node Lease. */
+  leaseDurationSeconds: number;
+  /** Upper bound on journaled offline writes; oldest events are dropped first. */
+  journalMaxEntries: number;
+}
+
+export const HUB_DEFAULTS = {
+  strategy: 'round-robin',
+  proxyListen: '127.0.0.1:10261',
+  adminListen: '127.0.0.1:10267',
+  cacheDir: '/var/lib/edgefleet/cache',
+  journalDir: '/var/lib/edgefleet/journal',
+  cacheKeyFile: '/var/lib/edgefleet/pki/cache.key',
+  cacheAgents: [],
+  heartbeatIntervalSeconds: 10,
+  kubeletSilenceSeconds: 40,
+  leaseDurationSeconds: 40,
+  journalMaxEntries: 5000,
+} as const satisfies Partial<HubConfig>;
+
+/** User-Agent prefixes that are always cached (yurthub's defaults plus our own agent). */
+export const BUILTIN_CACHE_AGENTS = ['kubelet', 'kube-proxy', 'coredns', 'flanneld', 'edgefleet'] as const;
+
+/** A config file that does not describe a usable hub, said with the field and how to fix it. */
+export class HubConfigError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`hub config: ${field}: ${message}`);
+    this.name = 'HubConfigError';
+    this.field = field;
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function str(obj: Json, field: string, fallback?: string): string {
+  const v = obj[field] ?? fallback;
+  if (typeof v !== 'string' || v === '') throw new HubConfigError(field, 'must be a non-empty string');
+  return v;
+}
+
+function num(obj: Json, field: string, fallback: number): number {
+  const v = obj[field] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new HubConfigError(field, 'must be a positive number');
+  }
+  return v;
+}
+
+function strList(obj: Json, field: string, fallback: readonly string[]): string[] {
+  const v = obj[field] ?? fallback;
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) {
+    throw new HubConfigError(field, 'must be a list of strings');
+  }
+  return [...v];
+}
+
+/** Loopback-only listeners: the proxy speaks plain HTTP and must never face the network. */
+export function assertLoopbackListen(field: string, hostPort: string): { host: string; port: number } {
+  const m = /^(\[?[0-9a-fA-F:.]+\]?):(\d+)$/.exec(hostPort);
+  if (!m?.[1] || !m[2]) throw new HubConfigError(field, `"${hostPort}" must be host:port`);
+  const host = m[1].replace(/^\[|\]$/g, '');
+  if (!(host.startsWith('127.') || host === '::1')) {
+    throw new HubConfigError(field, `"${host}" is not loopback; the plain-HTTP listeners bind only 127.0.0.0/8 or ::1`);
+  }
+  return { host, port: Number(m[2]) };
+}
+
+/** Validates a parsed config file and fills defaults. */
+export function parseHubConfig(raw: unknown): HubConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new HubConfigError('(root)', 'must be a JSON object');
+  }
+  const obj = raw as Json;
+  const tlsRaw = obj.tls;
+  if (typeof tlsRaw !== 'object' || tlsRaw === null) {
+    throw new HubConfigError('tls', 'must be an object with certFile, keyFile, caFile');
+  }
+  const tls = tlsRaw as Json;
+  const servers = strList(obj, 'servers', []);
+  if (servers.length === 0) throw new HubConfigError('servers', 'needs at least one API server URL');
+  for (const s of servers) {
+    if (!/^https:\/\/[^/]+\/?$/.test(s)) throw new HubConfigError('servers', `"${s}" must be https://host:port`);
+  }
+  const strategy = obj.strategy ?? HUB_DEFAULTS.strategy;
+  if (strategy !== 'round-robin' && strategy !== 'priority') {
+    throw new HubConfigError('strategy', 'must be "round-robin" or "priority"');
+  }
+  const config: HubConfig = {
+    nodeName: str(obj, 'nodeName'),
+    servers: servers.map((s) => s.replace(/\/$/, '')),
+    strategy,
+    tls: {
+      certFile: str(tls, 'certFile'),
+      keyFile: str(tls, 'keyFile'),
+      caFile: str(tls, 'caFile'),
+    },
+    proxyListen: str(obj, 'proxyListen', HUB_DEFAULTS.proxyListen),
+    adminListen: str(obj, 'adminListen', HUB_DEFAULTS.adminListen),
+    cacheDir: str(obj, 'cacheDir', HUB_DEFAULTS.cacheDir),
+    journalDir: str(obj, 'journalDir', HUB_DEFAULTS.journalDir),
+    cacheKeyFile: str(obj, 'cacheKeyFile', HUB_DEFAULTS.cacheKeyFile),
+    cacheAgents: strList(obj, 'cacheAgents', HUB_DEFAULTS.cacheAgents),
+    heartbeatIntervalSeconds: num(obj, 'heartbeatIntervalSeconds', HUB_DEFAULTS.heartbeatIntervalSeconds),
+    kubeletSilenceSeconds: num(obj, 'kubeletSilenceSeconds', HUB_DEFAULTS.kubeletSilenceSeconds),
+    leaseDurationSeconds: num(obj, 'leaseDurationSeconds', HUB_DEFAULTS.leaseDurationSeconds),
+    journalMaxEntries: num(obj, 'journalMaxEntries', HUB_DEFAULTS.journalMaxEntries),
+  };
+  assertLoopbackListen('proxyListen', config.proxyListen);
+  assertLoopbackListen('adminListen', config.adminListen);
+  return config;
+}

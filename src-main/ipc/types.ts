@@ -1,0 +1,175 @@
+/**
+ * Wire types shared by main and renderer. Everything here is plain JSON (no classes, no Dates,
+ * no Buffers) so the same messages travel over Electron IPC and the browser host's WebSocket.
+ */
+import type { IpcError } from './errors.ts';
+
+// ── Vault ────────────────────────────────────────────────────────────────────────────────────
+/**
+ * keychain: secrets persist in the OS Secret Service / Keychain.
+ * unavailable: no keychain; storing a secret fails until the user accepts session-only memory.
+ * session-memory: no keychain; the user accepted keeping secrets in memory until the app exits.
+ */
+export type VaultBackend = 'keychain' | 'unavailable' | 'session-memory';
+
+export interface VaultStatus {
+  backend: VaultBackend;
+  /** One sentence the UI can show as is. */
+  detail: string;
+  fix?: string;
+  /** Secrets the app currently holds references to (not their values). */
+  entries: number;
+}
+
+// ── Cluster sources ──────────────────────────────────────────────────────────────────────────
+/** default: ~/.kube/config; env: one file listed in $KUBECONFIG; imported: copied into settings + vault. */
+export type ClusterSourceKind = 'default' | 'env' | 'imported';
+
+export interface ClusterContextInfo {
+  /** `<sourceId>/<contextName>`: unique across sources even when two files reuse a context name. */
+  clusterId: string;
+  context: string;
+  cluster: string;
+  user: string;
+  server: string;
+  namespace?: string;
+  /** How the user authenticates, so the UI can say why a connect might prompt or fail. */
+  auth: 'client-certificate' | 'token' | 'basic' | 'exec' | 'auth-provider' | 'none';
+}
+
+export interface ClusterSourceInfo {
+  id: string;
+  kind: ClusterSourceKind;
+  /** The file this source was read (or imported) from. */
+  path: string;
+  readOnly: boolean;
+  contexts: ClusterContextInfo[];
+  currentContext?: string;
+  /** Set when the file could not be read or parsed; `contexts` is then empty. */
+  error?: IpcError;
+}
+
+// ── Live cluster state ───────────────────────────────────────────────────────────────────────
+export const RESOURCE_KINDS = [
+  'nodes',
+  'nodepools',
+  'yurtappsets',
+  'pods',
+  'services',
+  'endpointslices',
+  'leases',
+  'events',
+] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/**
+ * connecting: first contact in progress. connected: every watch is live.
+ * reconnecting: a watch broke and we are retrying; data shown is the last known.
+ * unreachable: retries keep failing; data shown is the last-known snapshot of age `now - lastContactAt`.
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'unreachable';
+
+export interface ConnectionInfo {
+  state: ConnectionState;
+  /** ISO time the state was entered. */
+  since: string;
+  /** ISO time of the last successful exchange with the API server (age of the data shown). */
+  lastContactAt?: string;
+  lastError?: IpcError;
+}
+
+/**
+ * Per resource: synced (live), syncing (first list running), forbidden (RBAC said no: the UI
+ * shows that, not an empty list), absent (the API server does not serve it, e.g. no CRD), error.
+ */
+export interface ResourceState {
+  status: 'syncing' | 'synced' | 'forbidden' | 'absent' | 'error';
+  message?: string;
+}
+
+/** A Kubernetes object as sent to the renderer: managedFields and last-applied config removed. */
+export interface WireObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  [field: string]: unknown;
+}
+
+/** Which edge control plane the cluster runs, and hence what the app can do there. */
+export interface ClusterFlavor {
+  kind: 'edgefleet' | 'openyurt' | 'none' | 'unknown';
+  /** CRDs served under apps.openyurt.io. */
+  nodePools: boolean;
+  yurtAppSets: boolean;
+  /** The controller we recognised (by its leader-election Lease), if any. */
+  controller?: { namespace: string; name: string; holder?: string; renewedAt?: string };
+  /** User-facing capabilities, e.g. "manage node pools", "convert nodes". */
+  capabilities: string[];
+  explanation: string;
+}
+
+export interface ResourceSnapshot {
+  state: ResourceState;
+  items: WireObject[];
+}
+
+export interface ClusterSnapshot {
+  clusterId: string;
+  /** Diffs for this cluster carry seq > this; a gap means the renderer must ask for a new snapshot. */
+  seq: number;
+  takenAt: string;
+  connection: ConnectionInfo;
+  flavor: ClusterFlavor;
+  resources: Record<ResourceKind, ResourceSnapshot>;
+}
+
+export interface ResourceDiff {
+  state?: ResourceState;
+  /** Full objects (compacted) that were added or changed since the previous diff. */
+  upserts: WireObject[];
+  /** Keys `namespace/name` (or `name` for cluster-scoped) that were deleted. */
+  removes: string[];
+}
+
+/** Everything that changed in one batch window; many object events → one message. */
+export interface ClusterDiff {
+  clusterId: string;
+  seq: number;
+  at: string;
+  connection?: ConnectionInfo;
+  flavor?: ClusterFlavor;
+  resources: Partial<Record<ResourceKind, ResourceDiff>>;
+}
+
+// ── Provisioning progress ────────────────────────────────────────────────────────────────────
+export interface ProvisionProgress {
+  runId: string;
+  host: string;
+  step: string;
+  stepIndex: number;
+  stepCount: number;
+  status: 'running' | 'done' | 'failed' | 'skipped';
+  /** 0–100 for the step (uploads report real progress; other steps 0 then 100). */
+  percent: number;
+  bytes?: { sent: number; total: number };
+  message?: string;
+  error?: IpcError;
+}
+
+export interface ProvisionLogLine {
+  runId: string;
+  host: string;
+  at: string;
+  stream: 'stdout' | 'stderr' | 'info';
+  line: string;
+}

@@ -1,0 +1,153 @@
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { sh } from './sh.ts';
+
+/** A certificate and its private key on disk (PEM). */
+export interface CertPaths {
+  cert: string;
+  key: string;
+}
+
+export interface CertRequest {
+  commonName: string;
+  /** Subject O= values; Kubernetes reads them as groups (e.g. system:masters, system:nodes). */
+  organizations?: readonly string[];
+  /** SANs; an entry that parses as an IP becomes IP:, anything else DNS:. */
+  altNames?: readonly string[];
+  usage: 'client' | 'server' | 'both';
+  days?: number;
+}
+
+const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
+
+// Our own tiny openssl config: the system one would add v3_ca extensions to every `req -x509`.
+function opensslConfig(extensions: string[]): string {
+  return ['[req]', 'distinguished_name = dn', '[dn]', '[ext]', ...extensions, ''].join('\n');
+}
+
+function subject(commonName: string, organizations: readonly string[] = []): string {
+  for (const part of [commonName, ...organizations]) {
+    if (/[/\\+=\n]/.test(part)) throw new Error(`certificate subject part ${JSON.stringify(part)} has a character openssl -subj cannot take`);
+  }
+  return `${organizations.map((o) => `/O=${o}`).join('')}/CN=${commonName}`;
+}
+
+function fileName(name: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`certificate name ${JSON.stringify(name)} must be [A-Za-z0-9._-]+`);
+  return name;
+}
+
+/**
+ * A lab's certificate authority and the certificates it signs, made with the openssl CLI into
+ * one directory. Fresh per lab; the CA key stays in the directory so kube-controller-manager's
+ * csrsigner (and tests) can sign more.
+ */
+export class Pki {
+  readonly dir: string;
+  readonly ca: CertPaths;
+  readonly serviceAccount: { publicKey: string; privateKey: string };
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+    this.serviceAccount = { publicKey: join(dir, 'sa.pub'), privateKey: join(dir, 'sa.key') };
+  }
+
+  /** Makes a new CA and service-account key pair in `dir` (replacing any there). */
+  static async create(dir: string, opts: { caCommonName?: string; days?: number } = {}): Promise<Pki> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const pki = new Pki(dir);
+    const cnf = join(dir, 'ca.cnf');
+    await writeFile(
+      cnf,
+      opensslConfig([
+        'basicConstraints = critical,CA:TRUE',
+        'keyUsage = critical,keyCertSign,cRLSign,digitalSignature',
+        'subjectKeyIdentifier = hash',
+      ]),
+    );
+    await sh('openssl', [
+      'req', '-x509', '-new', '-config', cnf, '-extensions', 'ext', ...CURVE, '-nodes',
+      '-keyout', pki.ca.key, '-out', pki.ca.cert, '-days', String(opts.days ?? 3650),
+      '-subj', subject(opts.caCommonName ?? 'edgefleet-lab-ca'),
+    ]);
+    await rm(cnf, { force: true });
+    await chmod(pki.ca.key, 0o600);
+    await sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', pki.serviceAccount.privateKey]);
+    await chmod(pki.serviceAccount.privateKey, 0o600);
+    await sh('openssl', ['pkey', '-in', pki.serviceAccount.privateKey, '-pubout', '-out', pki.serviceAccount.publicKey]);
+    return pki;
+  }
+
+  /** Opens a PKI another process created (e.g. `npm run lab -- status` after `up`). */
+  static open(dir: string): Pki {
+    return new Pki(dir);
+  }
+
+  /** Issues `<dir>/<name>.crt` + `.key` signed by the CA. */
+  async issue(name: string, req: CertRequest): Promise<CertPaths> {
+    const base = join(this.dir, fileName(name));
+    const out = { cert: `${base}.crt`, key: `${base}.key` };
+    const eku = { client: 'clientAuth', server: 'serverAuth', both: 'clientAuth,serverAuth' }[req.usage];
+    const sans = (req.altNames ?? []).map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`));
+    const cnf = `${base}.cnf`;
+    await writeFile(
+      cnf,
+      opensslConfig([
+        'basicConstraints = critical,CA:FALSE',
+        'keyUsage = critical,digitalSignature,keyEncipherment',
+        `extendedKeyUsage = ${eku}`,
+        'authorityKeyIdentifier = keyid',
+        ...(sans.length > 0 ? [`subjectAltName = ${sans.join(',')}`] : []),
+      ]),
+    );
+    try {
+      await sh('openssl', [
+        'req', '-x509', '-new', '-config', cnf, '-extensions', 'ext', ...CURVE, '-nodes',
+        '-keyout', out.key, '-out', out.cert, '-days', String(req.days ?? 365),
+        '-subj', subject(req.commonName, req.organizations), '-CA', this.ca.cert, '-CAkey', this.ca.key,
+      ]);
+    } finally {
+      await rm(cnf, { force: true });
+    }
+    await chmod(out.key, 0o600);
+    return out;
+  }
+
+  issueClientCert(name: string, commonName: string, organizations: readonly string[] = [], days?: number) {
+    return this.issue(name, { commonName, organizations, usage: 'client', days });
+  }
+
+  issueServerCert(name: string, commonName: string, altNames: readonly string[], days?: number) {
+    return this.issue(name, { commonName, altNames, usage: 'server', days });
+  }
+
+  /** Admin-style kubeconfig for a client certificate, with everything embedded (portable). */
+  async writeKubeconfig(path: string, opts: { server: string; user: string; client: CertPaths }): Promise<string> {
+    const [ca, cert, key] = await Promise.all([
+      readFile(this.ca.cert),
+      readFile(opts.client.cert),
+      readFile(opts.client.key),
+    ]);
+    await writeFile(path, kubeconfigYaml({ server: opts.server, user: opts.user, ca, cert, key }), { mode: 0o600 });
+    return path;
+  }
+}
+
+/** A one-cluster, one-user kubeconfig; JSON is valid YAML so no YAML library is needed. */
+export function kubeconfigYaml(o: { server: string; user: string; ca: Buffer; cert?: Buffer; key?: Buffer; token?: string }) {
+  const user: Record<string, string> = {};
+  if (o.cert) user['client-certificate-data'] = o.cert.toString('base64');
+  if (o.key) user['client-key-data'] = o.key.toString('base64');
+  if (o.token) user.token = o.token;
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'lab', cluster: { server: o.server, 'certificate-authority-data': o.ca.toString('base64') } }],
+    users: [{ name: o.user, user }],
+    contexts: [{ name: 'lab', context: { cluster: 'lab', user: o.user } }],
+    'current-context': 'lab',
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
