@@ -82,6 +82,32 @@ export class LabNetwork {
     return new LabNetwork(labId, subnetIndex);
   }
 
+  /**
+   * The live link state of a host, read from its namespace's firewall chain, so a process
+   * other than the one that set it (the CLI's `status`) reports the truth.
+   */
+  async linkStatus(
+    name: string,
+  ): Promise<{ link: 'up' | 'cut' | 'missing'; natOnly: boolean; lossPercent: number }> {
+    const netns = `${LAB_NAME_PREFIX}${this.labId}-${name}`;
+    let rules: string;
+    try {
+      rules = await sh('ip', ['netns', 'exec', netns, 'iptables', '-w', '-S', 'EF-LINK']);
+    } catch (e) {
+      if (/No such file|Cannot open network namespace/i.test((e as Error).message))
+        return { link: 'missing', natOnly: false, lossPercent: 0 };
+      // No chain yet: the link was never impaired.
+      return { link: 'up', natOnly: false, lossPercent: 0 };
+    }
+    const cut = /^-A EF-LINK -j DROP$/m.test(rules);
+    const loss = rules.match(/--probability ([\d.]+)/);
+    return {
+      link: cut ? 'cut' : 'up',
+      natOnly: /--ctstate NEW -j DROP/.test(rules),
+      lossPercent: loss ? Math.round(Number(loss[1]) * 100) : 0,
+    };
+  }
+
   async addHost(name: string, hostIndex: number): Promise<HostLink> {
     const link = await HostLink.create(this, name, hostIndex);
     this.links.set(name, link);

@@ -100,7 +100,10 @@ export async function readAptSource(aptDir = '/etc/apt'): Promise<AptSource> {
   for (const f of files.filter((n) => n.endsWith('.sources'))) {
     candidates.push(...parseDeb822Sources(await readFile(path.join(dir, f), 'utf8')));
   }
-  const lists = [path.join(aptDir, 'sources.list'), ...files.filter((n) => n.endsWith('.list')).map((n) => path.join(dir, n))];
+  const lists = [
+    path.join(aptDir, 'sources.list'),
+    ...files.filter((n) => n.endsWith('.list')).map((n) => path.join(dir, n)),
+  ];
   for (const f of lists) {
     if (existsSync(f)) candidates.push(...parseSourcesList(await readFile(f, 'utf8')));
   }
@@ -156,12 +159,23 @@ export function rootfsCacheKey(suite: string, packages: readonly string[] = ROOT
  * sibling directory that is renamed into place only once complete, so a crash mid-build
  * never leaves something that looks usable.
  */
-export async function ensureRootfs(opts: { log?: (line: string) => void } = {}): Promise<RootfsInfo> {
+export function ensureRootfs(opts: { log?: (line: string) => void } = {}): Promise<RootfsInfo> {
+  // Hosts booted in parallel share one build instead of racing for the same temp directory.
+  inFlight ??= buildOrReuse(opts).finally(() => {
+    inFlight = undefined;
+  });
+  return inFlight;
+}
+
+let inFlight: Promise<RootfsInfo> | undefined;
+
+async function buildOrReuse(opts: { log?: (line: string) => void }): Promise<RootfsInfo> {
   const log = opts.log ?? (() => {});
   const { mirror, suite } = await readAptSource();
   const root = path.join(edgefleetCacheDir(), 'rootfs');
   const final = path.join(root, rootfsCacheKey(suite));
-  if (existsSync(path.join(final, COMPLETE_MARKER))) return { path: final, suite, mirror, built: false, buildMs: 0 };
+  if (existsSync(path.join(final, COMPLETE_MARKER)))
+    return { path: final, suite, mirror, built: false, buildMs: 0 };
 
   await requireTool('debootstrap', 'apt-get install debootstrap');
   await mkdir(root, { recursive: true });

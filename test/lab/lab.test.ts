@@ -1,0 +1,94 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Lab } from './lab.ts';
+
+// The lab as a whole: parts composed, reachable from hosts, and torn down without a trace,
+// whether stopped by a test, interrupted with Ctrl-C, or run detached through the CLI.
+describe('Lab.start', () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await Lab.start({ hosts: 1, kwokNodes: 1 });
+  });
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  test('the API server is reachable from a lab host over the lab network', async () => {
+    const readyz = `${lab.cluster.apiServerUrl}/readyz`;
+    const host = lab.host('edge-1');
+    await host.run(['sh', '-c', 'cat > /root/lab-ca.crt'], { input: await readFile(lab.cluster.caCertPath, 'utf8') });
+    const out = await host.run(['curl', '-sS', '--max-time', '5', '--cacert', '/root/lab-ca.crt', readyz]);
+    expect(out.trim()).toBe('ok');
+  });
+
+  test('kwok nodes register Ready', async () => {
+    const nodes = await lab.cluster.kubectlJson<{
+      items: { status: { conditions: { type: string; status: string }[] } }[];
+    }>(['get', 'nodes']);
+    expect(nodes.items).toHaveLength(1);
+    expect(nodes.items[0]?.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  test('stop() leaves no namespaces, links, mounts or processes', async () => {
+    const { dir, id } = lab;
+    await lab.stop();
+    expect(await Lab.leftovers(dir, id)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+test('Ctrl-C on a process running a lab cleans everything up', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edgefleet-lab-sigint-'));
+  const child = spawn(process.execPath, ['test/lab/fixtures/lab-until-signal.ts', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const id = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/READY (\w+)/);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`lab fixture exited ${code} before ready: ${stderr.slice(-2000)}`)),
+    );
+  });
+  expect((await Lab.leftovers(dir, id)).length).toBeGreaterThan(0);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.kill('SIGINT');
+  expect(await exited).toBe(130);
+  expect(await Lab.leftovers(dir, id)).toEqual([]);
+});
+
+test('npm run lab -- up | status | down (detached lab for people)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edgefleet-lab-cli-'));
+  const env = { ...process.env, EDGEFLEET_LAB_DIR: dir };
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['test/lab/cli.ts', ...args], { env, encoding: 'utf8', timeout: 180_000 });
+  const up = cli('up', '--hosts', '1', '--kwok', '1');
+  expect(up.status, up.stderr).toBe(0);
+  expect(existsSync(join(dir, 'kubeconfig'))).toBe(true);
+  // The CLI has exited; the lab must still be there for people to use.
+  const status = cli('status');
+  expect(status.status, status.stderr).toBe(0);
+  const parsed = JSON.parse(status.stdout) as {
+    id: string;
+    apiServerUrl: string;
+    hosts: { name: string; address: string; running: boolean; link: string }[];
+    nodes: { name: string; ready: string }[];
+  };
+  expect(parsed.apiServerUrl).toMatch(/^https:\/\/198\.18\.\d+\.1:\d+$/);
+  expect(parsed.hosts).toEqual([expect.objectContaining({ name: 'edge-1', running: true, link: 'up' })]);
+  expect(parsed.nodes).toEqual([expect.objectContaining({ ready: 'True' })]);
+  const down = cli('down');
+  expect(down.status, down.stderr).toBe(0);
+  expect(await Lab.leftovers(dir, parsed.id)).toEqual([]);
+});
