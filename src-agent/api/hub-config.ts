@@ -98,7 +98,10 @@ export function assertLoopbackListen(field: string, hostPort: string): { host: s
   if (!m?.[1] || !m[2]) throw new HubConfigError(field, `"${hostPort}" must be host:port`);
   const host = m[1].replace(/^\[|\]$/g, '');
   if (!(host.startsWith('127.') || host === '::1')) {
-    throw new HubConfigError(field, `"${host}" is not loopback; the plain-HTTP listeners bind only 127.0.0.0/8 or ::1`);
+    throw new HubConfigError(
+      field,
+      `"${host}" is not loopback; the plain-HTTP listeners bind only 127.0.0.0/8 or ::1`,
+    );
   }
   return { host, port: Number(m[2]) };
 }
@@ -117,7 +120,8 @@ export function parseHubConfig(raw: unknown): HubConfig {
   const servers = strList(obj, 'servers', []);
   if (servers.length === 0) throw new HubConfigError('servers', 'needs at least one API server URL');
   for (const s of servers) {
-    if (!/^https:\/\/[^/]+\/?$/.test(s)) throw new HubConfigError('servers', `"${s}" must be https://host:port`);
+    if (!/^https:\/\/[^/]+\/?$/.test(s))
+      throw new HubConfigError('servers', `"${s}" must be https://host:port`);
   }
   const strategy = obj.strategy ?? HUB_DEFAULTS.strategy;
   if (strategy !== 'round-robin' && strategy !== 'priority') {

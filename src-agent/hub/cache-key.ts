@@ -21,11 +21,19 @@ export async function loadOrCreateCacheKey(path: string): Promise<Buffer> {
   try {
     const st = await stat(path);
     if ((st.mode & 0o077) !== 0) {
-      throw new CacheKeyError(path, `mode ${(st.mode & 0o777).toString(8)} lets others read it`, `run chmod 600 ${path}`);
+      throw new CacheKeyError(
+        path,
+        `mode ${(st.mode & 0o777).toString(8)} lets others read it`,
+        `run chmod 600 ${path}`,
+      );
     }
     const key = await readFile(path);
     if (key.length !== KEY_BYTES) {
-      throw new CacheKeyError(path, `is ${key.length} bytes, expected ${KEY_BYTES}`, 'delete it and the cache dir; the hub makes a new one');
+      throw new CacheKeyError(
+        path,
+        `is ${key.length} bytes, expected ${KEY_BYTES}`,
+        'delete it and the cache dir; the hub makes a new one',
+      );
     }
     return key;
   } catch (err) {
@@ -36,7 +44,11 @@ export async function loadOrCreateCacheKey(path: string): Promise<Buffer> {
   // 'wx' so two hubs starting at once cannot each write a different key.
   const fh = await open(path, 'wx', 0o600).catch(async (err: NodeJS.ErrnoException) => {
     if (err.code === 'EEXIST') return undefined;
-    throw new CacheKeyError(path, `cannot create (${err.code})`, 'check the directory exists and is writable by root');
+    throw new CacheKeyError(
+      path,
+      `cannot create (${err.code})`,
+      'check the directory exists and is writable by root',
+    );
   });
   if (!fh) return loadOrCreateCacheKey(path);
   try {

@@ -7,8 +7,18 @@ import { MemoryLogger } from './log.ts';
 import { type ObjectKey, Storage } from './storage.ts';
 
 const pods = { resource: 'pods', version: 'v1', group: '' };
-const key = (name: string, namespace = 'default'): ObjectKey => ({ component: 'kubelet', resource: pods, namespace, name });
-const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: 'n1' } });
+const key = (name: string, namespace = 'default'): ObjectKey => ({
+  component: 'kubelet',
+  resource: pods,
+  namespace,
+  name,
+});
+const pod = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'default' },
+  spec: { nodeName: 'n1' },
+});
 
 let dir: string;
 let log: MemoryLogger;
@@ -17,7 +27,11 @@ let storage: Storage;
 beforeEach(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'hub-storage-'));
   log = new MemoryLogger();
-  storage = new Storage({ root: join(dir, 'cache'), key: await loadOrCreateCacheKey(join(dir, 'pki', 'cache.key')), log });
+  storage = new Storage({
+    root: join(dir, 'cache'),
+    key: await loadOrCreateCacheKey(join(dir, 'pki', 'cache.key')),
+    log,
+  });
   await storage.init();
 });
 afterEach(async () => {
@@ -54,7 +68,9 @@ describe('storage', () => {
     await storage.put(key('a'), pod('a'));
     await storage.put(key('b', 'other'), pod('b'));
     expect((await storage.list('kubelet', pods)).length).toBe(2);
-    expect(((await storage.list('kubelet', pods, 'other'))[0] as { metadata: { name: string } }).metadata.name).toBe('b');
+    expect(
+      ((await storage.list('kubelet', pods, 'other'))[0] as { metadata: { name: string } }).metadata.name,
+    ).toBe('b');
     await storage.delete(key('a'));
     expect(await storage.get(key('a'))).toBeUndefined();
   });

@@ -53,7 +53,9 @@ const QUARANTINE_DIR = '.quarantine';
 /** Object and namespace names become path segments; anything that could escape or hide is encoded. */
 function segment(name: string): string {
   if (name === '') throw new Error('empty path segment');
-  const safe = /^[A-Za-z0-9_:-][A-Za-z0-9._:-]*$/.test(name) ? name : encodeURIComponent(name).replace(/^\./, '%2E');
+  const safe = /^[A-Za-z0-9_:-][A-Za-z0-9._:-]*$/.test(name)
+    ? name
+    : encodeURIComponent(name).replace(/^\./, '%2E');
   return safe === '..' ? '%2E%2E' : safe;
 }
 
@@ -114,6 +116,25 @@ export class Storage {
     return this.writeFile(this.objectPath(k), Buffer.from(JSON.stringify(obj)));
   }
 
+  /**
+   * Many objects at once (a LIST): files are written and fsynced in parallel — the filesystem merges
+   * the flushes — and each directory is fsynced once at the end instead of once per object.
+   */
+  async putMany(items: readonly { key: ObjectKey; obj: unknown }[], parallel = 16): Promise<void> {
+    const dirs = new Set<string>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < items.length; i = next++) {
+        const it = items[i];
+        if (!it) continue;
+        const path = this.objectPath(it.key);
+        if (await this.writeFile(path, Buffer.from(JSON.stringify(it.obj)), false)) dirs.add(dirname(path));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+    await Promise.all([...dirs].map((d) => syncDir(d).catch(() => undefined)));
+  }
+
   async get(k: ObjectKey): Promise<unknown | undefined> {
     return this.readFile(this.objectPath(k));
   }
@@ -148,7 +169,8 @@ export class Storage {
       if (e.isDirectory()) {
         if (namespace !== '' && e.name !== segment(namespace)) continue;
         const inner = await fsp.readdir(join(dir, e.name), { withFileTypes: true }).catch(() => []);
-        for (const f of inner) if (f.isFile() && !f.name.startsWith('.')) files.push(join(dir, e.name, f.name));
+        for (const f of inner)
+          if (f.isFile() && !f.name.startsWith('.')) files.push(join(dir, e.name, f.name));
       } else if (e.isFile() && namespace === '') {
         files.push(join(dir, e.name));
       }
@@ -220,7 +242,7 @@ export class Storage {
     return run;
   }
 
-  private async writeFile(path: string, plain: Buffer): Promise<boolean> {
+  private async writeFile(path: string, plain: Buffer, syncDirNow = true): Promise<boolean> {
     if (!this.condition.writable) return false;
     return this.serialize(path, async () => {
       const dir = dirname(path);
@@ -235,7 +257,7 @@ export class Storage {
           await fh.close();
         }
         await this.io.rename(tmp, path);
-        await syncDir(dir);
+        if (syncDirNow) await syncDir(dir);
         return true;
       } catch (err) {
         await fsp.rm(tmp, { force: true }).catch(() => undefined);
@@ -254,7 +276,11 @@ export class Storage {
           reason: err.code === 'EROFS' ? 'CacheReadOnly' : 'CacheDiskFull',
           message: `caching stopped: ${err.code} writing ${this.rel(path)}; free space or remount ${this.root} read-write, then restart the hub`,
         };
-        this.log.error('cache.disabled', { code: err.code, path: this.rel(path), hint: this.condition.message });
+        this.log.error('cache.disabled', {
+          code: err.code,
+          path: this.rel(path),
+          hint: this.condition.message,
+        });
       }
       return;
     }
@@ -299,7 +325,8 @@ export class Storage {
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory() && e.name !== QUARANTINE_DIR) await this.sweepTempFiles(p);
-      else if (e.isFile() && e.name.startsWith('.tmp-')) await fsp.rm(p, { force: true }).catch(() => undefined);
+      else if (e.isFile() && e.name.startsWith('.tmp-'))
+        await fsp.rm(p, { force: true }).catch(() => undefined);
     }
   }
 }

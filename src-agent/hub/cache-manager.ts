@@ -1,0 +1,309 @@
+import type { IncomingMessage } from 'node:http';
+import { BUILTIN_CACHE_AGENTS } from '../api/hub-config.ts';
+import type { Logger } from './log.ts';
+import type { RequestInfo } from './request-info.ts';
+import { inScope, type ListScope, scopeFromQuery } from './selectors.ts';
+import type { ObjectKey, ResourceKey, Storage } from './storage.ts';
+import { WatchDecoder } from './watch-decoder.ts';
+
+/** Per component+resource bookkeeping written next to the objects. */
+export interface ResourceMeta {
+  apiVersion: string;
+  kind: string;
+  listKind: string;
+  resourceVersion: string;
+}
+
+/** Receives a copy of an upstream response body as it streams to the client. */
+export interface CacheSink {
+  write(chunk: Buffer): void;
+  end(): Promise<void>;
+}
+
+/** A list answered from cache. */
+export interface CachedList {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string };
+  items: unknown[];
+}
+
+interface K8sObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; continue?: string };
+  items?: K8sObject[];
+}
+
+/** LIST bodies larger than this are streamed to the client but not cached (memory bound on small nodes). */
+const MAX_LIST_BYTES = 128 * 1024 * 1024;
+/** Resources never cached: high churn and useless offline. */
+const UNCACHED = new Set([
+  'events',
+  'tokenreviews',
+  'subjectaccessreviews',
+  'selfsubjectaccessreviews',
+  'certificatesigningrequests',
+]);
+
+/**
+ * Decides what is cached and keeps the cache current from responses flowing through the proxy.
+ * Objects are stored once per component+resource; a LIST is answered by filtering them with the
+ * request's namespace and selectors, so lists with different selectors never clobber each other.
+ */
+export class CacheManager {
+  private readonly storage: Storage;
+  private readonly log: Logger;
+  private agents: string[];
+  private readonly pending = new Set<Promise<void>>();
+  hits = 0;
+  misses = 0;
+
+  constructor(storage: Storage, extraAgents: readonly string[], log: Logger) {
+    this.storage = storage;
+    this.log = log;
+    this.agents = [...BUILTIN_CACHE_AGENTS, ...extraAgents];
+  }
+
+  /** Live reload of the configured agents (ConfigMap or config file). */
+  setExtraAgents(extra: readonly string[]): void {
+    this.agents = [...BUILTIN_CACHE_AGENTS, ...extra];
+  }
+
+  isCacheableClient(req: IncomingMessage): boolean {
+    if (String(req.headers['edge-cache'] ?? '').toLowerCase() === 'true') return true;
+    const ua = req.headers['user-agent'] ?? '';
+    return this.agents.some((a) => ua.startsWith(a));
+  }
+
+  /** Whether responses to this request carry objects worth keeping. */
+  isCacheableRequest(info: RequestInfo): boolean {
+    if (!info.isResource || UNCACHED.has(info.resource.resource)) return false;
+    if (['get', 'list', 'watch'].includes(info.verb)) return info.subresource === '';
+    if (['create', 'update', 'patch'].includes(info.verb))
+      return info.subresource === '' || info.subresource === 'status';
+    return false;
+  }
+
+  /** Resolves once every response already received has been written to the cache (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** A sink that tees a 2xx JSON response into the cache, or undefined when nothing should be stored. */
+  sinkFor(component: string, info: RequestInfo, status: number, contentType: string): CacheSink | undefined {
+    const sink = this.pickSink(component, info, status, contentType);
+    if (!sink) return undefined;
+    return {
+      write: (c) => sink.write(c),
+      end: () => {
+        const p = sink.end().finally(() => this.pending.delete(p));
+        this.pending.add(p);
+        return p;
+      },
+    };
+  }
+
+  private pickSink(
+    component: string,
+    info: RequestInfo,
+    status: number,
+    contentType: string,
+  ): CacheSink | undefined {
+    if (!contentType.startsWith('application/json')) return undefined;
+    if (info.verb === 'get' && status === 404) return this.deleteSink(component, info);
+    if (status < 200 || status >= 300) return undefined;
+    if (info.verb === 'watch') return this.watchSink(component, info);
+    if (info.verb === 'list') return this.listSink(component, info);
+    return this.objectSink(component, info);
+  }
+
+  private key(component: string, r: ResourceKey, obj: K8sObject): ObjectKey | undefined {
+    const name = obj.metadata?.name;
+    if (!name) return undefined;
+    return { component, resource: r, namespace: obj.metadata?.namespace ?? '', name };
+  }
+
+  private deleteSink(component: string, info: RequestInfo): CacheSink {
+    return {
+      write: () => undefined,
+      end: async () => {
+        await this.storage.delete({
+          component,
+          resource: info.resource,
+          namespace: info.namespace,
+          name: info.name,
+        });
+      },
+    };
+  }
+
+  private objectSink(component: string, info: RequestInfo): CacheSink {
+    const chunks: Buffer[] = [];
+    return {
+      write: (c) => chunks.push(c),
+      end: async () => {
+        const obj = parse(Buffer.concat(chunks));
+        if (!obj || obj.kind === 'Status') return;
+        const k = this.key(component, info.resource, obj);
+        if (k) await this.storage.put(k, obj);
+      },
+    };
+  }
+
+  private listSink(component: string, info: RequestInfo): CacheSink {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let tooBig = false;
+    return {
+      write: (c) => {
+        if (tooBig) return;
+        bytes += c.length;
+        if (bytes > MAX_LIST_BYTES) {
+          tooBig = true;
+          chunks.length = 0;
+          this.log.warn('cache.list_too_big', {
+            component,
+            resource: info.resource.resource,
+            limitBytes: MAX_LIST_BYTES,
+          });
+        } else chunks.push(c);
+      },
+      end: async () => {
+        if (tooBig) return;
+        const list = parse(Buffer.concat(chunks));
+        if (!list || !Array.isArray(list.items)) return;
+        await this.storeList(component, info, list);
+      },
+    };
+  }
+
+  private async storeList(component: string, info: RequestInfo, list: K8sObject): Promise<void> {
+    const listKind = list.kind ?? '';
+    const meta: ResourceMeta = {
+      apiVersion: list.apiVersion ?? '',
+      kind: listKind.replace(/List$/, ''),
+      listKind,
+      resourceVersion: list.metadata?.resourceVersion ?? '',
+    };
+    const seen = new Set<string>();
+    const batch: { key: ObjectKey; obj: unknown }[] = [];
+    for (const item of list.items ?? []) {
+      // List items come without kind/apiVersion; stored objects need them to be served alone.
+      const obj = { apiVersion: meta.apiVersion, kind: meta.kind, ...item };
+      const k = this.key(component, info.resource, obj);
+      if (!k) continue;
+      seen.add(`${k.namespace}/${k.name}`);
+      batch.push({ key: k, obj });
+    }
+    await this.storage.putMany(batch);
+    // A complete (unpaged) list is the truth for its scope: drop cached objects in that scope it no longer has.
+    const paged = (list.metadata?.continue ?? '') !== '' || info.query.has('continue');
+    if (!paged) {
+      const scope = safeScope(info);
+      if (scope) {
+        for (const old of (await this.storage.list(
+          component,
+          info.resource,
+          info.namespace,
+        )) as K8sObject[]) {
+          const k = this.key(component, info.resource, old);
+          if (k && !seen.has(`${k.namespace}/${k.name}`) && inScope(scope, old)) await this.storage.delete(k);
+        }
+      }
+    }
+    const prev = (await this.storage.getMeta(component, info.resource)) as ResourceMeta | undefined;
+    if (!prev || prev.resourceVersion !== meta.resourceVersion || prev.listKind !== meta.listKind) {
+      await this.storage.putMeta(component, info.resource, meta);
+    }
+  }
+
+  private watchSink(component: string, info: RequestInfo): CacheSink {
+    const decoder = new WatchDecoder();
+    let queue = Promise.resolve();
+    return {
+      write: (c) => {
+        for (const ev of decoder.push(c)) {
+          queue = queue.then(() =>
+            this.applyEvent(component, info.resource, ev.type, ev.object as K8sObject),
+          );
+        }
+      },
+      end: () => queue,
+    };
+  }
+
+  private async applyEvent(component: string, r: ResourceKey, type: string, obj: K8sObject): Promise<void> {
+    if (type === 'ERROR') return;
+    const rv = obj.metadata?.resourceVersion ?? '';
+    if (type !== 'BOOKMARK') {
+      const k = this.key(component, r, obj);
+      if (!k) return;
+      if (type === 'DELETED') await this.storage.delete(k);
+      else await this.storage.put(k, obj);
+    }
+    const prev = (await this.storage.getMeta(component, r)) as ResourceMeta | undefined;
+    const kind = obj.kind ?? prev?.kind ?? '';
+    await this.storage.putMeta(component, r, {
+      apiVersion: obj.apiVersion ?? prev?.apiVersion ?? '',
+      kind,
+      listKind: prev?.listKind ?? `${kind}List`,
+      resourceVersion: rv || prev?.resourceVersion || '',
+    } satisfies ResourceMeta);
+  }
+
+  /** GET from cache; undefined when the object is not cached. */
+  async getObject(component: string, info: RequestInfo): Promise<unknown | undefined> {
+    const obj = await this.storage.get({
+      component,
+      resource: info.resource,
+      namespace: info.namespace,
+      name: info.name,
+    });
+    if (obj === undefined) this.misses++;
+    else this.hits++;
+    return obj;
+  }
+
+  /** LIST from cache filtered by the request's scope; undefined when this component never cached the resource. */
+  async listObjects(component: string, info: RequestInfo, scope: ListScope): Promise<CachedList | undefined> {
+    const meta = (await this.storage.getMeta(component, info.resource)) as ResourceMeta | undefined;
+    if (!meta) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    const items = (await this.storage.list(component, info.resource, info.namespace)).filter((o) =>
+      inScope(scope, o),
+    );
+    items.sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    return {
+      apiVersion: meta.apiVersion,
+      kind: meta.listKind,
+      metadata: { resourceVersion: meta.resourceVersion },
+      items,
+    };
+  }
+}
+
+function keyOf(o: unknown): string {
+  const m = (o as K8sObject).metadata ?? {};
+  return `${m.namespace ?? ''}/${m.name ?? ''}`;
+}
+
+function safeScope(info: RequestInfo): ListScope | undefined {
+  try {
+    return scopeFromQuery(info.namespace, info.query);
+  } catch {
+    return undefined;
+  }
+}
+
+function parse(buf: Buffer): K8sObject | undefined {
+  try {
+    const v = JSON.parse(buf.toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null ? (v as K8sObject) : undefined;
+  } catch {
+    return undefined;
+  }
+}

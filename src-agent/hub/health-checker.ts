@@ -1,0 +1,204 @@
+import type { Logger } from './log.ts';
+import type { Upstream } from './upstream.ts';
+
+export interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace: string; resourceVersion?: string; [k: string]: unknown };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; [k: string]: unknown };
+}
+
+export interface HealthOptions {
+  upstream: Upstream;
+  nodeName: string;
+  intervalMs: number;
+  kubeletSilenceMs: number;
+  leaseDurationSeconds: number;
+  log: Logger;
+  now?: () => number;
+}
+
+/** MicroTime as the API server writes it. */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * The cloud probe is the node heartbeat itself: renewing `kube-node-lease/<node>` with the hub's own
+ * certificate. One failed renewal marks the cloud unhealthy at once (requests go to the cache without
+ * waiting on timeouts); two successes in a row restore it (one lucky packet on a flapping link does not).
+ * If kubelet goes silent the hub only reads the Lease, so a dead kubelet still turns the node NotReady.
+ */
+export class HealthChecker {
+  private readonly o: HealthOptions;
+  private readonly now: () => number;
+  private healthy = false;
+  private successes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lease: Lease | undefined;
+  private kubeletSeenAt: number;
+  private unhealthySince: number | undefined;
+  private offlineMsTotal = 0;
+  private readonly listeners: ((healthy: boolean) => void)[] = [];
+  renewals = 0;
+  failures = 0;
+  lastError = '';
+
+  constructor(o: HealthOptions) {
+    this.o = o;
+    this.now = o.now ?? Date.now;
+    // Grace from start: kubelet may come up after the hub.
+    this.kubeletSeenAt = this.now();
+    this.unhealthySince = this.now();
+  }
+
+  get leasePath(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${encodeURIComponent(this.o.nodeName)}`;
+  }
+
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  /** The hub's latest view of the node Lease, used to answer kubelet's own lease requests. */
+  currentLease(): Lease | undefined {
+    return this.lease;
+  }
+
+  noteKubelet(): void {
+    this.kubeletSeenAt = this.now();
+  }
+
+  kubeletSilent(): boolean {
+    return this.now() - this.kubeletSeenAt > this.o.kubeletSilenceMs;
+  }
+
+  offlineSeconds(): number {
+    const cur = this.unhealthySince === undefined ? 0 : this.now() - this.unhealthySince;
+    return (this.offlineMsTotal + cur) / 1000;
+  }
+
+  onChange(cb: (healthy: boolean) => void): void {
+    this.listeners.push(cb);
+  }
+
+  /** Probes once now (so the first requests after start are routed right), then every interval. */
+  async start(): Promise<void> {
+    await this.probe();
+    this.timer = setInterval(() => void this.probe(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One renewal (or read, when kubelet is silent); overlapping ticks share the one in flight. */
+  probe(): Promise<void> {
+    this.running ??= this.renew()
+      .then(
+        () => this.record(true),
+        (err: Error) => {
+          this.lastError = err.message;
+          this.record(false);
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  private record(ok: boolean): void {
+    if (ok) {
+      this.renewals++;
+      this.successes++;
+      if (!this.healthy && this.successes >= 2) this.set(true);
+    } else {
+      this.failures++;
+      this.successes = 0;
+      if (this.healthy) this.set(false);
+    }
+  }
+
+  private set(healthy: boolean): void {
+    this.healthy = healthy;
+    if (healthy && this.unhealthySince !== undefined) {
+      this.offlineMsTotal += this.now() - this.unhealthySince;
+      this.unhealthySince = undefined;
+    } else if (!healthy) this.unhealthySince = this.now();
+    this.o.log[healthy ? 'info' : 'warn']('cloud.health', {
+      healthy,
+      lastError: healthy ? undefined : this.lastError,
+    });
+    for (const l of this.listeners) l(healthy);
+  }
+
+  private async renew(): Promise<void> {
+    const up = this.o.upstream;
+    const got = await up.json('GET', this.leasePath);
+    if (this.kubeletSilent()) {
+      if (got.status !== 200 && got.status !== 404)
+        throw new Error(`reading the node Lease answered ${got.status}`);
+      if (got.status === 200) this.lease = got.body as Lease;
+      return;
+    }
+    if (got.status === 404) {
+      const created = await up.json(
+        'POST',
+        '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases',
+        this.fresh(),
+      );
+      if (created.status !== 201 && created.status !== 409)
+        throw new Error(`creating the node Lease answered ${created.status}: ${describe(created.body)}`);
+      if (created.status === 201) {
+        this.lease = created.body as Lease;
+        return;
+      }
+      return this.renew();
+    }
+    if (got.status !== 200)
+      throw new Error(
+        `reading the node Lease answered ${got.status}: ${describe(got.body)} (check the hub certificate is system:node:${this.o.nodeName})`,
+      );
+    const cur = got.body as Lease;
+    const next: Lease = {
+      ...cur,
+      spec: {
+        ...cur.spec,
+        holderIdentity: this.o.nodeName,
+        leaseDurationSeconds: this.o.leaseDurationSeconds,
+        renewTime: microTime(this.now()),
+      },
+    };
+    const put = await up.json('PUT', this.leasePath, next);
+    if (put.status === 409) {
+      // kubelet or another writer renewed in between; the next tick retries with the fresh copy.
+      return;
+    }
+    if (put.status !== 200)
+      throw new Error(`renewing the node Lease answered ${put.status}: ${describe(put.body)}`);
+    this.lease = put.body as Lease;
+  }
+
+  private fresh(): Lease {
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: this.o.nodeName, namespace: 'kube-node-lease' },
+      spec: {
+        holderIdentity: this.o.nodeName,
+        leaseDurationSeconds: this.o.leaseDurationSeconds,
+        renewTime: microTime(this.now()),
+      },
+    };
+  }
+}
+
+function describe(body: unknown): string {
+  if (typeof body === 'object' && body !== null && 'message' in body)
+    return String((body as { message: unknown }).message);
+  return String(body).slice(0, 200);
+}

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { HubConfigError, parseHubConfig } from '../api/hub-config.ts';
+import { Hub } from './hub.ts';
+import { stderrLogger } from './log.ts';
+
+const DEFAULT_CONFIG = '/etc/edgefleet/hub.yaml';
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i !== -1) return args[i + 1];
+  const eq = args.find((a) => a.startsWith(`${name}=`));
+  return eq?.slice(name.length + 1);
+}
+
+/** `edgefleet-agent hub [--config /etc/edgefleet/hub.yaml]` — runs until SIGTERM/SIGINT. */
+export async function run(args: string[]): Promise<void> {
+  const path = flag(args, '--config') ?? DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new HubConfigError(
+      path,
+      `cannot read (${(err as NodeJS.ErrnoException).code}); pass --config <file>`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new HubConfigError(
+      path,
+      `not JSON (the hub config is JSON, which is also YAML): ${(err as Error).message}`,
+    );
+  }
+  const hub = await Hub.start(parseHubConfig(raw));
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      stderrLogger.info('hub.stopping', { signal: sig });
+      hub.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

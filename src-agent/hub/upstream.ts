@@ -1,0 +1,215 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { UpstreamStrategy } from '../api/hub-config.ts';
+
+/** PEM material for talking to the API servers. */
+export interface UpstreamCredentials {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** An API server could not be reached or answered garbage; carries which server and a hint. */
+export class UpstreamError extends Error {
+  readonly server: string;
+  readonly code: string;
+  constructor(server: string, code: string, message: string) {
+    super(`API server ${server}: ${message}`);
+    this.name = 'UpstreamError';
+    this.server = server;
+    this.code = code;
+  }
+}
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  headers: http.OutgoingHttpHeaders;
+  /** Requests that carry their own Authorization go without the node certificate, or the cert would win. */
+  ownCredentials?: boolean;
+}
+
+/** How long a server that failed is skipped before being tried again. */
+const FAIL_BACKOFF_MS = 5_000;
+
+/**
+ * The API servers and how to reach them: picks one per request (round-robin, or the first healthy in
+ * priority order) and keeps two connection pools — one presenting the node certificate, one presenting
+ * none for requests that bring their own bearer token.
+ */
+export class Upstream {
+  private readonly servers: URL[];
+  private readonly strategy: UpstreamStrategy;
+  private readonly failedUntil = new Map<string, number>();
+  private next = 0;
+  private certAgent!: https.Agent;
+  private anonAgent!: https.Agent;
+  private readonly plainAgent = new http.Agent({ keepAlive: true });
+  /** Bytes received from the cloud, for the uplink metric. */
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(servers: string[], strategy: UpstreamStrategy, creds: UpstreamCredentials) {
+    this.servers = servers.map((s) => new URL(s));
+    this.strategy = strategy;
+    this.setCredentials(creds);
+  }
+
+  /** Swaps the client certificate (after rotation); requests in flight keep their connections. */
+  setCredentials(creds: UpstreamCredentials): void {
+    const old = [this.certAgent, this.anonAgent];
+    this.certAgent = new https.Agent({ keepAlive: true, ca: creds.ca, cert: creds.cert, key: creds.key });
+    this.anonAgent = new https.Agent({ keepAlive: true, ca: creds.ca });
+    for (const a of old) a?.destroy();
+  }
+
+  /** Servers in the order to try them for one request. */
+  order(): URL[] {
+    const now = Date.now();
+    const ok = (u: URL) => (this.failedUntil.get(u.origin) ?? 0) <= now;
+    let list = this.servers;
+    if (this.strategy === 'round-robin') {
+      const start = this.next++ % list.length;
+      list = [...list.slice(start), ...list.slice(0, start)];
+    }
+    return [...list.filter(ok), ...list.filter((u) => !ok(u))];
+  }
+
+  markFailed(server: URL): void {
+    this.failedUntil.set(server.origin, Date.now() + FAIL_BACKOFF_MS);
+  }
+
+  markOk(server: URL): void {
+    this.failedUntil.delete(server.origin);
+  }
+
+  /** Starts a request to one server; the caller writes the body and handles 'response'/'upgrade'. */
+  request(server: URL, r: UpstreamRequest): http.ClientRequest {
+    const opts: https.RequestOptions = {
+      protocol: server.protocol,
+      hostname: server.hostname,
+      port: server.port,
+      method: r.method,
+      path: r.path,
+      headers: { ...r.headers, host: server.host },
+    };
+    if (server.protocol === 'http:') return http.request({ ...opts, agent: this.plainAgent });
+    const agent = r.ownCredentials ? this.anonAgent : this.certAgent;
+    // Upgrades take the socket over for good; give them a fresh connection with the same TLS identity.
+    if (r.headers.upgrade)
+      return https.request({ ...opts, agent: false, ...this.tlsOptions(r.ownCredentials) });
+    return https.request({ ...opts, agent });
+  }
+
+  private tlsOptions(own?: boolean): https.RequestOptions {
+    const a = (own ? this.anonAgent : this.certAgent).options;
+    return own ? { ca: a.ca } : { ca: a.ca, cert: a.cert, key: a.key };
+  }
+
+  /** A small JSON round trip (lease, journal replay), trying servers in order; bodies are buffered. */
+  async json(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 5_000,
+  ): Promise<{ status: number; body: unknown }> {
+    const ct = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+    return this.jsonRaw(method, path, body === undefined ? undefined : JSON.stringify(body), ct, timeoutMs);
+  }
+
+  /** As json(), with a body already serialized in a given content type (journal replay keeps the client's patch type). */
+  async jsonRaw(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string,
+    timeoutMs = 5_000,
+  ): Promise<{ status: number; body: unknown }> {
+    let last: Error | undefined;
+    for (const server of this.order()) {
+      try {
+        const res = await this.once(server, method, path, body, contentType, timeoutMs);
+        this.markOk(server);
+        return res;
+      } catch (err) {
+        this.markFailed(server);
+        last = err as Error;
+      }
+    }
+    throw last ?? new UpstreamError('(none)', 'ENOSERVER', 'no API servers configured');
+  }
+
+  private once(
+    server: URL,
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(body);
+      const headers: http.OutgoingHttpHeaders = { accept: 'application/json', 'user-agent': 'edgefleet-hub' };
+      if (payload) {
+        headers['content-type'] = contentType;
+        headers['content-length'] = payload.length;
+      }
+      const req = this.request(server, { method, path, headers });
+      const timer = setTimeout(
+        () => req.destroy(new UpstreamError(server.origin, 'ETIMEDOUT', `no answer in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(
+          err instanceof UpstreamError
+            ? err
+            : new UpstreamError(server.origin, err.code ?? 'EIO', err.message),
+        );
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          this.bytesIn += c.length;
+          chunks.push(c);
+        });
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(new UpstreamError(server.origin, 'EIO', err.message));
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text === '' ? undefined : JSON.parse(text);
+          } catch {
+            // Non-JSON bodies (plain-text errors) are passed up as the raw string.
+          }
+          // 5xx from an apiserver that is shutting down counts as unreachable for health purposes.
+          if ((res.statusCode ?? 0) >= 500) {
+            reject(
+              new UpstreamError(
+                server.origin,
+                `HTTP${res.statusCode}`,
+                `answered ${res.statusCode}: ${text.slice(0, 200)}`,
+              ),
+            );
+            return;
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      });
+      if (payload) {
+        this.bytesOut += payload.length;
+        req.end(payload);
+      } else req.end();
+    });
+  }
+
+  close(): void {
+    this.certAgent.destroy();
+    this.anonAgent.destroy();
+    this.plainAgent.destroy();
+  }
+}

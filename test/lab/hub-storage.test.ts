@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryLogger } from '../../src-agent/hub/log.ts';
+import { type ObjectKey, Storage } from '../../src-agent/hub/storage.ts';
+
+// Real disk faults need mounts (root): a read-only bind mount and a tiny tmpfs that fills up.
+const pods = { resource: 'pods', version: 'v1', group: '' };
+const key = (name: string): ObjectKey => ({
+  component: 'kubelet',
+  resource: pods,
+  namespace: 'default',
+  name,
+});
+let dir = '';
+const mounts: string[] = [];
+
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(join(tmpdir(), 'edgefleet-hub-disk-'));
+});
+
+afterAll(async () => {
+  for (const m of mounts.reverse()) {
+    try {
+      execFileSync('umount', [m]);
+    } catch {
+      execFileSync('umount', ['-l', m]);
+    }
+  }
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+describe('hub cache on a failing disk', () => {
+  it('a read-only cache dir stops caching with a condition; reads of what is there still work', async () => {
+    const root = join(dir, 'ro');
+    const log = new MemoryLogger();
+    const s = new Storage({ root, key: Buffer.alloc(32, 3), log });
+    await s.init();
+    expect(await s.put(key('a'), { metadata: { name: 'a' } })).toBe(true);
+    execFileSync('mount', ['--bind', root, root]);
+    mounts.push(root);
+    execFileSync('mount', ['-o', 'remount,bind,ro', root]);
+    expect(await s.put(key('b'), { metadata: { name: 'b' } })).toBe(false);
+    expect(s.status).toMatchObject({ writable: false, reason: 'CacheReadOnly' });
+    expect(await s.get(key('a'))).toEqual({ metadata: { name: 'a' } });
+    expect(log.lines.some((l) => l.event === 'cache.disabled')).toBe(true);
+  });
+
+  it('a full disk (ENOSPC) stops caching with a condition, leaves no partial files', async () => {
+    const root = join(dir, 'full');
+    await fsp.mkdir(root);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', root]);
+    mounts.push(root);
+    const s = new Storage({ root: join(root, 'cache'), key: Buffer.alloc(32, 4), log: new MemoryLogger() });
+    await s.init();
+    const big = { metadata: { name: 'x' }, data: 'y'.repeat(8 * 1024) };
+    let stored = 0;
+    for (let i = 0; i < 40 && s.status.writable; i++) if (await s.put(key(`p${i}`), big)) stored++;
+    expect(s.status).toMatchObject({ writable: false, reason: 'CacheDiskFull' });
+    expect(stored).toBeGreaterThan(0);
+    const files = await fsp.readdir(join(root, 'cache', 'kubelet', 'pods.v1.core', 'default'));
+    expect(files.filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+    expect((await s.list('kubelet', pods)).length).toBe(stored);
+  });
+});
