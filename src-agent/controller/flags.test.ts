@@ -1,0 +1,26 @@
+import { describe, expect, test } from 'vitest';
+import { FlagError, parseFlags } from './flags.ts';
+
+describe('controller flags', () => {
+  test('parses both --flag value and --flag=value', () => {
+    const f = parseFlags([
+      '--kubeconfig',
+      '/k',
+      '--leader-elect=false',
+      '--metrics-addr=0.0.0.0:9',
+      '--controllers',
+      'nodepool',
+    ]);
+    expect(f).toMatchObject({
+      kubeconfig: '/k',
+      leaderElect: false,
+      metricsAddr: '0.0.0.0:9',
+      controllers: ['nodepool'],
+    });
+  });
+  test('rejects unknown flags and controllers with the usage', () => {
+    expect(() => parseFlags(['--nope'])).toThrow(FlagError);
+    expect(() => parseFlags(['--controllers=x'])).toThrow(/unknown controller "x"/);
+    expect(() => parseFlags(['--workers=0'])).toThrow(/integer/);
+  });
+});

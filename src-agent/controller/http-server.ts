@@ -1,0 +1,42 @@
+/** /healthz, /readyz and /metrics for probes and Prometheus. */
+import http from 'node:http';
+import type { Metrics } from './metrics.ts';
+
+export interface HealthSource {
+  /** Informers synced and workers running (or standing by as a non-leader). */
+  healthy(): boolean;
+}
+
+export function parseAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  const port = Number(addr.slice(i + 1));
+  if (i < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid listen address "${addr}" (expected host:port, e.g. 127.0.0.1:10271)`);
+  }
+  return { host, port };
+}
+
+export async function startHttpServer(
+  addr: string,
+  metrics: Metrics,
+  health: HealthSource,
+): Promise<http.Server> {
+  const { host, port } = parseAddr(addr);
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' || path === '/readyz') {
+      const ok = health.healthy();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+    } else if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(new Error(`cannot listen on ${addr}: ${e.message}`)));
+    server.listen(port, host, resolve);
+  });
+  return server;
+}

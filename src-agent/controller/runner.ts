@@ -1,0 +1,78 @@
+/**
+ * Runs a level-triggered reconciler: workers take keys from the queue and call reconcile(key),
+ * which reads desired and actual state itself. Errors requeue the key with exponential backoff;
+ * a result may ask for a timed re-check (e.g. while waiting for a rollout).
+ */
+import type { Metrics } from './metrics.ts';
+import { WorkQueue } from './workqueue.ts';
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export type Reconcile = (key: string) => Promise<ReconcileResult | undefined>;
+
+export interface Log {
+  info(msg: string): void;
+  error(msg: string): void;
+}
+
+export const consoleLog: Log = {
+  info: (m) => console.log(`${new Date().toISOString()} ${m}`),
+  error: (m) => console.error(`${new Date().toISOString()} ERROR ${m}`),
+};
+
+export class ControllerRunner {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  private readonly reconcile: Reconcile;
+  private readonly metrics: Metrics;
+  private readonly log: Log;
+
+  constructor(name: string, reconcile: Reconcile, metrics: Metrics, log: Log = consoleLog) {
+    this.name = name;
+    this.reconcile = reconcile;
+    this.metrics = metrics;
+    this.log = log;
+    this.queue = new WorkQueue();
+    metrics.gaugeFn(
+      'edgefleet_workqueue_depth',
+      'Keys waiting in the work queue',
+      { controller: name },
+      () => this.queue.length,
+    );
+  }
+
+  /** Runs `workers` loops until the queue shuts down. */
+  async run(workers: number): Promise<void> {
+    await Promise.all(Array.from({ length: workers }, () => this.worker()));
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const start = performance.now();
+      let outcome = 'success';
+      try {
+        const res = await this.reconcile(key);
+        this.queue.forget(key);
+        if (res?.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
+      } catch (e) {
+        outcome = 'error';
+        const delay = this.queue.addRateLimited(key);
+        this.log.error(`${this.name} ${key}: ${(e as Error).message ?? String(e)} (retry in ${delay} ms)`);
+      } finally {
+        this.queue.done(key);
+        const labels = { controller: this.name, result: outcome };
+        this.metrics.inc('edgefleet_reconcile_total', 'Reconciles by controller and result', labels);
+        this.metrics.observeSeconds(
+          'edgefleet_reconcile_duration_seconds',
+          'Time spent in reconcile',
+          { controller: this.name },
+          (performance.now() - start) / 1000,
+        );
+      }
+    }
+  }
+}
