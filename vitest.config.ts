@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // Lab files run one at a time: each owns a whole lab and the machine has 2 cores.
 export default defineConfig({
   test: {
+    teardownTimeout: 120_000,
     projects: [
       {
         test: {
@@ -22,7 +23,6 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 900_000,
-          teardownTimeout: 120_000,
         },
       },
     ],

@@ -8,12 +8,25 @@ export type Validator<T> = (input: unknown, path?: string) => Check<T>;
 export type Infer<V> = V extends Validator<infer T> ? T : never;
 
 const good = <T>(value: T): Check<T> => ({ ok: true, value });
-const bad = (path: string, reason: string): Check<never> => ({ ok: false, reason: `${path || 'input'}: ${reason}` });
+const bad = (path: string, reason: string): Check<never> => ({
+  ok: false,
+  reason: `${path || 'input'}: ${reason}`,
+});
 
 export interface StringRules {
   min?: number;
   max?: number;
   pattern?: RegExp;
+  /** Refuse C0 control characters and DEL (NUL in a path, escape sequences in a name). */
+  printable?: boolean;
+}
+
+function hasControlChar(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
 }
 
 export function str(rules: StringRules = {}): Validator<string> {
@@ -23,13 +36,15 @@ export function str(rules: StringRules = {}): Validator<string> {
     if (input.length < (rules.min ?? 0)) return bad(path, `must be at least ${rules.min} characters`);
     if (input.length > max) return bad(path, `must be at most ${max} characters`);
     if (rules.pattern && !rules.pattern.test(input)) return bad(path, `does not match ${rules.pattern}`);
+    if (rules.printable && hasControlChar(input)) return bad(path, 'must not contain control characters');
     return good(input);
   };
 }
 
 export function int(rules: { min?: number; max?: number } = {}): Validator<number> {
   return (input, path = '') => {
-    if (typeof input !== 'number' || !Number.isInteger(input)) return bad(path, `expected an integer, got ${describe(input)}`);
+    if (typeof input !== 'number' || !Number.isInteger(input))
+      return bad(path, `expected an integer, got ${describe(input)}`);
     if (rules.min !== undefined && input < rules.min) return bad(path, `must be ≥ ${rules.min}`);
     if (rules.max !== undefined && input > rules.max) return bad(path, `must be ≤ ${rules.max}`);
     return good(input);
@@ -37,12 +52,15 @@ export function int(rules: { min?: number; max?: number } = {}): Validator<numbe
 }
 
 export function bool(): Validator<boolean> {
-  return (input, path = '') => (typeof input === 'boolean' ? good(input) : bad(path, `expected a boolean, got ${describe(input)}`));
+  return (input, path = '') =>
+    typeof input === 'boolean' ? good(input) : bad(path, `expected a boolean, got ${describe(input)}`);
 }
 
 export function literal<const T extends string | number | boolean>(...values: T[]): Validator<T> {
   return (input, path = '') =>
-    values.includes(input as T) ? good(input as T) : bad(path, `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
+    values.includes(input as T)
+      ? good(input as T)
+      : bad(path, `expected one of ${values.map((v) => JSON.stringify(v)).join(', ')}`);
 }
 
 export function optional<T>(inner: Validator<T>): Validator<T | undefined> {
@@ -67,12 +85,15 @@ export function array<T>(item: Validator<T>, rules: { max?: number } = {}): Vali
 type Shape = Record<string, Validator<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: undefined extends Infer<S[K]> ? K : never }[keyof S];
 type RequiredKeys<S extends Shape> = Exclude<keyof S, OptionalKeys<S>>;
-export type ObjectOf<S extends Shape> = { [K in RequiredKeys<S>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> };
+export type ObjectOf<S extends Shape> = { [K in RequiredKeys<S>]: Infer<S[K]> } & {
+  [K in OptionalKeys<S>]?: Infer<S[K]>;
+};
 
 /** A plain object with exactly these keys; unknown keys are refused (they are a sign of a confused or hostile caller). */
 export function object<S extends Shape>(shape: S): Validator<ObjectOf<S>> {
   return (input, path = '') => {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) return bad(path, `expected an object, got ${describe(input)}`);
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      return bad(path, `expected an object, got ${describe(input)}`);
     const proto = Object.getPrototypeOf(input);
     if (proto !== Object.prototype && proto !== null) return bad(path, 'expected a plain object');
     const record = input as Record<string, unknown>;
@@ -93,7 +114,8 @@ export function object<S extends Shape>(shape: S): Validator<ObjectOf<S>> {
 export function none(): Validator<undefined> {
   return (input, path = '') => {
     if (input === undefined || input === null) return good(undefined);
-    if (typeof input === 'object' && !Array.isArray(input) && Object.keys(input).length === 0) return good(undefined);
+    if (typeof input === 'object' && !Array.isArray(input) && Object.keys(input).length === 0)
+      return good(undefined);
     return bad(path, 'this channel takes no input');
   };
 }

@@ -1,0 +1,131 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventChannel, EventMap } from '../ipc/contract.ts';
+import { LiveCluster } from './live-cluster.ts';
+
+const kc = new KubeConfig();
+kc.loadFromOptions({
+  clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }],
+  users: [{ name: 'u' }],
+  contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+  currentContext: 'x',
+});
+
+function pod(name: string, rv: number, phase = 'Running') {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: 'default',
+      resourceVersion: String(rv),
+      managedFields: [{ manager: 'kubectl' }],
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', keep: 'me' },
+    },
+    status: { phase },
+  };
+}
+
+let live: LiveCluster | undefined;
+afterEach(async () => {
+  await live?.stop();
+});
+
+function setup() {
+  const events: { channel: EventChannel; payload: unknown }[] = [];
+  live = new LiveCluster('default/x', kc, (channel, payload) => events.push({ channel, payload }), {
+    batchMs: 20,
+  });
+  return {
+    live,
+    diffs: () =>
+      events.filter((e) => e.channel === 'cluster:diff').map((e) => e.payload as EventMap['cluster:diff']),
+  };
+}
+
+describe('LiveCluster batching', () => {
+  it('turns many object events into one compact diff per window, coalesced per object', async () => {
+    const { live, diffs } = setup();
+    live.ingest.replace('pods', [pod('a', 1), pod('b', 1)]);
+    live.ingest.state('pods', { status: 'synced' });
+    const snap = live.snapshot();
+    expect(snap.resources.pods.items.map((p) => p.metadata.name).sort()).toEqual(['a', 'b']);
+
+    for (let rv = 2; rv < 100; rv++) live.ingest.upsert('pods', pod('a', rv, rv % 2 ? 'Running' : 'Pending'));
+    live.ingest.upsert('pods', pod('c', 100));
+    live.ingest.remove('pods', pod('c', 101)); // added and deleted inside one window: nothing to send
+    live.ingest.remove('pods', pod('b', 102));
+    await new Promise((r) => setTimeout(r, 60));
+
+    const sent = diffs();
+    expect(sent).toHaveLength(1);
+    const d = sent[0];
+    expect(d?.seq).toBe(snap.seq + 1);
+    expect(d?.resources.pods?.upserts).toHaveLength(1);
+    const a = d?.resources.pods?.upserts[0];
+    expect(a?.metadata.resourceVersion).toBe('99');
+    expect(a?.metadata).not.toHaveProperty('managedFields');
+    expect(a?.metadata.annotations).toEqual({ keep: 'me' });
+    expect(d?.resources.pods?.removes).toEqual(['default/b']);
+    expect(d?.resources.nodes).toBeUndefined();
+  });
+
+  it('a re-list after reconnect is sent as a diff of what changed, not as a new snapshot', async () => {
+    const { live, diffs } = setup();
+    live.ingest.replace('pods', [pod('a', 1), pod('b', 1)]);
+    live.flush();
+    live.snapshot();
+    live.ingest.replace('pods', [pod('a', 1), pod('b', 5), pod('d', 6)]);
+    const d = live.flush();
+    expect(d?.resources.pods?.upserts.map((p) => p.metadata.name).sort()).toEqual(['b', 'd']);
+    expect(d?.resources.pods?.removes).toEqual([]);
+    live.ingest.replace('pods', [pod('d', 6)]);
+    expect(live.flush()?.resources.pods?.removes.sort()).toEqual(['default/a', 'default/b']);
+    expect(diffs().map((x) => x.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('reports reconnecting then unreachable with the last contact time, and connected again', async () => {
+    const events: EventMap['cluster:diff'][] = [];
+    live = new LiveCluster(
+      'default/x',
+      kc,
+      (c, p) => c === 'cluster:diff' && events.push(p as EventMap['cluster:diff']),
+      { batchMs: 5, unreachableAfterMs: 40 },
+    );
+    live.ingest.contact();
+    live.flush();
+    expect(live.connectionInfo().state).toBe('connected');
+    const contactAt = live.connectionInfo().lastContactAt;
+    live.ingest.trouble('nodes', new Error('connect ECONNREFUSED 127.0.0.1:6443'));
+    expect(live.connectionInfo().state).toBe('reconnecting');
+    await new Promise((r) => setTimeout(r, 80));
+    const c = live.connectionInfo();
+    expect(c.state).toBe('unreachable');
+    expect(c.lastContactAt).toBe(contactAt);
+    expect(c.lastError?.message).toContain('ECONNREFUSED');
+    live.ingest.contact();
+    expect(live.connectionInfo().state).toBe('connected');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events.map((e) => e.connection?.state).filter(Boolean)).toEqual([
+      'connected',
+      'reconnecting',
+      'unreachable',
+      'connected',
+    ]);
+  });
+
+  it('detects the flavor from leases and CRD availability', async () => {
+    const { live } = setup();
+    live.ingest.state('nodepools', { status: 'absent' });
+    live.ingest.state('leases', { status: 'synced' });
+    live.flush();
+    expect(live.snapshot().flavor.kind).toBe('none');
+    live.ingest.state('nodepools', { status: 'synced' });
+    live.ingest.upsert('leases', {
+      metadata: { name: 'edgefleet-controller', namespace: 'kube-system', resourceVersion: '3' },
+      spec: { holderIdentity: 'ctl-1' },
+    });
+    const d = live.flush();
+    expect(d?.flavor).toMatchObject({ kind: 'edgefleet', nodePools: true, controller: { holder: 'ctl-1' } });
+  });
+});

@@ -1,0 +1,101 @@
+/** The clusters part of the IPC surface: sources plus live clusters keyed by cluster id. */
+import type { EventSink } from '../ipc/contract.ts';
+import type { IpcHandlers } from '../ipc/router.ts';
+import type { ClusterSnapshot, ClusterSourceInfo } from '../ipc/types.ts';
+import { LiveCluster, type LiveClusterOptions, notWatching } from './live-cluster.ts';
+import type { ClusterSources } from './sources.ts';
+
+type ClusterHandlers = Pick<
+  IpcHandlers,
+  | 'clusters:listSources'
+  | 'clusters:import'
+  | 'clusters:removeSource'
+  | 'clusters:watch'
+  | 'clusters:unwatch'
+  | 'clusters:snapshot'
+>;
+
+export class ClustersService {
+  private readonly sources: ClusterSources;
+  private readonly emit: EventSink;
+  private readonly live = new Map<string, LiveCluster>();
+  private readonly liveOptions: LiveClusterOptions;
+
+  constructor(sources: ClusterSources, emit: EventSink, liveOptions: LiveClusterOptions = {}) {
+    this.sources = sources;
+    this.emit = emit;
+    this.liveOptions = liveOptions;
+  }
+
+  listSources(): Promise<ClusterSourceInfo[]> {
+    return this.sources.list();
+  }
+
+  importFile(path: string, name?: string): Promise<ClusterSourceInfo> {
+    return this.sources.importFile(path, name);
+  }
+
+  async removeSource(sourceId: string): Promise<void> {
+    for (const [id, lc] of this.live) {
+      if (id.startsWith(`${sourceId}/`)) {
+        await lc.stop();
+        this.live.delete(id);
+      }
+    }
+    await this.sources.remove(sourceId);
+  }
+
+  /** Starts (or joins) live state for a cluster and returns its current snapshot. */
+  async watch(clusterId: string): Promise<ClusterSnapshot> {
+    let lc = this.live.get(clusterId);
+    if (!lc) {
+      const kc = await this.sources.kubeConfigFor(clusterId);
+      lc = new LiveCluster(clusterId, kc, this.emit, this.liveOptions);
+      this.live.set(clusterId, lc);
+      lc.start();
+    }
+    const snap = lc.snapshot();
+    this.emit('cluster:snapshot', snap);
+    return snap;
+  }
+
+  async unwatch(clusterId: string): Promise<void> {
+    const lc = this.live.get(clusterId);
+    if (!lc) return;
+    this.live.delete(clusterId);
+    await lc.stop();
+  }
+
+  snapshot(clusterId: string): ClusterSnapshot {
+    const lc = this.live.get(clusterId);
+    if (!lc) throw notWatching(clusterId);
+    return lc.snapshot();
+  }
+
+  liveCluster(clusterId: string): LiveCluster | undefined {
+    return this.live.get(clusterId);
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.live.values()];
+    this.live.clear();
+    await Promise.all(all.map((lc) => lc.stop()));
+  }
+
+  handlers(): ClusterHandlers {
+    return {
+      'clusters:listSources': () => this.listSources(),
+      'clusters:import': ({ path, name }) => this.importFile(path, name),
+      'clusters:removeSource': async ({ sourceId }) => {
+        await this.removeSource(sourceId);
+        return null;
+      },
+      'clusters:watch': ({ clusterId }) => this.watch(clusterId),
+      'clusters:unwatch': async ({ clusterId }) => {
+        await this.unwatch(clusterId);
+        return null;
+      },
+      'clusters:snapshot': ({ clusterId }) => this.snapshot(clusterId),
+    };
+  }
+}

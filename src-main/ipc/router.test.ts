@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from './errors.ts';
+import { createIpcRouter, type IpcHandlers } from './router.ts';
+
+function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
+  const vault = { backend: 'keychain' as const, detail: 'ok', entries: 0 };
+  const never = () => {
+    throw new Error('not in this test');
+  };
+  return {
+    'vault:status': () => vault,
+    'vault:useSessionMemory': () => vault,
+    'clusters:listSources': () => [],
+    'clusters:import': never,
+    'clusters:removeSource': never,
+    'clusters:watch': never,
+    'clusters:unwatch': () => null,
+    'clusters:snapshot': never,
+    ...overrides,
+  };
+}
+
+describe('createIpcRouter', () => {
+  it('passes validated input to the handler and wraps the answer', async () => {
+    let seen: unknown;
+    const router = createIpcRouter(
+      handlers({
+        'clusters:unwatch': (input) => {
+          seen = input;
+          return null;
+        },
+      }),
+    );
+    expect(await router.handle('clusters:unwatch', { clusterId: 'default/kind-a' })).toEqual({
+      ok: true,
+      value: null,
+    });
+    expect(seen).toEqual({ clusterId: 'default/kind-a' });
+  });
+
+  it('refuses unknown channels, wrong types, unknown fields and prototype tricks before any handler runs', async () => {
+    let calls = 0;
+    const router = createIpcRouter(
+      handlers({
+        'clusters:import': () => {
+          calls++;
+          throw new Error('should not run');
+        },
+      }),
+    );
+    const cases: [unknown, unknown][] = [
+      ['shell:exec', {}],
+      ['__proto__', {}],
+      ['clusters:import', { path: 42 }],
+      ['clusters:import', { path: '/tmp/x', extra: true }],
+      ['clusters:import', { path: 'a\u0000b' }],
+      ['clusters:import', 'just a string'],
+      ['clusters:import', JSON.parse('{"path":"/x","__proto__":{"polluted":1}}')],
+      ['clusters:removeSource', { sourceId: '../../etc' }],
+      ['vault:status', { anything: 1 }],
+    ];
+    for (const [channel, input] of cases) {
+      const r = await router.handle(channel, input);
+      expect(r.ok, `${String(channel)} ${JSON.stringify(input)}`).toBe(false);
+      if (!r.ok) expect(['ipc/unknown-channel', 'ipc/invalid-input']).toContain(r.error.code);
+    }
+    expect(calls).toBe(0);
+  });
+
+  it('turns AppError into an error value with its fix, and other throws into redacted internal errors', async () => {
+    const router = createIpcRouter(
+      handlers({
+        'clusters:watch': () => {
+          throw new AppError('vault/no-keychain', 'no keychain', 'install gnome-keyring');
+        },
+        'clusters:snapshot': () => {
+          throw new Error('token s3cr3t-token-value leaked');
+        },
+      }),
+      { redact: (t) => t.replaceAll('s3cr3t-token-value', '«redacted»') },
+    );
+    expect(await router.handle('clusters:watch', { clusterId: 'default/a' })).toEqual({
+      ok: false,
+      error: { code: 'vault/no-keychain', message: 'no keychain', fix: 'install gnome-keyring' },
+    });
+    const r = await router.handle('clusters:snapshot', { clusterId: 'default/a' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('internal');
+      expect(r.error.message).not.toContain('s3cr3t-token-value');
+    }
+  });
+});

@@ -1,0 +1,4 @@
+export * from './handlers.ts';
+export * from './redactor.ts';
+export * from './refs.ts';
+export * from './vault.ts';

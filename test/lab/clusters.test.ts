@@ -1,0 +1,310 @@
+/**
+ * Live cluster state against a real kube-apiserver: snapshot, batched diffs, unreachable with the
+ * last-known snapshot when the API server stops, connected again after it restarts, and
+ * "forbidden" for a resource an RBAC-limited user may not list.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClustersService } from '../../src-main/clusters/service.ts';
+import { ClusterSources } from '../../src-main/clusters/sources.ts';
+import type { EventChannel, EventMap } from '../../src-main/ipc/contract.ts';
+import type { ClusterDiff, ClusterSnapshot, ResourceKind } from '../../src-main/ipc/types.ts';
+import { SettingsStore } from '../../src-main/settings/store.ts';
+import { Vault } from '../../src-main/vault/vault.ts';
+import { Cluster } from './cluster.ts';
+
+/** What a renderer does: apply the snapshot, then diffs in sequence (a gap would be a bug here). */
+class Mirror {
+  snap: ClusterSnapshot | null = null;
+  readonly diffs: ClusterDiff[] = [];
+  gaps = 0;
+  private pending: ClusterDiff[] = [];
+
+  onSnapshot(s: ClusterSnapshot) {
+    this.snap = structuredClone(s);
+    for (const d of this.pending.filter((d) => d.seq > s.seq)) this.apply(d);
+    this.pending = [];
+  }
+
+  onDiff(d: ClusterDiff) {
+    this.diffs.push(d);
+    if (!this.snap) {
+      this.pending.push(d);
+      return;
+    }
+    if (d.seq <= this.snap.seq) return;
+    this.apply(d);
+  }
+
+  private apply(d: ClusterDiff) {
+    const s = this.snap as ClusterSnapshot;
+    if (d.seq !== s.seq + 1) this.gaps++;
+    s.seq = d.seq;
+    if (d.connection) s.connection = d.connection;
+    if (d.flavor) s.flavor = d.flavor;
+    for (const [kind, rd] of Object.entries(d.resources)) {
+      const r = s.resources[kind as ResourceKind];
+      if (rd.state) r.state = rd.state;
+      const key = (o: { metadata: { name: string; namespace?: string } }) =>
+        o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+      const byKey = new Map(r.items.map((o) => [key(o), o]));
+      for (const o of rd.upserts) byKey.set(key(o), o);
+      for (const k of rd.removes) byKey.delete(k);
+      r.items = [...byKey.values()];
+    }
+  }
+
+  names(kind: ResourceKind): string[] {
+    return (this.snap?.resources[kind].items ?? []).map((o) => o.metadata.name).sort();
+  }
+}
+
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let dir: string;
+let cluster: Cluster | undefined;
+let service: ClustersService | undefined;
+const mirrors = new Map<string, Mirror>();
+const mirror = (id: string) => {
+  let m = mirrors.get(id);
+  if (!m) {
+    m = new Mirror();
+    mirrors.set(id, m);
+  }
+  return m;
+};
+let adminId = '';
+let viewerId = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ef-clusters-lab-'));
+  cluster = await Cluster.start({
+    dir: join(dir, 'cluster'),
+    bindAddress: '127.0.0.1',
+    serviceCidr: '198.19.0.0/20',
+  });
+  // Pods need the namespace's default ServiceAccount, which kube-controller-manager creates shortly after start.
+  const c = cluster;
+  await until(
+    'default ServiceAccount',
+    () =>
+      c.kubectl(['get', 'serviceaccount', 'default', '-n', 'default']).then(
+        () => true,
+        () => false,
+      ),
+    60_000,
+  );
+  const crds = join(process.cwd(), 'resources', 'crds');
+  for (const f of await readdir(crds)) await cluster.kubectl(['apply', '-f', join(crds, f)]);
+
+  // A user who may read everything we watch except pods.
+  const viewer = await cluster.pki.issueClientCert('viewer', 'edgefleet-viewer');
+  const viewerKubeconfig = await cluster.pki.writeKubeconfig(join(dir, 'viewer.kubeconfig'), {
+    server: cluster.apiServerUrl,
+    user: 'viewer',
+    client: viewer,
+  });
+  await cluster.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: 'edgefleet-viewer' },
+          rules: [
+            { apiGroups: [''], resources: ['nodes', 'services', 'events'], verbs: ['list', 'watch'] },
+            { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+            { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['list', 'watch'] },
+            {
+              apiGroups: ['apps.openyurt.io'],
+              resources: ['nodepools', 'yurtappsets'],
+              verbs: ['list', 'watch'],
+            },
+          ],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: 'edgefleet-viewer' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edgefleet-viewer' },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'edgefleet-viewer' }],
+        },
+      ],
+    }),
+  });
+
+  // No keychain needed here (the vault has its own lab test): session memory after "consent".
+  const vault = await Vault.open({
+    loadKeychain: async () => {
+      throw new Error('not used in this test');
+    },
+  });
+  vault.useSessionMemory();
+  const sources = new ClusterSources({
+    vault,
+    settings: new SettingsStore(join(dir, 'config', 'settings.json')),
+    home: join(dir, 'home'),
+    kubeconfigEnv: viewerKubeconfig,
+  });
+  const emit = <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
+    if (channel === 'cluster:snapshot')
+      mirror((payload as ClusterSnapshot).clusterId).onSnapshot(payload as ClusterSnapshot);
+    if (channel === 'cluster:diff') mirror((payload as ClusterDiff).clusterId).onDiff(payload as ClusterDiff);
+  };
+  service = new ClustersService(sources, emit, {
+    batchMs: 200,
+    unreachableAfterMs: 3_000,
+    watcher: { backoffMinMs: 200, backoffMaxMs: 1_000, requestTimeoutMs: 5_000, slowRetryMs: 5_000 },
+  });
+  const imported = await service.importFile(cluster.kubeconfigPath, 'lab admin');
+  adminId = imported.contexts[0]?.clusterId as string;
+  const viewerSource = (await service.listSources()).find((s) => s.kind === 'env');
+  viewerId = viewerSource?.contexts[0]?.clusterId as string;
+});
+
+afterAll(async () => {
+  try {
+    await service?.stopAll();
+  } finally {
+    try {
+      await cluster?.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+});
+
+describe('clusters against a real API server', () => {
+  it('two sources with the same context name stay separate clusters', () => {
+    expect(adminId).toMatch(/^imported-[0-9a-f]+\/lab$/);
+    expect(viewerId).toMatch(/^env-[0-9a-f]+\/lab$/);
+  });
+
+  it('sends a snapshot, then a node and a burst of pods as a few batched diffs', async () => {
+    const first = await service?.watch(adminId);
+    expect(first?.clusterId).toBe(adminId);
+    const m = mirror(adminId);
+    await until(
+      'nodes and nodepools synced',
+      () =>
+        m.snap?.resources.nodes.state.status === 'synced' &&
+        m.snap.resources.nodepools.state.status === 'synced',
+    );
+    expect(m.snap?.connection.state).toBe('connected');
+    expect(m.snap?.flavor.kind).toBe('none');
+
+    await cluster?.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: 'edge-1', labels: { 'apps.openyurt.io/nodepool': 'site-a' } },
+      }),
+    });
+    await until('node edge-1', () => m.names('nodes').includes('edge-1'));
+
+    const before = m.diffs.length;
+    const pods = Array.from({ length: 12 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `burst-${i}`, namespace: 'default' },
+      spec: { nodeName: 'edge-1', containers: [{ name: 'c', image: 'registry.invalid/none:1' }] },
+    }));
+    await cluster?.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }),
+    });
+    await until('12 pods', () => m.names('pods').filter((n) => n.startsWith('burst-')).length === 12);
+    const podDiffs = m.diffs.slice(before).filter((d) => d.resources.pods);
+    const podUpserts = podDiffs.reduce((n, d) => n + (d.resources.pods?.upserts.length ?? 0), 0);
+    expect(podUpserts).toBeGreaterThanOrEqual(12);
+    expect(podDiffs.length).toBeLessThan(12);
+    const sample = m.snap?.resources.pods.items.find((p) => p.metadata.name === 'burst-0');
+    expect(sample?.metadata).not.toHaveProperty('managedFields');
+
+    // Our controller's leader Lease appears → flavor switches to EdgeFleet.
+    await cluster?.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: 'edgefleet-controller', namespace: 'kube-system' },
+        spec: { holderIdentity: 'controller-0', leaseDurationSeconds: 15 },
+      }),
+    });
+    await until('flavor edgefleet', () => m.snap?.flavor.kind === 'edgefleet');
+
+    // No kubelet runs edge-1, so only a forced delete removes the object right away.
+    await cluster?.kubectl(['delete', 'pod', 'burst-3', '--grace-period=0', '--force']);
+    await until('burst-3 removed', () => !m.names('pods').includes('burst-3'), 30_000);
+
+    // The mirror built from snapshot + diffs equals main's own view.
+    const truth = service?.snapshot(adminId);
+    for (const kind of ['nodes', 'pods', 'nodepools'] as const) {
+      expect(m.names(kind)).toEqual((truth?.resources[kind].items ?? []).map((o) => o.metadata.name).sort());
+    }
+    expect(m.gaps).toBe(0);
+  });
+
+  it('an RBAC-limited user sees "forbidden" for pods and live data for the rest', async () => {
+    await service?.watch(viewerId);
+    const m = mirror(viewerId);
+    await until('pods forbidden', () => m.snap?.resources.pods.state.status === 'forbidden');
+    await until('nodes synced', () => m.snap?.resources.nodes.state.status === 'synced');
+    expect(m.snap?.resources.pods.state.message).toMatch(/forbidden/i);
+    expect(m.snap?.resources.pods.items).toEqual([]);
+    expect(m.names('nodes')).toContain('edge-1');
+  });
+
+  it('API server down → unreachable with the last-known snapshot; back up → connected and live again', async () => {
+    const c = cluster as Cluster;
+    const m = mirror(adminId);
+    const record = c.processes.get('kube-apiserver');
+    expect(record).toBeDefined();
+    const spec = { name: 'kube-apiserver', file: record?.file as string, args: [...(record?.args ?? [])] };
+    await c.processes.stop('kube-apiserver');
+    const down = await until(
+      'unreachable',
+      () => (m.snap?.connection.state === 'unreachable' ? m.snap : false),
+      60_000,
+    );
+    expect(down.connection.lastContactAt).toBeTruthy();
+    expect(down.connection.lastError?.message).toMatch(/ECONNREFUSED|socket hang up|ECONNRESET|aborted/);
+    const last = service?.snapshot(adminId);
+    expect(last?.connection.state).toBe('unreachable');
+    expect(last?.resources.nodes.items.map((n) => n.metadata.name)).toContain('edge-1');
+    expect(Date.now() - Date.parse(last?.connection.lastContactAt as string)).toBeGreaterThanOrEqual(3_000);
+
+    c.processes.start(spec);
+    await until('connected again', () => m.snap?.connection.state === 'connected', 120_000);
+    await c.kubectl(['label', 'node', 'edge-1', 'after-restart=yes']);
+    await until('label after restart', () =>
+      m.snap?.resources.nodes.items.some(
+        (n) => n.metadata.name === 'edge-1' && n.metadata.labels?.['after-restart'] === 'yes',
+      ),
+    );
+    expect(m.gaps).toBe(0);
+  });
+
+  it('settings of the imported admin source hold no private key', async () => {
+    const text = await readFile(join(dir, 'config', 'settings.json'), 'utf8');
+    const admin = await readFile(cluster?.kubeconfigPath as string, 'utf8');
+    const key = /"client-key-data":\s*"([^"]+)"/.exec(admin)?.[1];
+    expect(key).toBeTruthy();
+    expect(text).not.toContain(key as string);
+    expect(text).toContain('keyDataRef');
+  });
+});
