@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { Pki } from './pki.ts';
-import { freePort, type ProcessGroup as Group, ProcessGroup, type RunningProcess, waitFor } from './proc.ts';
+import { addShutdownHook, freePort, ProcessGroup, type RunningProcess, waitFor } from './proc.ts';
 import { sh } from './sh.ts';
 import { ensureBinaries, type LabBinaries } from './toolchain.ts';
 
@@ -89,11 +89,12 @@ export class Cluster {
   readonly podCidr: string;
   readonly binaries: LabBinaries;
   /** The programs; kwok and other lab parts add theirs so one stop() ends all. */
-  readonly processes: Group;
+  readonly processes: ProcessGroup;
   /** Milliseconds from start() until /readyz answered ok (binaries already cached). */
   readonly apiserverReadyMs: number;
+  private unhook: () => void = () => undefined;
 
-  private constructor(state: ClusterState, processes: Group, readyMs: number) {
+  private constructor(state: ClusterState, processes: ProcessGroup, readyMs: number) {
     this.dir = state.dir;
     this.apiServerUrl = state.apiServerUrl;
     this.bindAddress = state.bindAddress;
@@ -116,15 +117,26 @@ export class Cluster {
     if (existsSync(join(dir, CLUSTER_STATE))) {
       const old = await ProcessGroup.load(dir);
       if (old.processes.length > 0) {
-        throw new Error(`a lab cluster is already running in ${dir} (pids ${old.processes.map((p) => p.pid).join(', ')}): stop it first`);
+        throw new Error(
+          `a lab cluster is already running in ${dir} (pids ${old.processes.map((p) => p.pid).join(', ')}): stop it first`,
+        );
       }
     }
     const serviceCidr = opts.serviceCidr ?? DEFAULT_SERVICE_CIDR;
     const podCidr = opts.podCidr ?? DEFAULT_POD_CIDR;
+    // A fresh cluster every time: a previous run's data would not match the new PKI.
+    await rm(join(dir, 'etcd'), { recursive: true, force: true });
     const group = new ProcessGroup(dir, { detached: opts.detached });
+    // Ctrl-C stops an attached cluster gracefully; a SIGKILLed parent is covered by setpriv --pdeathsig.
+    const unhook = opts.detached ? () => true : addShutdownHook(() => group.stopAll(3_000));
     try {
       const port = opts.port ?? (await freePort(opts.bindAddress));
-      const [etcdPort, peerPort, kcmPort, schedPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+      const [etcdPort, peerPort, kcmPort, schedPort] = [
+        await freePort(),
+        await freePort(),
+        await freePort(),
+        await freePort(),
+      ];
       const apiServerUrl = `https://${urlHost(opts.bindAddress)}:${port}`;
 
       const pkiDir = join(dir, 'pki');
@@ -146,7 +158,10 @@ export class Cluster {
         pki.issueClientCert('admin', 'lab-admin', ['system:masters']),
         pki.issueClientCert('controller-manager', 'system:kube-controller-manager'),
         pki.issueClientCert('scheduler', 'system:kube-scheduler'),
-        pki.issueServerCert('controller-manager-serving', 'kube-controller-manager', ['127.0.0.1', 'localhost']),
+        pki.issueServerCert('controller-manager-serving', 'kube-controller-manager', [
+          '127.0.0.1',
+          'localhost',
+        ]),
         pki.issueServerCert('scheduler-serving', 'kube-scheduler', ['127.0.0.1', 'localhost']),
       ]);
       const kubeconfigPath = await pki.writeKubeconfig(join(dir, 'admin.kubeconfig'), {
@@ -154,8 +169,6 @@ export class Cluster {
         user: 'lab-admin',
         client: admin,
       });
-      // The components talk to the API server over loopback whatever the bind address is,
-      // unless it is bound to one address only, which is then the one that works.
       const kcmKubeconfig = await pki.writeKubeconfig(join(dir, 'controller-manager.kubeconfig'), {
         server: apiServerUrl,
         user: 'system:kube-controller-manager',
@@ -217,11 +230,17 @@ export class Cluster {
           `--default-unreachable-toleration-seconds=${tolerance}`,
           // A loopback address may not be an endpoint of the `kubernetes` Service.
           ...(loopback ? ['--endpoint-reconciler-type=none'] : []),
-          ...(opts.egressSelectorConfigFile ? [`--egress-selector-config-file=${opts.egressSelectorConfigFile}`] : []),
+          ...(opts.egressSelectorConfigFile
+            ? [`--egress-selector-config-file=${opts.egressSelectorConfigFile}`]
+            : []),
           ...(opts.extraApiserverArgs ?? []),
         ],
       });
-      const tls = { ca: await readFile(pki.ca.cert), cert: await readFile(admin.cert), key: await readFile(admin.key) };
+      const tls = {
+        ca: await readFile(pki.ca.cert),
+        cert: await readFile(admin.cert),
+        key: await readFile(admin.key),
+      };
       await waitFor('kube-apiserver /readyz', () => httpsOk(`${apiServerUrl}/readyz`, tls), {
         timeoutMs: 90_000,
         proc: apiserver,
@@ -238,6 +257,8 @@ export class Cluster {
         `--tls-cert-file=${serving.cert}`,
         `--tls-private-key-file=${serving.key}`,
         `--client-ca-file=${pki.ca.cert}`,
+        // No front proxy in the lab: do not wait for a requestheader CA that never comes.
+        '--authentication-skip-lookup',
         // One instance each: no election wait at start.
         '--leader-elect=false',
       ];
@@ -269,10 +290,14 @@ export class Cluster {
       });
       const ca = tls.ca;
       await Promise.all([
-        waitFor('kube-controller-manager /healthz', () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`, { ca }), {
-          timeoutMs: 60_000,
-          proc: kcmProc,
-        }),
+        waitFor(
+          'kube-controller-manager /healthz',
+          () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`, { ca }),
+          {
+            timeoutMs: 60_000,
+            proc: kcmProc,
+          },
+        ),
         waitFor('kube-scheduler /healthz', () => httpsOk(`https://127.0.0.1:${schedPort}/healthz`, { ca }), {
           timeoutMs: 60_000,
           proc: schedProc,
@@ -293,9 +318,14 @@ export class Cluster {
       };
       await writeFile(join(dir, CLUSTER_STATE), JSON.stringify(state, null, 2));
       log(`[lab] control plane up in ${((Date.now() - t0) / 1000).toFixed(1)} s (logs in ${group.logDir})`);
-      return new Cluster(state, group, readyMs);
+      const cluster = new Cluster(state, group, readyMs);
+      cluster.unhook = unhook;
+      return cluster;
     } catch (e) {
-      await group.stopAll(3_000).catch(() => undefined);
+      unhook();
+      await group
+        .stopAll(3_000)
+        .catch((stopError: Error) => log(`[lab] cleanup after failed start: ${stopError.message}`));
       throw e;
     }
   }
@@ -303,7 +333,8 @@ export class Cluster {
   /** Opens a cluster another process started (state files in `dir`). */
   static async attach(dir: string): Promise<Cluster> {
     const path = join(dir, CLUSTER_STATE);
-    if (!existsSync(path)) throw new Error(`no lab cluster state in ${dir} (${CLUSTER_STATE} missing): start one first`);
+    if (!existsSync(path))
+      throw new Error(`no lab cluster state in ${dir} (${CLUSTER_STATE} missing): start one first`);
     const state = JSON.parse(await readFile(path, 'utf8')) as ClusterState;
     return new Cluster(state, await ProcessGroup.load(dir), 0);
   }
@@ -338,7 +369,9 @@ export class Cluster {
   async createBootstrapToken(opts: { ttlSeconds?: number; description?: string } = {}): Promise<string> {
     const id = randomToken(6);
     const secret = randomToken(16);
-    const expiration = new Date(Date.now() + (opts.ttlSeconds ?? 24 * 3600) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const expiration = new Date(Date.now() + (opts.ttlSeconds ?? 24 * 3600) * 1000)
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
     const objects = [
       {
         apiVersion: 'v1',
@@ -367,13 +400,16 @@ export class Cluster {
         'system:nodes',
       ),
     ];
-    await this.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
+    await this.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+    });
     return `${id}.${secret}`;
   }
 
   /** Stops every program of this cluster (and what other parts added to `processes`). */
   async stop(): Promise<void> {
     await this.processes.stopAll();
+    this.unhook();
   }
 }
 

@@ -28,13 +28,17 @@ function opensslConfig(extensions: string[]): string {
 
 function subject(commonName: string, organizations: readonly string[] = []): string {
   for (const part of [commonName, ...organizations]) {
-    if (/[/\\+=\n]/.test(part)) throw new Error(`certificate subject part ${JSON.stringify(part)} has a character openssl -subj cannot take`);
+    if (/[/\\+=\n]/.test(part))
+      throw new Error(
+        `certificate subject part ${JSON.stringify(part)} has a character openssl -subj cannot take`,
+      );
   }
   return `${organizations.map((o) => `/O=${o}`).join('')}/CN=${commonName}`;
 }
 
 function fileName(name: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`certificate name ${JSON.stringify(name)} must be [A-Za-z0-9._-]+`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name))
+    throw new Error(`certificate name ${JSON.stringify(name)} must be [A-Za-z0-9._-]+`);
   return name;
 }
 
@@ -68,15 +72,44 @@ export class Pki {
       ]),
     );
     await sh('openssl', [
-      'req', '-x509', '-new', '-config', cnf, '-extensions', 'ext', ...CURVE, '-nodes',
-      '-keyout', pki.ca.key, '-out', pki.ca.cert, '-days', String(opts.days ?? 3650),
-      '-subj', subject(opts.caCommonName ?? 'edgefleet-lab-ca'),
+      'req',
+      '-x509',
+      '-new',
+      '-config',
+      cnf,
+      '-extensions',
+      'ext',
+      ...CURVE,
+      '-nodes',
+      '-keyout',
+      pki.ca.key,
+      '-out',
+      pki.ca.cert,
+      '-days',
+      String(opts.days ?? 3650),
+      '-subj',
+      subject(opts.caCommonName ?? 'edgefleet-lab-ca'),
     ]);
     await rm(cnf, { force: true });
     await chmod(pki.ca.key, 0o600);
-    await sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', pki.serviceAccount.privateKey]);
+    await sh('openssl', [
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-out',
+      pki.serviceAccount.privateKey,
+    ]);
     await chmod(pki.serviceAccount.privateKey, 0o600);
-    await sh('openssl', ['pkey', '-in', pki.serviceAccount.privateKey, '-pubout', '-out', pki.serviceAccount.publicKey]);
+    await sh('openssl', [
+      'pkey',
+      '-in',
+      pki.serviceAccount.privateKey,
+      '-pubout',
+      '-out',
+      pki.serviceAccount.publicKey,
+    ]);
     return pki;
   }
 
@@ -104,9 +137,27 @@ export class Pki {
     );
     try {
       await sh('openssl', [
-        'req', '-x509', '-new', '-config', cnf, '-extensions', 'ext', ...CURVE, '-nodes',
-        '-keyout', out.key, '-out', out.cert, '-days', String(req.days ?? 365),
-        '-subj', subject(req.commonName, req.organizations), '-CA', this.ca.cert, '-CAkey', this.ca.key,
+        'req',
+        '-x509',
+        '-new',
+        '-config',
+        cnf,
+        '-extensions',
+        'ext',
+        ...CURVE,
+        '-nodes',
+        '-keyout',
+        out.key,
+        '-out',
+        out.cert,
+        '-days',
+        String(req.days ?? 365),
+        '-subj',
+        subject(req.commonName, req.organizations),
+        '-CA',
+        this.ca.cert,
+        '-CAkey',
+        this.ca.key,
       ]);
     } finally {
       await rm(cnf, { force: true });
@@ -124,19 +175,31 @@ export class Pki {
   }
 
   /** Admin-style kubeconfig for a client certificate, with everything embedded (portable). */
-  async writeKubeconfig(path: string, opts: { server: string; user: string; client: CertPaths }): Promise<string> {
+  async writeKubeconfig(
+    path: string,
+    opts: { server: string; user: string; client: CertPaths },
+  ): Promise<string> {
     const [ca, cert, key] = await Promise.all([
       readFile(this.ca.cert),
       readFile(opts.client.cert),
       readFile(opts.client.key),
     ]);
-    await writeFile(path, kubeconfigYaml({ server: opts.server, user: opts.user, ca, cert, key }), { mode: 0o600 });
+    await writeFile(path, kubeconfigYaml({ server: opts.server, user: opts.user, ca, cert, key }), {
+      mode: 0o600,
+    });
     return path;
   }
 }
 
 /** A one-cluster, one-user kubeconfig; JSON is valid YAML so no YAML library is needed. */
-export function kubeconfigYaml(o: { server: string; user: string; ca: Buffer; cert?: Buffer; key?: Buffer; token?: string }) {
+export function kubeconfigYaml(o: {
+  server: string;
+  user: string;
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  token?: string;
+}) {
   const user: Record<string, string> = {};
   if (o.cert) user['client-certificate-data'] = o.cert.toString('base64');
   if (o.key) user['client-key-data'] = o.key.toString('base64');
@@ -144,7 +207,9 @@ export function kubeconfigYaml(o: { server: string; user: string; ca: Buffer; ce
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'lab', cluster: { server: o.server, 'certificate-authority-data': o.ca.toString('base64') } }],
+    clusters: [
+      { name: 'lab', cluster: { server: o.server, 'certificate-authority-data': o.ca.toString('base64') } },
+    ],
     users: [{ name: o.user, user }],
     contexts: [{ name: 'lab', context: { cluster: 'lab', user: o.user } }],
     'current-context': 'lab',

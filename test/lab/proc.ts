@@ -86,7 +86,8 @@ export function pidRuns(record: Pick<ProcessRecord, 'pid' | 'file'>): boolean {
 }
 
 async function pollExit(record: ProcessRecord): Promise<ExitInfo> {
-  while (pidRuns(record)) await sleep(100);
+  // Unref'd: watching another process's program must not keep this one alive.
+  while (pidRuns(record)) await sleep(100, undefined, { ref: false });
   return { code: null, signal: null };
 }
 
@@ -104,36 +105,42 @@ function installExitHook() {
 
 type ShutdownHook = () => Promise<void> | void;
 const shutdownHooks = new Set<ShutdownHook>();
-let signalHandlersInstalled = false;
+
+function onSignal(signal: NodeJS.Signals) {
+  process.stderr.write(`[lab] ${signal}: cleaning up\n`);
+  const hooks = [...shutdownHooks].reverse();
+  shutdownHooks.clear();
+  const all = (async () => {
+    for (const h of hooks) {
+      try {
+        await h();
+      } catch (e) {
+        process.stderr.write(`[lab] cleanup step failed: ${(e as Error).message}\n`);
+      }
+    }
+  })();
+  const deadline = sleep(30_000, undefined, { ref: false }).then(() =>
+    process.stderr.write('[lab] cleanup timed out after 30 s\n'),
+  );
+  void Promise.race([all, deadline]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+}
 
 /**
  * Runs `hook` on the first SIGINT/SIGTERM (Ctrl-C), then exits 130/143. The lab's parts (cluster,
- * hosts, network) register here so one Ctrl-C tears all of them down. Returns an unregister function.
+ * hosts, network) register here so one Ctrl-C tears all of them down. Returns the unregister
+ * function; with no hook left the process gets its default signal behaviour back.
  */
 export function addShutdownHook(hook: ShutdownHook): () => void {
-  shutdownHooks.add(hook);
-  if (!signalHandlersInstalled) {
-    signalHandlersInstalled = true;
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.stderr.write(`[lab] ${signal}: cleaning up\n`);
-      const hooks = [...shutdownHooks].reverse();
-      shutdownHooks.clear();
-      const all = (async () => {
-        for (const h of hooks) {
-          try {
-            await h();
-          } catch (e) {
-            process.stderr.write(`[lab] cleanup step failed: ${(e as Error).message}\n`);
-          }
-        }
-      })();
-      const deadline = sleep(30_000).then(() => process.stderr.write('[lab] cleanup timed out after 30 s\n'));
-      void Promise.race([all, deadline]).then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+  if (shutdownHooks.size === 0) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
-  return () => shutdownHooks.delete(hook);
+  shutdownHooks.add(hook);
+  return () => {
+    if (!shutdownHooks.delete(hook) || shutdownHooks.size > 0) return;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }
 
 const STATE_FILE = 'processes.json';
@@ -193,7 +200,11 @@ export class ProcessGroup {
       : ['setpriv', ['--pdeathsig', 'KILL', '--', spec.file, ...spec.args]];
     let child: ChildProcess;
     try {
-      child = spawn(file, args, { stdio: ['ignore', fd, fd], detached: this.detached, env: spec.env ?? process.env });
+      child = spawn(file, args, {
+        stdio: ['ignore', fd, fd],
+        detached: this.detached,
+        env: spec.env ?? process.env,
+      });
     } finally {
       closeSync(fd);
     }
@@ -243,7 +254,8 @@ export class ProcessGroup {
       if (!killed) {
         this.signal(proc, 'SIGKILL');
         const gone = await Promise.race([proc.exited.then(() => true), sleep(10_000).then(() => false)]);
-        if (!gone) throw new LabProcessError(`${name} (pid ${proc.pid}) survived SIGKILL for 10 s`, proc.logPath);
+        if (!gone)
+          throw new LabProcessError(`${name} (pid ${proc.pid}) survived SIGKILL for 10 s`, proc.logPath);
       }
     }
     this.procs.splice(this.procs.indexOf(proc), 1);
@@ -276,8 +288,9 @@ export class ProcessGroup {
 
   private async save() {
     const path = join(this.dir, STATE_FILE);
-    await writeFile(`${path}.tmp`, JSON.stringify(this.records(), null, 2));
-    await rename(`${path}.tmp`, path);
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(this.records(), null, 2));
+    await rename(tmp, path);
   }
 }
 

@@ -74,7 +74,11 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The version-keyed binary directory: a new pin gets a new directory, old ones stay usable. */
 export function binDir(pins: Pins = PINS, env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheRoot(env), 'bin', `k8s-${pins.KUBE_VERSION}-etcd-${pins.ETCD_VERSION}-kwok-${pins.KWOK_VERSION}`);
+  return join(
+    cacheRoot(env),
+    'bin',
+    `k8s-${pins.KUBE_VERSION}-etcd-${pins.ETCD_VERSION}-kwok-${pins.KWOK_VERSION}`,
+  );
 }
 
 function binariesIn(dir: string): LabBinaries {
@@ -137,8 +141,10 @@ export async function checkGoToolchain(pathEnv: string | undefined = process.env
  */
 export async function checkKubernetesPin(version: string, go: string): Promise<void> {
   const fix = 'set a released 1.36.x in test/lab/toolchain.ts';
-  if (!/^v1\.\d+\.\d+$/.test(version)) {
-    throw new LabPrerequisiteError(`Kubernetes version pin ${version} is not a release version (v1.N.P): ${fix}`);
+  if (!/^v\d+\.\d+\.\d+$/.test(version)) {
+    throw new LabPrerequisiteError(
+      `Kubernetes version pin ${version} is not a release version (vMAJOR.MINOR.PATCH): ${fix}`,
+    );
   }
   try {
     await sh(go, ['list', '-m', '-json', `k8s.io/kubernetes@${version}`], {
@@ -149,7 +155,9 @@ export async function checkKubernetesPin(version: string, go: string): Promise<v
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     if (/not available|unknown revision|invalid version|404|410|403/.test(reason)) {
-      throw new LabPrerequisiteError(`Kubernetes version pin ${version} is not available from the Go module proxy: ${fix}`);
+      throw new LabPrerequisiteError(
+        `Kubernetes version pin ${version} is not available from the Go module proxy: ${fix}`,
+      );
     }
     throw new LabPrerequisiteError(
       `cannot ask the Go module proxy about Kubernetes ${version} (${reason.split('\n')[0]}): check GOPROXY and network access`,
@@ -166,6 +174,7 @@ function cacheRootForGo(): string {
 export async function checkDebianPackages(packages: readonly string[]): Promise<void> {
   const missing: string[] = [];
   for (const pkg of packages) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format, not a JS template
     const status = await sh('dpkg-query', ['-W', '-f=${Status}', pkg]).catch(() => '');
     if (!/\binstall ok installed\b/.test(status)) missing.push(pkg);
   }
@@ -205,12 +214,20 @@ export interface EnsureBinariesOptions {
  * Returns absolute paths of the lab's binaries, building the missing ones from the Go module
  * proxy first (minutes, once per pin set); with everything cached this only stats files.
  */
-export async function ensureBinaries(pins: Pins = PINS, opts: EnsureBinariesOptions = {}): Promise<LabBinaries> {
+export async function ensureBinaries(
+  pins: Pins = PINS,
+  opts: EnsureBinariesOptions = {},
+): Promise<LabBinaries> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const dir = binDir(pins);
   const bins = binariesIn(dir);
   const missing = missingFiles(bins);
-  await checkPrerequisites({ pins, pathEnv: opts.pathEnv, debianPackages: opts.debianPackages, forBuild: missing.length > 0 });
+  await checkPrerequisites({
+    pins,
+    pathEnv: opts.pathEnv,
+    debianPackages: opts.debianPackages,
+    forBuild: missing.length > 0,
+  });
   if (missing.length === 0) return bins;
 
   const go = await checkGoToolchain(opts.pathEnv ?? process.env.PATH);
@@ -227,11 +244,25 @@ export async function ensureBinaries(pins: Pins = PINS, opts: EnsureBinariesOpti
   return bins;
 }
 
-function runBuildScript(pins: Pins, dir: string, go: string, pathEnv: string | undefined, log: (l: string) => void) {
+function runBuildScript(
+  pins: Pins,
+  dir: string,
+  go: string,
+  pathEnv: string | undefined,
+  log: (l: string) => void,
+) {
   return new Promise<void>((resolve, reject) => {
     // flock: a second lab started during a build waits for it instead of building the same files.
     mkdirSync(dirname(dir), { recursive: true });
-    const args = [`${dir}.lock`, 'bash', BUILD_SCRIPT, pins.KUBE_VERSION, pins.ETCD_VERSION, pins.KWOK_VERSION, dir];
+    const args = [
+      `${dir}.lock`,
+      'bash',
+      BUILD_SCRIPT,
+      pins.KUBE_VERSION,
+      pins.ETCD_VERSION,
+      pins.KWOK_VERSION,
+      dir,
+    ];
     const child = spawn('flock', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, PATH: [dirname(go), pathEnv ?? ''].join(delimiter) },
@@ -250,7 +281,10 @@ function runBuildScript(pins: Pins, dir: string, go: string, pathEnv: string | u
     child.on('error', (e) => reject(new LabPrerequisiteError(`cannot run ${BUILD_SCRIPT}: ${e.message}`)));
     child.on('exit', (code, signal) => {
       if (code === 0) return resolve();
-      const last = tail.filter((l) => l.trim()).slice(-3).join(' | ');
+      const last = tail
+        .filter((l) => l.trim())
+        .slice(-3)
+        .join(' | ');
       reject(new Error(`lab binary build failed (${signal ?? `exit ${code}`}): ${last}`));
     });
   });
