@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { sh } from './sh.ts';
+import { cacheRoot } from './toolchain.ts';
 
 /**
  * The lab hosts' Debian root filesystem: made once with debootstrap and cached outside the
@@ -83,10 +83,6 @@ export class RootfsError extends Error {
     this.name = 'RootfsError';
     this.hint = hint;
   }
-}
-
-export function edgefleetCacheDir(): string {
-  return process.env.EDGEFLEET_CACHE ?? path.join(os.homedir(), '.cache', 'edgefleet');
 }
 
 /**
@@ -172,7 +168,7 @@ let inFlight: Promise<RootfsInfo> | undefined;
 async function buildOrReuse(opts: { log?: (line: string) => void }): Promise<RootfsInfo> {
   const log = opts.log ?? (() => {});
   const { mirror, suite } = await readAptSource();
-  const root = path.join(edgefleetCacheDir(), 'rootfs');
+  const root = path.join(cacheRoot(), 'rootfs');
   const final = path.join(root, rootfsCacheKey(suite));
   if (existsSync(path.join(final, COMPLETE_MARKER)))
     return { path: final, suite, mirror, built: false, buildMs: 0 };
@@ -220,7 +216,7 @@ async function buildOrReuse(opts: { log?: (line: string) => void }): Promise<Roo
 
 /** Downloaded .debs are kept apart from the rootfs so a rebuild (new package list) is quicker. */
 async function debCacheDir(): Promise<string> {
-  const dir = path.join(edgefleetCacheDir(), 'debootstrap-debs');
+  const dir = path.join(cacheRoot(), 'debootstrap-debs');
   await mkdir(dir, { recursive: true });
   return dir;
 }
