@@ -25,12 +25,8 @@ if ! node_ok; then
   export npm_config_nodedir="$nodedir"
 fi
 
-# Debian packages: the lab (nspawn hosts, netns, kubelet runtime), keytar's build, the
-# keychain for vault tests, Chromium for Playwright. Kept in one list so a check can name
-# what is missing.
-EDGEFLEET_DEBIAN_PACKAGES="systemd-container debootstrap iproute2 iptables iputils-ping openssl
-  containerd runc containernetworking-plugins busybox-static socat conntrack
-  openssh-client libsecret-1-dev gnome-keyring dbus dbus-user-session chromium build-essential python3"
+# Debian packages: one list in scripts/debian-packages.txt, also read by Lab.prepare().
+EDGEFLEET_DEBIAN_PACKAGES="$(grep -v '^#' scripts/debian-packages.txt | xargs)"
 export EDGEFLEET_DEBIAN_PACKAGES
 
 missing_packages() {

@@ -20,7 +20,9 @@ function runtimeBinary(arch) {
   const tmp = `${dir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const tgz = execFileSync('npm', ['pack', `node-linux-${arch}@${NODE_RUNTIME_VERSION}`, '--silent'], { cwd: tmp })
+  const tgz = execFileSync('npm', ['pack', `node-linux-${arch}@${NODE_RUNTIME_VERSION}`, '--silent'], {
+    cwd: tmp,
+  })
     .toString()
     .trim()
     .split('\n')

@@ -20,7 +20,9 @@ describe('Lab.start', () => {
   test('the API server is reachable from a lab host over the lab network', async () => {
     const readyz = `${lab.cluster.apiServerUrl}/readyz`;
     const host = lab.host('edge-1');
-    await host.run(['sh', '-c', 'cat > /root/lab-ca.crt'], { input: await readFile(lab.cluster.caCertPath, 'utf8') });
+    await host.run(['sh', '-c', 'cat > /root/lab-ca.crt'], {
+      input: await readFile(lab.cluster.caCertPath, 'utf8'),
+    });
     const out = await host.run(['curl', '-sS', '--max-time', '5', '--cacert', '/root/lab-ca.crt', readyz]);
     expect(out.trim()).toBe('ok');
   });

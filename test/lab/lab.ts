@@ -10,7 +10,7 @@ import { destroyLabNetwork, LabNetwork, listLabNetworkObjects } from './net.ts';
 import { addShutdownHook } from './proc.ts';
 import { ensureRootfs } from './rootfs.ts';
 import { ensureLabKey, type LabKey } from './ssh-keys.ts';
-import { ensureBinaries } from './toolchain.ts';
+import { checkDebianPackages, ensureBinaries, labDebianPackages } from './toolchain.ts';
 
 /**
  * One whole lab: the network, a real control plane bound to the lab's "cloud" address, kwok
@@ -98,6 +98,7 @@ export class Lab {
 
   /** Builds or finds every cached part (binaries, rootfs) so later starts take seconds. */
   static async prepare(log: (line: string) => void = defaultLog): Promise<void> {
+    await checkDebianPackages(labDebianPackages());
     await ensureBinaries();
     const rootfs = await ensureRootfs({ log });
     log(

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,15 @@ export const MIN_GO = { major: 1, minor: 26 } as const;
 
 /** Debian packages the cluster part of the lab needs on the machine (setpriv is in util-linux). */
 export const CLUSTER_DEBIAN_PACKAGES = ['openssl', 'util-linux'] as const;
+
+/** Every Debian package the lab and tests need: the list scripts/env.sh installs. */
+export function labDebianPackages(): string[] {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'debian-packages.txt');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
 
 /** A missing piece of the machine, said in one line with how to get it. */
 export class LabPrerequisiteError extends Error {
