@@ -1,5 +1,6 @@
 // `npm start`: builds if needed, then runs Electron where its binary is installed; otherwise
-// says so in one line and serves the same UI to a browser on 127.0.0.1.
+// says so in one line and serves the same app (services + IPC over an authenticated WebSocket)
+// to a browser on 127.0.0.1. EDGEFLEET_BROWSER=1 forces browser mode; EDGEFLEET_PORT fixes the port.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,20 +18,35 @@ function electronBinary() {
   return existsSync(bin) ? bin : null;
 }
 
-const electron = electronBinary();
+const electron = process.env.EDGEFLEET_BROWSER === '1' ? null : electronBinary();
 if (electron) {
   const child = spawn(electron, ['.'], { stdio: 'inherit' });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
+  const { startApp } = await import('../src-main/app.ts');
   const { startBrowserHost } = await import('../src-main/browser-host/server.ts');
+  const app = await startApp();
   const host = await startBrowserHost({
     rendererDir: 'out/renderer',
     port: Number(process.env.EDGEFLEET_PORT) || 0,
+    ipc: { router: app.router, subscribe: app.subscribe },
+    log: app.log,
   });
-  console.log(
-    `Electron's binary is not installed here (it cannot be downloaded on this machine); browser mode: open ${host.url}`,
-  );
-  const stop = () => host.close().then(() => process.exit(0));
+  if (process.env.EDGEFLEET_BROWSER !== '1') {
+    console.log(
+      "Electron's binary is not installed here (it cannot be downloaded on this machine); browser mode.",
+    );
+  }
+  // One line with the URL, so people can click it and tests can read it.
+  console.log(`EdgeFleet is running: open ${host.url}`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await host.close();
+    await app.close();
+    process.exit(0);
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -1,9 +1,80 @@
-/** The window's shell. The fleet views (clusters, pools, nodes, topology) land here next. */
-export function App() {
+import type { ViewName } from './store/app-store.ts';
+import { useActiveSnapshot, useApp } from './store/context.tsx';
+import { AppsView } from './views/AppsView.tsx';
+import { ClustersView } from './views/ClustersView.tsx';
+import { ConnectionBadge, flavorLabel } from './views/common.tsx';
+import { NodesView } from './views/NodesView.tsx';
+import { PoolsView } from './views/PoolsView.tsx';
+import { TopologyView } from './views/TopologyView.tsx';
+
+const VIEWS: { name: ViewName; label: string }[] = [
+  { name: 'clusters', label: 'Clusters' },
+  { name: 'pools', label: 'Node pools' },
+  { name: 'nodes', label: 'Nodes' },
+  { name: 'apps', label: 'Apps' },
+  { name: 'topology', label: 'Topology' },
+];
+
+function Header() {
+  const transport = useApp((s) => s.transport);
+  const active = useApp((s) => s.activeClusterId);
+  const snap = useActiveSnapshot();
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', padding: 24 }}>
+    <header className="topbar">
       <h1>EdgeFleet</h1>
-      <p data-testid="shell-status">No clusters yet. Cluster, pool and provisioning views are coming.</p>
-    </main>
+      <div className="topbar-cluster">
+        {active ? (
+          <>
+            <span className="cluster-name">{active}</span>
+            {snap ? (
+              <span className="tag" title="Edge control plane">
+                {flavorLabel(snap.flavor.kind)}
+              </span>
+            ) : null}
+            {snap ? <ConnectionBadge snap={snap} /> : null}
+          </>
+        ) : (
+          <span className="sub">No cluster open</span>
+        )}
+      </div>
+      {transport.state !== 'open' ? (
+        <p className={`app-link app-link-${transport.state}`} role="alert">
+          {transport.detail ??
+            (transport.state === 'connecting' ? 'Connecting to EdgeFleet…' : 'Not connected')}
+        </p>
+      ) : null}
+    </header>
+  );
+}
+
+export function App() {
+  const view = useApp((s) => s.view);
+  const setView = useApp((s) => s.setView);
+  return (
+    <div className="layout">
+      <Header />
+      <nav aria-label="Views" className="sidebar">
+        <ul>
+          {VIEWS.map((v) => (
+            <li key={v.name}>
+              <button
+                type="button"
+                aria-current={view === v.name ? 'page' : undefined}
+                onClick={() => setView(v.name)}
+              >
+                {v.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main className="content">
+        {view === 'clusters' ? <ClustersView /> : null}
+        {view === 'pools' ? <PoolsView /> : null}
+        {view === 'nodes' ? <NodesView /> : null}
+        {view === 'apps' ? <AppsView /> : null}
+        {view === 'topology' ? <TopologyView /> : null}
+      </main>
+    </div>
   );
 }

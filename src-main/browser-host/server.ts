@@ -3,10 +3,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import type { EventSink } from '../ipc/contract.ts';
+import type { IpcRouter } from '../ipc/router.ts';
+import { attachWsIpc } from './ws-ipc.ts';
 
 /**
  * Serves the built renderer to a plain browser on 127.0.0.1 only, behind a random per-run
- * token (the IPC WebSocket will require it too). Used where Electron's binary is absent and
+ * token that the IPC WebSocket requires (ws-ipc.ts). Used where Electron's binary is absent and
  * by the Playwright tests in Debian's Chromium.
  */
 export interface BrowserHost {
@@ -24,8 +27,32 @@ const contentTypes: Record<string, string> = {
   '.json': 'application/json',
 };
 
-export async function startBrowserHost(opts: { rendererDir: string; port?: number }): Promise<BrowserHost> {
+export interface BrowserHostOptions {
+  rendererDir: string;
+  port?: number;
+  /** The app's IPC; without it only the static UI is served (the shell test). */
+  ipc?: { router: IpcRouter; subscribe: (sink: EventSink) => () => void };
+  log?: (line: string) => void;
+}
+
+/** The same policy as the Electron window: our own scripts only, IPC only to this host. */
+export function contentSecurityPolicy(authority: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `connect-src ws://${authority}`,
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export async function startBrowserHost(opts: BrowserHostOptions): Promise<BrowserHost> {
   const token = randomBytes(24).toString('base64url');
+  let authority = '';
   const root = normalize(opts.rendererDir);
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -41,6 +68,9 @@ export async function startBrowserHost(opts: { rendererDir: string; port?: numbe
       res.writeHead(200, {
         'Content-Type': contentTypes[extname(file)] ?? 'application/octet-stream',
         'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': contentSecurityPolicy(authority),
+        'Referrer-Policy': 'no-referrer',
+        'Cache-Control': 'no-store',
       });
       createReadStream(file).pipe(res);
     } catch {
@@ -53,9 +83,23 @@ export async function startBrowserHost(opts: { rendererDir: string; port?: numbe
   });
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('browser host did not get a TCP port');
+  authority = `127.0.0.1:${address.port}`;
+  const ws = opts.ipc
+    ? attachWsIpc({
+        server,
+        token,
+        authority: () => authority,
+        ...opts.ipc,
+        ...(opts.log ? { log: opts.log } : {}),
+      })
+    : null;
   return {
-    url: `http://127.0.0.1:${address.port}/#token=${token}`,
+    url: `http://${authority}/#token=${token}`,
     token,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await ws?.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

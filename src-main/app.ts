@@ -1,0 +1,107 @@
+/**
+ * The main process composed: vault, settings, clusters, one IPC router, and an event fan-out
+ * that every transport (Electron's webContents, each browser-host WebSocket) subscribes to.
+ * Plain Node: the Electron shell and the browser host both start exactly this.
+ */
+
+import type { LiveClusterOptions } from './clusters/live-cluster.ts';
+import { ClustersService } from './clusters/service.ts';
+import { ClusterSources } from './clusters/sources.ts';
+import type { EventChannel, EventMap, EventSink } from './ipc/contract.ts';
+import { createIpcRouter, type IpcRouter } from './ipc/router.ts';
+import { SettingsStore } from './settings/store.ts';
+import { vaultHandlers } from './vault/handlers.ts';
+import { Vault, type VaultOptions } from './vault/vault.ts';
+
+export interface AppOptions {
+  /** Settings file (default: $XDG_CONFIG_HOME/edgefleet/settings.json). */
+  settingsPath?: string;
+  /** Home directory whose ~/.kube/config is detected (default: the user's). */
+  home?: string;
+  /** $KUBECONFIG as seen at start (default: process.env.KUBECONFIG). */
+  kubeconfigEnv?: string | undefined;
+  vault?: Omit<VaultOptions, 'onStatus'>;
+  live?: Omit<LiveClusterOptions, 'redact'>;
+  /** Where log lines go after redaction (default: stderr). */
+  logSink?: (line: string) => void;
+}
+
+export interface MainApp {
+  readonly router: IpcRouter;
+  readonly vault: Vault;
+  readonly clusters: ClustersService;
+  /** Adds an event receiver (a window, a socket); returns its removal. */
+  subscribe(sink: EventSink): () => void;
+  /** Logs one line with every secret the vault knows scrubbed out. */
+  log(line: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Events fan out to every current subscriber. A throwing subscriber (a socket that just closed)
+ * must not starve the others, so its failure is logged and the loop goes on.
+ */
+class EventHub {
+  private readonly sinks = new Set<EventSink>();
+  onSinkError: (channel: EventChannel, error: unknown) => void = () => {};
+
+  readonly emit: EventSink = <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
+    for (const sink of this.sinks) {
+      try {
+        sink(channel, payload);
+      } catch (error) {
+        this.onSinkError(channel, error);
+      }
+    }
+  };
+
+  subscribe(sink: EventSink): () => void {
+    this.sinks.add(sink);
+    return () => {
+      this.sinks.delete(sink);
+    };
+  }
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+export async function startApp(options: AppOptions = {}): Promise<MainApp> {
+  const hub = new EventHub();
+  const vault = await Vault.open({ ...options.vault, onStatus: (s) => hub.emit('vault:status', s) });
+  const sink = options.logSink ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = (line: string) => sink(vault.redact(`[edgefleet] ${line}`));
+  hub.onSinkError = (channel, error) =>
+    log(`event ${channel} not delivered to one receiver: ${messageOf(error)}`);
+
+  const settings = new SettingsStore(options.settingsPath);
+  const sourcesOptions = {
+    vault,
+    settings,
+    ...(options.home !== undefined ? { home: options.home } : {}),
+    ...('kubeconfigEnv' in options ? { kubeconfigEnv: options.kubeconfigEnv } : {}),
+  };
+  const clusters = new ClustersService(new ClusterSources(sourcesOptions), hub.emit, {
+    ...options.live,
+    redact: (t) => vault.redact(t),
+  });
+  const router = createIpcRouter(
+    { ...vaultHandlers(vault), ...clusters.handlers() },
+    {
+      redact: (t) => vault.redact(t),
+      onUnexpectedError: (channel, error) => log(`${channel} failed unexpectedly: ${messageOf(error)}`),
+    },
+  );
+  const status = vault.status();
+  log(`vault: ${status.backend} — ${status.detail}`);
+
+  return {
+    router,
+    vault,
+    clusters,
+    subscribe: (s) => hub.subscribe(s),
+    log,
+    close: () => clusters.stopAll(),
+  };
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { NodePool } from '../../src-agent/api/nodepool.ts';
+import type { YurtAppSet } from '../../src-agent/api/yurtappset.ts';
+import { autonomyOf, matchesSelector, targetPools } from './fleet.ts';
+
+const pool = (name: string, labels: Record<string, string> = {}): NodePool => ({
+  metadata: { name, labels },
+});
+
+describe('fleet model', () => {
+  it('reads autonomy from the current annotation first, then binding, then the legacy one', () => {
+    const n = (annotations: Record<string, string>) => ({ metadata: { name: 'n', annotations } });
+    expect(autonomyOf(n({ 'node.openyurt.io/autonomy-duration': '0' }))).toBe('never evicted');
+    expect(autonomyOf(n({ 'node.openyurt.io/autonomy-duration': '5m' }))).toBe('5m');
+    expect(autonomyOf(n({ 'apps.openyurt.io/binding': 'true' }))).toBe('pods bound');
+    expect(autonomyOf(n({ 'node.beta.openyurt.io/autonomy': 'true' }))).toBe('on (legacy)');
+    expect(autonomyOf(n({ 'node.beta.openyurt.io/autonomy': 'false' }))).toBeUndefined();
+  });
+
+  it('matches label selectors like the API server does', () => {
+    const labels = { tier: 'edge', region: 'eu' };
+    expect(matchesSelector(labels, { matchLabels: { tier: 'edge' } })).toBe(true);
+    expect(matchesSelector(labels, { matchLabels: { tier: 'cloud' } })).toBe(false);
+    expect(
+      matchesSelector(labels, {
+        matchExpressions: [{ key: 'region', operator: 'In', values: ['eu', 'us'] }],
+      }),
+    ).toBe(true);
+    expect(
+      matchesSelector(labels, { matchExpressions: [{ key: 'region', operator: 'NotIn', values: ['eu'] }] }),
+    ).toBe(false);
+    expect(matchesSelector(labels, { matchExpressions: [{ key: 'gpu', operator: 'DoesNotExist' }] })).toBe(
+      true,
+    );
+    expect(matchesSelector(labels, { matchExpressions: [{ key: 'gpu', operator: 'Exists' }] })).toBe(false);
+  });
+
+  it('a YurtAppSet targets its listed pools plus the pools its selector matches', () => {
+    const yas = {
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        pools: ['a'],
+        nodepoolSelector: { matchLabels: { tier: 'edge' } },
+        workload: { workloadTemplate: {} },
+      },
+    } as YurtAppSet;
+    const pools = [pool('a'), pool('b', { tier: 'edge' }), pool('c', { tier: 'cloud' })];
+    expect(targetPools(yas, pools)).toEqual(['a', 'b']);
+  });
+});

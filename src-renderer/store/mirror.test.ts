@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ClusterDiff,
+  type ClusterSnapshot,
+  RESOURCE_KINDS,
+  type ResourceKind,
+  type ResourceSnapshot,
+  type WireObject,
+} from '../../src-main/ipc/types.ts';
+import { applyDiff, applySnapshot, type ClusterMirror, emptyMirror } from './mirror.ts';
+
+const node = (name: string, pool?: string): WireObject => ({
+  kind: 'Node',
+  metadata: { name, ...(pool ? { labels: { 'apps.openyurt.io/nodepool': pool } } : {}) },
+});
+
+function snapshot(seq: number, nodes: WireObject[]): ClusterSnapshot {
+  const resources = Object.fromEntries(
+    RESOURCE_KINDS.map((k) => [k, { state: { status: 'synced' }, items: k === 'nodes' ? nodes : [] }]),
+  ) as Record<ResourceKind, ResourceSnapshot>;
+  return {
+    clusterId: 'imported-1/lab',
+    seq,
+    takenAt: '2025-01-01T00:00:00Z',
+    connection: { state: 'connected', since: '2025-01-01T00:00:00Z' },
+    flavor: { kind: 'none', nodePools: true, yurtAppSets: true, capabilities: [], explanation: '' },
+    resources,
+  };
+}
+
+function diff(seq: number, upserts: WireObject[], removes: string[] = []): ClusterDiff {
+  return { clusterId: 'imported-1/lab', seq, at: '', resources: { nodes: { upserts, removes } } };
+}
+
+const names = (m: ClusterMirror) =>
+  (m.snapshot?.resources.nodes.items ?? []).map((n) => n.metadata.name).sort();
+const poolOf = (m: ClusterMirror, name: string) =>
+  m.snapshot?.resources.nodes.items.find((n) => n.metadata.name === name)?.metadata.labels?.[
+    'apps.openyurt.io/nodepool'
+  ];
+
+describe('cluster mirror', () => {
+  it('applies a snapshot, then contiguous diffs (upsert, change, remove)', () => {
+    let m = applySnapshot(emptyMirror(), snapshot(4, [node('a', 'p1'), node('b', 'p1')]));
+    m = applyDiff(m, diff(5, [node('c', 'p2')]));
+    m = applyDiff(m, diff(6, [node('a', 'p2')], ['b']));
+    expect(names(m)).toEqual(['a', 'c']);
+    expect(poolOf(m, 'a')).toBe('p2');
+    expect(m.snapshot?.seq).toBe(6);
+    expect(m.needsSnapshot).toBe(false);
+    expect(m.gaps).toBe(0);
+  });
+
+  it('ignores diffs already contained in the snapshot', () => {
+    let m = applySnapshot(emptyMirror(), snapshot(7, [node('a', 'p1')]));
+    m = applyDiff(m, diff(7, [node('a', 'stale')]));
+    m = applyDiff(m, diff(3, [], ['a']));
+    expect(poolOf(m, 'a')).toBe('p1');
+    expect(m.needsSnapshot).toBe(false);
+  });
+
+  it('buffers diffs that arrive before the first snapshot and applies only the newer ones', () => {
+    let m = applyDiff(emptyMirror(), diff(2, [node('old')]));
+    m = applyDiff(m, diff(3, [node('new')]));
+    expect(m.snapshot).toBeNull();
+    m = applySnapshot(m, snapshot(2, [node('old')]));
+    expect(names(m)).toEqual(['new', 'old']);
+    expect(m.snapshot?.seq).toBe(3);
+    expect(m.buffered).toEqual([]);
+  });
+
+  it('on a gap stops applying, asks for a snapshot, and resumes from it with the buffered diffs', () => {
+    let m = applySnapshot(emptyMirror(), snapshot(1, [node('a', 'p1')]));
+    m = applyDiff(m, diff(3, [node('a', 'p3')])); // seq 2 was lost
+    expect(m.needsSnapshot).toBe(true);
+    expect(m.gaps).toBe(1);
+    expect(poolOf(m, 'a')).toBe('p1'); // nothing applied past the gap
+    m = applyDiff(m, diff(4, [node('d')])); // still buffered while waiting
+    expect(names(m)).toEqual(['a']);
+    // Main's fresh snapshot includes seq 2 and 3; only seq 4 is applied on top.
+    m = applySnapshot(m, snapshot(3, [node('a', 'p3'), node('b')]));
+    expect(m.needsSnapshot).toBe(false);
+    expect(names(m)).toEqual(['a', 'b', 'd']);
+    expect(m.snapshot?.seq).toBe(4);
+  });
+
+  it('a fresh snapshot that still leaves a gap before the buffered diffs asks again', () => {
+    let m = applySnapshot(emptyMirror(), snapshot(1, []));
+    m = applyDiff(m, diff(5, [node('e')]));
+    m = applySnapshot(m, snapshot(3, [])); // 4 is still missing
+    expect(m.needsSnapshot).toBe(true);
+    expect(names(m)).toEqual([]);
+    m = applySnapshot(m, snapshot(5, [node('e')]));
+    expect(m.needsSnapshot).toBe(false);
+    expect(names(m)).toEqual(['e']);
+  });
+
+  it('a snapshot with a lower seq (main restarted the live state) replaces everything', () => {
+    let m = applySnapshot(emptyMirror(), snapshot(40, [node('a')]));
+    m = applyDiff(m, diff(42, [node('x')])); // gap → buffered
+    m = applySnapshot(m, snapshot(0, [node('z')]));
+    expect(names(m)).toEqual(['z']);
+    expect(m.buffered).toEqual([]);
+    m = applyDiff(m, diff(1, [node('y')]));
+    expect(names(m)).toEqual(['y', 'z']);
+  });
+
+  it('takes connection and resource state changes from diffs', () => {
+    let m = applySnapshot(emptyMirror(), snapshot(0, []));
+    m = applyDiff(m, {
+      clusterId: 'imported-1/lab',
+      seq: 1,
+      at: '',
+      connection: { state: 'unreachable', since: 't', lastContactAt: 'c' },
+      resources: {
+        pods: { state: { status: 'forbidden', message: 'pods is forbidden' }, upserts: [], removes: [] },
+      },
+    });
+    expect(m.snapshot?.connection.state).toBe('unreachable');
+    expect(m.snapshot?.resources.pods.state.status).toBe('forbidden');
+  });
+});

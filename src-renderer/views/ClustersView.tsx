@@ -1,0 +1,195 @@
+import { type FormEvent, useState } from 'react';
+import { RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
+import { useActiveSnapshot, useApp } from '../store/context.tsx';
+import { ConnectionBadge, Empty, ErrorText, flavorLabel } from './common.tsx';
+
+function VaultPanel() {
+  const vault = useApp((s) => s.vault);
+  const keepInMemory = useApp((s) => s.useSessionMemory);
+  if (!vault) return null;
+  return (
+    <section aria-labelledby="vault-h" className="panel">
+      <h3 id="vault-h">Secrets</h3>
+      <p>{vault.detail}</p>
+      {vault.fix ? <p className="fix">{vault.fix}</p> : null}
+      {vault.backend === 'unavailable' ? (
+        <button type="button" onClick={() => void keepInMemory()}>
+          Keep secrets in memory for this session
+        </button>
+      ) : null}
+    </section>
+  );
+}
+
+function ImportForm() {
+  const [path, setPath] = useState('');
+  const [name, setName] = useState('');
+  const importing = useApp((s) => s.importing);
+  const importError = useApp((s) => s.importError);
+  const importKubeconfig = useApp((s) => s.importKubeconfig);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (await importKubeconfig(path.trim(), name.trim() || undefined)) {
+      setPath('');
+      setName('');
+    }
+  };
+  return (
+    <form className="panel import" aria-labelledby="import-h" onSubmit={(e) => void submit(e)}>
+      <h3 id="import-h">Import a kubeconfig</h3>
+      <p className="hint">
+        The file is copied into EdgeFleet; its keys and tokens move to the keychain, never to the settings
+        file.
+      </p>
+      <div className="row">
+        <label>
+          Kubeconfig path
+          <input
+            value={path}
+            onChange={(e) => setPath(e.target.value)}
+            placeholder="/home/me/site.kubeconfig"
+            required
+          />
+        </label>
+        <label>
+          Name (optional)
+          <input value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <button type="submit" disabled={importing || !path.trim()}>
+          {importing ? 'Importing…' : 'Import'}
+        </button>
+      </div>
+      <ErrorText error={importError} />
+    </form>
+  );
+}
+
+function SourcesTable() {
+  const sources = useApp((s) => s.sources);
+  const active = useApp((s) => s.activeClusterId);
+  const openCluster = useApp((s) => s.openCluster);
+  if (sources.length === 0) {
+    return <Empty>No kubeconfig found in ~/.kube/config or $KUBECONFIG, and none imported yet.</Empty>;
+  }
+  return (
+    <table aria-label="Clusters">
+      <thead>
+        <tr>
+          <th scope="col">Context</th>
+          <th scope="col">Source</th>
+          <th scope="col">Server</th>
+          <th scope="col">Auth</th>
+          <th scope="col">
+            <span className="sr-only">Actions</span>
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {sources.flatMap((src) =>
+          src.error
+            ? [
+                <tr key={src.id}>
+                  <td colSpan={5} className="error-cell">
+                    {src.path}: {src.error.message}
+                    {src.error.fix ? ` — ${src.error.fix}` : ''}
+                  </td>
+                </tr>,
+              ]
+            : src.contexts.map((c) => (
+                <tr key={c.clusterId} className={c.clusterId === active ? 'active' : undefined}>
+                  <th scope="row">
+                    {c.context}
+                    {c.clusterId === active ? <span className="tag"> open</span> : null}
+                  </th>
+                  <td>
+                    {src.kind === 'imported'
+                      ? 'imported'
+                      : src.kind === 'env'
+                        ? '$KUBECONFIG'
+                        : '~/.kube/config'}
+                    <div className="sub">{src.path}</div>
+                  </td>
+                  <td className="mono">{c.server}</td>
+                  <td>{c.auth}</td>
+                  <td>
+                    <button
+                      type="button"
+                      onClick={() => void openCluster(c.clusterId)}
+                      aria-label={`Open ${c.context} (${src.kind})`}
+                    >
+                      {c.clusterId === active ? 'Reopen' : 'Open'}
+                    </button>
+                  </td>
+                </tr>
+              )),
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+function ActiveCluster() {
+  const snap = useActiveSnapshot();
+  const id = useApp((s) => s.activeClusterId);
+  const openError = useApp((s) => s.openError);
+  if (!id) return null;
+  return (
+    <section className="panel" aria-labelledby="active-h">
+      <h3 id="active-h">Open cluster: {id}</h3>
+      <ErrorText error={openError} />
+      {snap ? (
+        <>
+          <ConnectionBadge snap={snap} />
+          <dl className="facts">
+            <dt>Edge control plane</dt>
+            <dd>{flavorLabel(snap.flavor.kind)}</dd>
+            <dt>What it means</dt>
+            <dd>{snap.flavor.explanation}</dd>
+            {snap.flavor.capabilities.length > 0 ? (
+              <>
+                <dt>You can</dt>
+                <dd>{snap.flavor.capabilities.join(', ')}</dd>
+              </>
+            ) : null}
+          </dl>
+          <table aria-label="Resource access">
+            <thead>
+              <tr>
+                <th scope="col">Resource</th>
+                <th scope="col">State</th>
+                <th scope="col">Objects</th>
+              </tr>
+            </thead>
+            <tbody>
+              {RESOURCE_KINDS.map((k) => (
+                <tr key={k}>
+                  <th scope="row">{k}</th>
+                  <td className={`state-${snap.resources[k].state.status}`}>
+                    {snap.resources[k].state.status}
+                  </td>
+                  <td>{snap.resources[k].items.length}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : (
+        <p role="status">Connecting…</p>
+      )}
+    </section>
+  );
+}
+
+export function ClustersView() {
+  const sourcesError = useApp((s) => s.sourcesError);
+  return (
+    <>
+      <h2>Clusters</h2>
+      <ErrorText error={sourcesError} />
+      <SourcesTable />
+      <ImportForm />
+      <ActiveCluster />
+      <VaultPanel />
+    </>
+  );
+}

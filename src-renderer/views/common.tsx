@@ -1,0 +1,83 @@
+import type { ReactNode } from 'react';
+import type { ClusterSnapshot, ResourceKind } from '../../src-main/ipc/types.ts';
+import { age } from '../model/fleet.ts';
+import { useApp } from '../store/context.tsx';
+
+const RESOURCE_LABEL: Record<ResourceKind, string> = {
+  nodes: 'nodes',
+  nodepools: 'node pools',
+  yurtappsets: 'YurtAppSets',
+  pods: 'pods',
+  services: 'services',
+  endpointslices: 'endpoint slices',
+  leases: 'leases',
+  events: 'events',
+};
+
+/** Says plainly when a list is not the truth: forbidden, not served, failing, or still loading. */
+export function ResourceNotice(props: { snap: ClusterSnapshot; kind: ResourceKind }) {
+  const st = props.snap.resources[props.kind].state;
+  const what = RESOURCE_LABEL[props.kind];
+  if (st.status === 'synced') return null;
+  const text =
+    st.status === 'forbidden'
+      ? `Forbidden: your credentials may not list ${what} (RBAC). The list below is not "empty", it is hidden.`
+      : st.status === 'absent'
+        ? `This cluster does not serve ${what} (its CRD is not installed).`
+        : st.status === 'syncing'
+          ? `Loading ${what}…`
+          : `Cannot read ${what}${st.message ? `: ${st.message}` : ''}.`;
+  return (
+    <p className={`notice notice-${st.status}`} role={st.status === 'syncing' ? 'status' : 'alert'}>
+      {text}
+    </p>
+  );
+}
+
+const STATE_TEXT = {
+  connecting: 'Connecting',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting',
+  unreachable: 'Unreachable',
+} as const;
+
+/** The connection state in words, with the age of the data when it is not live. */
+export function ConnectionBadge(props: { snap: ClusterSnapshot }) {
+  const now = useApp((s) => s.now);
+  const c = props.snap.connection;
+  const stale = c.state === 'unreachable' || c.state === 'reconnecting';
+  return (
+    <output className={`badge badge-${c.state}`} aria-label="Cluster connection" title={c.lastError?.message}>
+      {STATE_TEXT[c.state]}
+      {stale ? ` — showing last-known data from ${age(c.lastContactAt, now)} ago` : ''}
+    </output>
+  );
+}
+
+export function flavorLabel(kind: ClusterSnapshot['flavor']['kind']): string {
+  return kind === 'edgefleet'
+    ? 'EdgeFleet'
+    : kind === 'openyurt'
+      ? 'OpenYurt'
+      : kind === 'none'
+        ? 'none'
+        : 'unknown';
+}
+
+export function ErrorText(props: { error: { message: string; fix?: string } | null }) {
+  if (!props.error) return null;
+  return (
+    <div className="error" role="alert">
+      <p>{props.error.message}</p>
+      {props.error.fix ? <p className="fix">{props.error.fix}</p> : null}
+    </div>
+  );
+}
+
+export function Empty(props: { children: ReactNode }) {
+  return <p className="empty">{props.children}</p>;
+}
+
+export function NoCluster() {
+  return <Empty>Open a cluster on the Clusters page first.</Empty>;
+}

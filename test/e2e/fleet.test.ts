@@ -1,0 +1,420 @@
+/**
+ * The whole app against the real lab: `npm start`'s browser mode (the real composition: vault
+ * in a private gnome-keyring, settings in a temp config dir, clusters service, IPC over the
+ * authenticated WebSocket) driven in Debian's Chromium. A user imports the lab's kubeconfig,
+ * opens the cluster, sees the pools the controller manages, watches a node move pools without
+ * reloading, and sees "unreachable" with the data's age when the API server stops.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Browser, chromium, type Locator, type Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import WebSocket from 'ws';
+import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
+import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../src-main/browser-host/protocol.ts';
+import { TestKeyring } from '../lab/keyring.ts';
+import { KWOK_POD_PLACEMENT } from '../lab/kwok.ts';
+import { Lab } from '../lab/lab.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const CHROMIUM = process.env.EDGEFLEET_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = '/tmp';
+const POOLS = { north: ['north-0', 'north-1'], south: ['south-0', 'south-1'] } as const;
+
+let dir = '';
+let lab: Lab | undefined;
+let keyring: TestKeyring | undefined;
+let app: ChildProcess | undefined;
+let appLog = '';
+let appUrl = '';
+let browser: Browser | undefined;
+let page: Page;
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined | false>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
+  );
+}
+
+const kubectl = (args: string[], input?: string) =>
+  (lab as Lab).cluster.kubectl(args, input === undefined ? {} : { input });
+
+/** Ready nodes per pool as kube-apiserver says it: the truth the UI must match. */
+async function truth(): Promise<Record<string, { ready: number; members: string[] }>> {
+  const list = await (lab as Lab).cluster.kubectlJson<{
+    items: {
+      metadata: { name: string; labels?: Record<string, string> };
+      status?: { conditions?: { type: string; status: string }[] };
+    }[];
+  }>(['get', 'nodes']);
+  const out: Record<string, { ready: number; members: string[] }> = {};
+  for (const n of list.items) {
+    const pool = n.metadata.labels?.[LABEL_NODEPOOL];
+    if (!pool) continue;
+    out[pool] ??= { ready: 0, members: [] };
+    out[pool].members.push(n.metadata.name);
+    if (n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) out[pool].ready++;
+  }
+  for (const p of Object.values(out)) p.members.sort();
+  return out;
+}
+
+function poolRow(name: string): Locator {
+  return page
+    .getByRole('table', { name: 'Node pools' })
+    .getByRole('row')
+    .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+}
+
+async function poolInUi(name: string): Promise<{ ready: number; members: string[]; reported: string }> {
+  const row = poolRow(name);
+  const ready = Number(await row.locator('td[data-col=ready]').textContent());
+  const members = ((await row.locator('td[data-col=members]').textContent()) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s && s !== '—')
+    .sort();
+  const reported = (await row.locator('td').last().textContent()) ?? '';
+  return { ready, members, reported };
+}
+
+async function startApp(): Promise<void> {
+  const home = join(dir, 'home');
+  const config = join(dir, 'config');
+  await mkdir(home, { recursive: true });
+  await mkdir(config, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: config,
+    EDGEFLEET_BROWSER: '1',
+    DBUS_SESSION_BUS_ADDRESS: (keyring as TestKeyring).busAddress,
+  };
+  delete env.KUBECONFIG;
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  app = child;
+  child.stdout?.on('data', (d: Buffer) => {
+    appLog += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    appLog += d.toString();
+  });
+  appUrl = await until('the app to print its URL', 60_000, async () => {
+    if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${appLog}`);
+    return /open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(appLog)?.[1];
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+  const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: REPO, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('electron-vite build failed');
+  dir = await mkdtemp(join(tmpdir(), 'ef-e2e-fleet-'));
+  keyring = await TestKeyring.start();
+  lab = await Lab.start({ kwokNodes: 1 });
+  const kwok = lab.kwok;
+  if (!kwok) throw new Error('lab started without kwok');
+  await kubectl(['apply', '-f', join(REPO, 'resources/crds')]);
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/nodepools.apps.openyurt.io',
+    'crd/yurtappsets.apps.openyurt.io',
+  ]);
+  for (const pool of Object.keys(POOLS)) {
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'apps.openyurt.io/v1beta2',
+        kind: 'NodePool',
+        metadata: { name: pool },
+        spec: { type: 'Edge' },
+      }),
+    );
+    await kwok.createNodes(2, { namePrefix: pool, labels: { [LABEL_NODEPOOL]: pool } });
+  }
+  lab.cluster.processes.start({
+    name: 'edgefleet-controller',
+    file: process.execPath,
+    args: [
+      join(REPO, 'src-agent/main.ts'),
+      'controller',
+      `--kubeconfig=${lab.cluster.kubeconfigPath}`,
+      '--leader-elect-namespace=kube-system',
+      '--leader-elect-identity=e2e-controller',
+      '--metrics-addr=0',
+      '--resync=30',
+    ],
+  });
+  // The controller is up when it has written the pools' status.
+  await until('the controller to report pool status', 60_000, async () => {
+    const np = await lab?.cluster.kubectlJson<{ status?: { readyNodeNum?: number } }>([
+      'get',
+      'nodepool',
+      'north',
+    ]);
+    return np?.status?.readyNodeNum === 2;
+  });
+  await startApp();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+});
+
+afterAll(async () => {
+  const steps: [string, () => Promise<unknown>][] = [
+    ['browser', async () => browser?.close()],
+    [
+      'app',
+      async () => {
+        if (!app || app.exitCode !== null || app.signalCode !== null) return;
+        const exited = new Promise((r) => app?.once('exit', r));
+        app.kill('SIGTERM');
+        const timer = setTimeout(() => app?.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      },
+    ],
+    ['lab', async () => lab?.stop()],
+    ['keyring', async () => keyring?.stop()],
+    ['temp dir', async () => dir && rm(dir, { recursive: true, force: true })],
+  ];
+  const errors: string[] = [];
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (e) {
+      errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (errors.length > 0) throw new Error(`cleanup failed: ${errors.join('; ')}`);
+});
+
+describe('the browser host IPC', () => {
+  const authority = () => new URL(appUrl).host;
+  const token = () => new URL(appUrl).hash.slice('#token='.length);
+  /** The HTTP status the handshake got (101 when the socket opened). */
+  const handshake = (protocols: string[], origin: string) =>
+    new Promise<number>((res, rej) => {
+      const ws = new WebSocket(`ws://${authority()}${WS_PATH}`, protocols, { origin });
+      ws.once('unexpected-response', (_req, r) => {
+        res(r.statusCode ?? 0);
+        r.destroy();
+      });
+      ws.once('open', () => {
+        ws.close();
+        res(101);
+      });
+      ws.once('error', rej);
+    });
+
+  test('refuses a WebSocket without the token, with a wrong token, or from another origin', async () => {
+    const origin = `http://${authority()}`;
+    expect(await handshake([WS_PROTOCOL], origin)).toBe(401);
+    expect(await handshake([WS_PROTOCOL, `${WS_TOKEN_PREFIX}${token().slice(0, -1)}x`], origin)).toBe(401);
+    expect(await handshake([WS_PROTOCOL, `${WS_TOKEN_PREFIX}${token()}`], 'http://evil.example')).toBe(403);
+    // The same token from the right origin is accepted: the refusals above were about the token/origin.
+    expect(await handshake([WS_PROTOCOL, `${WS_TOKEN_PREFIX}${token()}`], origin)).toBe(101);
+  });
+});
+
+describe('fleet views against the lab', () => {
+  test('import the lab kubeconfig, open the cluster, see pools with ready counts and members', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(appUrl);
+    await expect(page.getByRole('heading', { name: 'EdgeFleet' }).isVisible()).resolves.toBe(true);
+    // The token left the address bar once the page had it.
+    expect(page.url()).not.toContain('token=');
+    await page.getByText('Secrets are stored in the OS keychain').waitFor({ timeout: 15_000 });
+
+    await page.getByLabel('Kubeconfig path').fill((lab as Lab).cluster.kubeconfigPath);
+    await page.getByLabel('Name (optional)').fill('lab');
+    await page.getByRole('button', { name: 'Import' }).click();
+    const open = page.getByRole('button', { name: /^Open .* \(imported\)$/ });
+    await open.waitFor({ timeout: 15_000 });
+    await open.click();
+
+    await expect(page.getByRole('button', { name: 'Node pools' }).getAttribute('aria-current')).resolves.toBe(
+      'page',
+    );
+    await page
+      .getByRole('status', { name: 'Cluster connection' })
+      .getByText('Connected')
+      .waitFor({ timeout: 30_000 });
+    // The controller's leader Lease tells the app this cluster runs EdgeFleet.
+    await page
+      .getByTitle('Edge control plane')
+      .getByText('EdgeFleet', { exact: true })
+      .waitFor({ timeout: 30_000 });
+
+    const expected = await truth();
+    expect(Object.keys(expected).sort()).toEqual(['north', 'south']);
+    for (const [pool, t] of Object.entries(expected)) {
+      await until(`pool ${pool} in the UI`, 30_000, async () => {
+        const ui = await poolInUi(pool);
+        return ui.ready === t.ready && ui.members.join() === t.members.join() ? ui : undefined;
+      });
+      expect(t.members).toEqual([...POOLS[pool as keyof typeof POOLS]].sort());
+    }
+    expect((await poolInUi('north')).reported).toBe('2 ready, 0 not ready');
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-pools.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  test('a node relabelled into another pool moves there without a reload', async () => {
+    await page.evaluate(() => {
+      (window as unknown as { __noReload: boolean }).__noReload = true;
+    });
+    await kubectl(['label', 'node', 'north-1', `${LABEL_NODEPOOL}=south`, '--overwrite']);
+    const expected = await truth();
+    expect(expected.south?.members).toContain('north-1');
+    const south = await until('north-1 listed in south', 30_000, async () => {
+      const ui = await poolInUi('south');
+      return ui.members.join() === expected.south?.members.join() ? ui : undefined;
+    });
+    expect(south.ready).toBe(expected.south?.ready);
+    const north = await poolInUi('north');
+    expect(north.members).toEqual(['north-0']);
+    expect(north.ready).toBe(1);
+    // The controller's own status catches up too, and the UI shows it.
+    await until('controller status for south', 60_000, async () =>
+      (await poolInUi('south')).reported === '3 ready, 0 not ready' ? true : undefined,
+    );
+    await expect(
+      page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload),
+    ).resolves.toBe(true);
+
+    // The same move in the other views.
+    await kubectl(['annotate', 'node', 'south-0', 'node.openyurt.io/autonomy-duration=0', '--overwrite']);
+    await page.getByRole('button', { name: 'Nodes' }).click();
+    const nodeRow = (name: string) =>
+      page
+        .getByRole('table', { name: 'Nodes' })
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+    await until('north-1 shown in pool south', 15_000, async () =>
+      (await nodeRow('north-1').locator('td').nth(1).textContent()) === 'south' ? true : undefined,
+    );
+    await until('autonomy shown for south-0', 15_000, async () =>
+      (await nodeRow('south-0').locator('td').nth(2).textContent()) === 'never evicted' ? true : undefined,
+    );
+    expect(await nodeRow('kwok-node-0').locator('td').nth(1).textContent()).toBe('—');
+
+    await page.getByRole('button', { name: 'Topology' }).click();
+    const southBox = page.getByRole('region', { name: 'Pool south' });
+    await expect(southBox.getByRole('listitem').allTextContents()).resolves.toHaveLength(3);
+    await expect(
+      page.getByRole('region', { name: 'Pool Not in a pool' }).getByRole('listitem').allTextContents(),
+    ).resolves.toEqual([expect.stringContaining('kwok-node-0')]);
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-topology.png'), fullPage: true });
+  });
+
+  test('apps per pool: a YurtAppSet and its ready pods in each pool', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'apps.openyurt.io/v1beta1',
+        kind: 'YurtAppSet',
+        metadata: { name: 'web', namespace: 'default' },
+        spec: {
+          pools: ['north', 'south'],
+          workload: {
+            workloadTemplate: {
+              deploymentTemplate: {
+                metadata: { labels: { app: 'web' } },
+                spec: {
+                  replicas: 1,
+                  selector: { matchLabels: { app: 'web' } },
+                  template: {
+                    metadata: { labels: { app: 'web' } },
+                    spec: { ...KWOK_POD_PLACEMENT, containers: [{ name: 'web', image: 'web:v1' }] },
+                  },
+                },
+              },
+            },
+            workloadTweaks: [{ pools: ['south'], tweaks: { replicas: 2 } }],
+          },
+        },
+      }),
+    );
+    await page.getByRole('button', { name: 'Apps' }).click();
+    const app = page.getByRole('region', { name: 'App default/web' });
+    const cell = (pool: string) =>
+      app
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: pool, exact: true }) })
+        .locator('td');
+    await until('1 of 1 pod ready in north, 2 of 2 in south', 90_000, async () =>
+      (await cell('north').textContent()) === '1 / 1' && (await cell('south').textContent()) === '2 / 2'
+        ? true
+        : undefined,
+    );
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-apps.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Clusters' }).click();
+    await page.getByRole('table', { name: 'Resource access' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-clusters.png'), fullPage: true });
+  });
+
+  test('secrets of the imported kubeconfig stay out of the settings file and the app log', async () => {
+    const admin = await readFile((lab as Lab).cluster.kubeconfigPath, 'utf8');
+    const key =
+      /client-key-data:\s*(\S+)/.exec(admin)?.[1] ?? /"client-key-data":\s*"([^"]+)"/.exec(admin)?.[1];
+    expect(key).toBeTruthy();
+    const configDir = join(dir, 'config', 'edgefleet');
+    const files = await readdir(configDir);
+    expect(files).toContain('settings.json');
+    for (const f of files) expect(await readFile(join(configDir, f), 'utf8')).not.toContain(key as string);
+    expect(appLog).not.toContain(key as string);
+  });
+
+  test('API server stopped → the UI says unreachable, with the age of the data it still shows', async () => {
+    await page.getByRole('button', { name: 'Node pools' }).click();
+    await (lab as Lab).cluster.processes.stop('kube-apiserver');
+    const badge = page.getByRole('status', { name: 'Cluster connection' });
+    await badge
+      .getByText(/Unreachable — showing last-known data from \d+ s ago/)
+      .waitFor({ timeout: 90_000 });
+    // The last-known pools stay on screen, and the age grows while we look.
+    expect((await poolInUi('south')).members).toContain('north-1');
+    const age = async () => Number(/from (\d+) s ago/.exec((await badge.textContent()) ?? '')?.[1]);
+    const first = await age();
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await age()).toBeGreaterThan(first);
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-unreachable.png'), fullPage: true });
+  });
+});
