@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EventSink } from '../ipc/contract.ts';
 import type { IpcRouter } from '../ipc/router.ts';
-import { WS_MAX_MESSAGE_BYTES, WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from './protocol.ts';
+import { WS_MAX_MESSAGE_BYTES, WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../ipc/ws-protocol.ts';
 import { type BrowserHost, startBrowserHost } from './server.ts';
 
 let dir: string;

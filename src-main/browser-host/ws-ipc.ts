@@ -18,7 +18,7 @@ import {
   WS_TOKEN_PREFIX,
   type WsRequest,
   type WsServerMessage,
-} from './protocol.ts';
+} from '../ipc/ws-protocol.ts';
 
 export interface WsIpcOptions {
   server: Server;

@@ -1,4 +1,4 @@
-import type { EdgefleetBridge } from '../../src-main/electron/bridge.ts';
+import type { EdgefleetBridge } from '../../src-main/ipc/bridge.ts';
 import { type Transport, unwrap } from './transport.ts';
 
 /** The preload bridge is always connected: Electron's IPC has no link to lose. */

@@ -1,4 +1,4 @@
-import type { EdgefleetBridge } from '../../src-main/electron/bridge.ts';
+import type { EdgefleetBridge } from '../../src-main/ipc/bridge.ts';
 import { electronTransport } from './electron-transport.ts';
 import type { Transport } from './transport.ts';
 import { wsTransport } from './ws-transport.ts';

@@ -9,7 +9,7 @@ import {
   WS_PROTOCOL,
   WS_TOKEN_PREFIX,
   type WsServerMessage,
-} from '../../src-main/browser-host/protocol.ts';
+} from '../../src-main/ipc/ws-protocol.ts';
 import type { EventChannel } from '../../src-main/ipc/contract.ts';
 import { IpcCallError, type Transport, type TransportState, unwrap } from './transport.ts';
 

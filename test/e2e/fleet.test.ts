@@ -14,7 +14,7 @@ import { type Browser, chromium, type Locator, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
-import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../src-main/browser-host/protocol.ts';
+import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../src-main/ipc/ws-protocol.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { KWOK_POD_PLACEMENT } from '../lab/kwok.ts';
 import { Lab } from '../lab/lab.ts';

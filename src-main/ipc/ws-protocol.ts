@@ -2,8 +2,8 @@
  * The browser host's WebSocket framing around the IPC contract: one JSON text message per
  * request, response or event. Requests carry a client-chosen id that the response echoes.
  */
-import type { EventChannel, EventMap } from '../ipc/contract.ts';
-import type { Result } from '../ipc/errors.ts';
+import type { EventChannel, EventMap } from './contract.ts';
+import type { Result } from './errors.ts';
 
 /** Offered by the client and selected by the server; a socket without it is refused. */
 export const WS_PROTOCOL = 'edgefleet.v1';

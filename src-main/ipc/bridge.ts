@@ -2,8 +2,8 @@
  * The shape of `window.edgefleet`, the only thing the preload exposes to the renderer. No
  * electron import here: the renderer imports this type to talk to either transport.
  */
-import type { EventChannel, EventMap, RequestChannel, RequestOf } from '../ipc/contract.ts';
-import type { Result } from '../ipc/errors.ts';
+import type { EventChannel, EventMap, RequestChannel, RequestOf } from './contract.ts';
+import type { Result } from './errors.ts';
 
 export interface EdgefleetBridge {
   readonly transport: 'electron';
