@@ -18,6 +18,16 @@ describe('controller flags', () => {
       controllers: ['nodepool'],
     });
   });
+  test('webhook is off by default and takes its address and certificate files', () => {
+    expect(parseFlags([]).webhookAddr).toBe('0');
+    const f = parseFlags([
+      '--webhook-addr=127.0.0.1:9443',
+      '--webhook-cert-file',
+      '/c',
+      '--webhook-key-file=/k',
+    ]);
+    expect(f).toMatchObject({ webhookAddr: '127.0.0.1:9443', webhookCertFile: '/c', webhookKeyFile: '/k' });
+  });
   test('rejects unknown flags and controllers with the usage', () => {
     expect(() => parseFlags(['--nope'])).toThrow(FlagError);
     expect(() => parseFlags(['--controllers=x'])).toThrow(/unknown controller "x"/);

@@ -17,6 +17,10 @@ export interface ControllerFlags {
   workers: number;
   resyncSeconds: number;
   controllers: ControllerName[];
+  /** Mutating webhook (endpoints of autonomous nodes); "0" disables it. */
+  webhookAddr: string;
+  webhookCertFile: string;
+  webhookKeyFile: string;
 }
 
 export class FlagError extends Error {
@@ -25,6 +29,9 @@ export class FlagError extends Error {
     this.name = 'FlagError';
   }
 }
+
+/** Where the manifest mounts the webhook's kubernetes.io/tls Secret. */
+export const DEFAULT_WEBHOOK_CERT_DIR = '/etc/edgefleet/webhook-certs';
 
 export const CONTROLLER_USAGE = `usage: edgefleet-agent controller [flags]
   --kubeconfig <file>            kubeconfig (default: $KUBECONFIG, else the pod's service account)
@@ -37,7 +44,11 @@ export const CONTROLLER_USAGE = `usage: edgefleet-agent controller [flags]
   --metrics-addr <host:port>     /metrics and /healthz (default 127.0.0.1:10271; "0" disables)
   --workers <n>                  reconcile workers per controller (default 4)
   --resync <seconds>             full resync period (default 600)
-  --controllers <a,b>            subset of ${ALL_CONTROLLERS.join(',')} (default all)`;
+  --controllers <a,b>            subset of ${ALL_CONTROLLERS.join(',')} (default all)
+  --webhook-addr <host:port>     HTTPS mutating webhook keeping endpoints of autonomous, cut-off
+                                 nodes ready (default "0": off; in-cluster 0.0.0.0:10272)
+  --webhook-cert-file <file>     webhook serving certificate (default ${DEFAULT_WEBHOOK_CERT_DIR}/tls.crt)
+  --webhook-key-file <file>      its private key (default ${DEFAULT_WEBHOOK_CERT_DIR}/tls.key)`;
 
 function podNamespace(): string | undefined {
   try {
@@ -58,6 +69,9 @@ export function parseFlags(args: string[]): ControllerFlags {
     workers: 4,
     resyncSeconds: 600,
     controllers: [...ALL_CONTROLLERS],
+    webhookAddr: '0',
+    webhookCertFile: `${DEFAULT_WEBHOOK_CERT_DIR}/tls.crt`,
+    webhookKeyFile: `${DEFAULT_WEBHOOK_CERT_DIR}/tls.key`,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
@@ -124,6 +138,15 @@ export function parseFlags(args: string[]): ControllerFlags {
         f.controllers = list as ControllerName[];
         break;
       }
+      case '--webhook-addr':
+        f.webhookAddr = value();
+        break;
+      case '--webhook-cert-file':
+        f.webhookCertFile = value();
+        break;
+      case '--webhook-key-file':
+        f.webhookKeyFile = value();
+        break;
       case '--help':
       case '-h':
         throw new FlagError(CONTROLLER_USAGE);

@@ -44,8 +44,14 @@ export class Informer<T extends KubeObject> {
     });
   }
 
+  /**
+   * Adds a handler. Objects already cached are replayed to it as 'add' (as client-go does), so a
+   * handler registered after the informer started — the leader's controllers on the webhook's
+   * shared Node cache — still sees every object.
+   */
   on(handler: InformerHandler<T>): void {
     this.handlers.push(handler);
+    for (const obj of this.store.values()) handler('add', obj);
   }
 
   get(key: string): T | undefined {

@@ -17,6 +17,7 @@ import { LeaderElector } from './leader-election.ts';
 import { Metrics } from './metrics.ts';
 import { NodePoolController } from './nodepool/controller.ts';
 import type { ControllerRunner, Log } from './runner.ts';
+import { startWebhookServer } from './webhook.ts';
 import { YurtAppSetController } from './yurtappset/controller.ts';
 
 export interface RunningController {
@@ -68,15 +69,42 @@ export async function startController(
   const runners: ControllerRunner[] = [];
   const resyncMs = flags.resyncSeconds * 1000 || undefined;
 
+  // The webhook serves on every replica (the API server may call any), so its Node cache runs
+  // from the start; the leader's controllers share it instead of watching nodes twice.
+  let sharedNodes: Informer<Node> | undefined;
+  let sharedNodesRun: Promise<void> = Promise.resolve();
+  let webhook: Server | undefined;
+  if (flags.webhookAddr !== '0') {
+    sharedNodes = new Informer<Node>(client, RESOURCES.nodes, { resyncMs, onError: onError('nodes watch') });
+    try {
+      webhook = await startWebhookServer({
+        addr: flags.webhookAddr,
+        certFile: flags.webhookCertFile,
+        keyFile: flags.webhookKeyFile,
+        client,
+        nodes: sharedNodes,
+        metrics,
+        log,
+      });
+    } catch (e) {
+      server?.close();
+      client.close();
+      signal.removeEventListener('abort', stopInner);
+      throw e;
+    }
+    sharedNodesRun = sharedNodes.run(inner.signal);
+    log.info(`controller: endpoints webhook (HTTPS) on ${flags.webhookAddr}`);
+  }
+
   async function lead(): Promise<void> {
     leading = true;
     const mk = <T extends { metadata: { name: string } }>(inf: Informer<T>) => {
       informers.push(inf as unknown as Informer<never>);
       return inf;
     };
-    const nodes = mk(
-      new Informer<Node>(client, RESOURCES.nodes, { resyncMs, onError: onError('nodes watch') }),
-    );
+    const nodes =
+      sharedNodes ??
+      mk(new Informer<Node>(client, RESOURCES.nodes, { resyncMs, onError: onError('nodes watch') }));
     const pools = mk(
       new Informer<NodePool>(client, NODEPOOL_RESOURCE, { resyncMs, onError: onError('nodepools watch') }),
     );
@@ -115,7 +143,7 @@ export async function startController(
       runners.push(c.runner);
     }
     const watching = informers.map((i) => i.run(inner.signal));
-    await Promise.all(informers.map((i) => i.synced));
+    await Promise.all([...informers.map((i) => i.synced), nodes.synced]);
     synced = true;
     log.info(`controller: caches synced; running ${flags.controllers.join(', ')}`);
     const working = runners.map((r) => r.run(flags.workers));
@@ -149,6 +177,9 @@ export async function startController(
     } finally {
       leading = false;
       signal.removeEventListener('abort', stopInner);
+      inner.abort();
+      await sharedNodesRun;
+      webhook?.close();
       server?.close();
       client.close();
     }

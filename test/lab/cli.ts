@@ -1,7 +1,8 @@
 /**
  * `npm run lab -- <command>` for people:
  *   prepare                      build/cache binaries and the host rootfs (slow once per machine)
- *   up [--hosts N] [--kwok N]    start a lab in .lab/ that keeps running; admin kubeconfig at .lab/kubeconfig
+ *   up [--hosts N] [--kwok N] [--kubelets N]
+ *                                start a lab in .lab/ that keeps running; admin kubeconfig at .lab/kubeconfig
  *   status                       JSON: API server URL, hosts (address, link state), nodes
  *   down                         stop everything `up` started and remove its network
  */
@@ -18,6 +19,7 @@ async function main(): Promise<number> {
     options: {
       hosts: { type: 'string', default: '2' },
       kwok: { type: 'string', default: '3' },
+      kubelets: { type: 'string', default: '1' },
     },
   });
   const command = positionals[0];
@@ -31,6 +33,7 @@ async function main(): Promise<number> {
         detached: true,
         hosts: Number(values.hosts),
         kwokNodes: Number(values.kwok),
+        kubelets: Number(values.kubelets),
       });
       await copyFile(lab.kubeconfig, join(LAB_DIR, 'kubeconfig'));
       console.log(`lab ${lab.id} is up: export KUBECONFIG=${join(LAB_DIR, 'kubeconfig')}`);
@@ -50,7 +53,9 @@ async function main(): Promise<number> {
       console.log(`lab in ${LAB_DIR} stopped and removed`);
       return 0;
     default:
-      console.error('usage: npm run lab -- prepare | up [--hosts N] [--kwok N] | status | down');
+      console.error(
+        'usage: npm run lab -- prepare | up [--hosts N] [--kwok N] [--kubelets N] | status | down',
+      );
       return 2;
   }
 }

@@ -233,6 +233,8 @@ export class Cluster {
           ...(opts.egressSelectorConfigFile
             ? [`--egress-selector-config-file=${opts.egressSelectorConfigFile}`]
             : []),
+          // Lab node names do not resolve in DNS: reach kubelets (logs/exec) by their InternalIP.
+          '--kubelet-preferred-address-types=InternalIP,Hostname',
           ...(opts.extraApiserverArgs ?? []),
         ],
       });

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from './cluster.ts';
 import { APP_IMAGE, ensureLabImages } from './images.ts';
-import { KUBELET_APISERVER_ARGS, KubeletNode, mountsUnder, nodeClientCertRequest } from './kubelet.ts';
+import { KubeletNode, mountsUnder, nodeClientCertRequest } from './kubelet.ts';
 import { type HostLink, LabNetwork, listLabNetworkObjects } from './net.ts';
 import { sh } from './sh.ts';
 
@@ -122,7 +122,6 @@ describe('lab real kubelet node: containerd + runc + CNI in a lab network namesp
     cluster = await Cluster.start({
       dir: join(dir, 'cluster'),
       bindAddress: net.gateway,
-      extraApiserverArgs: [...KUBELET_APISERVER_ARGS],
     });
     const req = nodeClientCertRequest(NODE);
     const cert = await cluster.pki.issueClientCert(`kubelet-${NODE}`, req.commonName, req.organizations);

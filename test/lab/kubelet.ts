@@ -122,7 +122,6 @@ const KUBELET_KERNEL_TUNABLES: Record<string, string> = {
  * kube-apiserver reaches kubelets (logs, exec) by the first address type listed here. Its default
  * tries Hostname first, and lab node names do not resolve, so the cluster must prefer InternalIP.
  */
-export const KUBELET_APISERVER_ARGS = ['--kubelet-preferred-address-types=InternalIP,Hostname'] as const;
 
 /** The client certificate request a kubelet's node identity needs (for Pki.issueClientCert). */
 export function nodeClientCertRequest(name: string): { commonName: string; organizations: string[] } {

@@ -11,7 +11,7 @@ import { Lab } from './lab.ts';
 describe('Lab.start', () => {
   let lab: Lab;
   beforeAll(async () => {
-    lab = await Lab.start({ hosts: 1, kwokNodes: 1 });
+    lab = await Lab.start({ hosts: 1, kwokNodes: 1, kubelets: 1 });
   });
   afterAll(async () => {
     await lab?.stop();
@@ -27,12 +27,17 @@ describe('Lab.start', () => {
     expect(out.trim()).toBe('ok');
   });
 
-  test('kwok nodes register Ready', async () => {
+  test('the kwok node and the real kubelet node register Ready', async () => {
     const nodes = await lab.cluster.kubectlJson<{
-      items: { status: { conditions: { type: string; status: string }[] } }[];
+      items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
     }>(['get', 'nodes']);
-    expect(nodes.items).toHaveLength(1);
-    expect(nodes.items[0]?.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const ready = nodes.items.map((n) => [
+      n.metadata.name,
+      n.status.conditions.find((c) => c.type === 'Ready')?.status,
+    ]);
+    expect(ready).toHaveLength(2);
+    expect(ready).toContainEqual(['kube-1', 'True']);
+    expect(ready.every(([, status]) => status === 'True')).toBe(true);
   });
 
   test('stop() leaves no namespaces, links, mounts or processes', async () => {
@@ -75,7 +80,7 @@ test('npm run lab -- up | status | down (detached lab for people)', async () => 
   const env = { ...process.env, EDGEFLEET_LAB_DIR: dir };
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, ['test/lab/cli.ts', ...args], { env, encoding: 'utf8', timeout: 180_000 });
-  const up = cli('up', '--hosts', '1', '--kwok', '1');
+  const up = cli('up', '--hosts', '1', '--kwok', '1', '--kubelets', '0');
   expect(up.status, up.stderr).toBe(0);
   expect(existsSync(join(dir, 'kubeconfig'))).toBe(true);
   // The CLI has exited; the lab must still be there for people to use.
@@ -85,11 +90,13 @@ test('npm run lab -- up | status | down (detached lab for people)', async () => 
     id: string;
     apiServerUrl: string;
     hosts: { name: string; address: string; running: boolean; link: string }[];
+    kubelets: unknown[];
     nodes: { name: string; ready: string }[];
   };
   expect(parsed.apiServerUrl).toMatch(/^https:\/\/198\.18\.\d+\.1:\d+$/);
   expect(parsed.hosts).toEqual([expect.objectContaining({ name: 'edge-1', running: true, link: 'up' })]);
   expect(parsed.nodes).toEqual([expect.objectContaining({ ready: 'True' })]);
+  expect(parsed.kubelets).toEqual([]);
   const down = cli('down');
   expect(down.status, down.stderr).toBe(0);
   expect(await Lab.leftovers(dir, parsed.id)).toEqual([]);

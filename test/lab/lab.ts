@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, type ClusterOptions } from './cluster.ts';
 import { LabHost, mountPointsUnder, processesMentioning, readHostStates } from './host.ts';
+import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
 import { Kwok } from './kwok.ts';
 import { destroyLabNetwork, LabNetwork, listLabNetworkObjects } from './net.ts';
 import { addShutdownHook } from './proc.ts';
@@ -22,7 +23,12 @@ export interface LabOptions {
   hosts?: number;
   /** kwok nodes to register (kwok-0..), Ready before start() resolves. */
   kwokNodes?: number;
-  /** Directory for everything of this lab; a fresh temp dir when omitted. */
+  /**
+   * Real kubelet nodes (containerd + runc), named kube-1..kube-N, each in its own network
+   * namespace on the lab machine (runc cannot start containers inside nspawn here).
+   */
+  kubelets?: number;
+  /** Directory for everything of this lab; a fresh temp dir when omitted. Keep it short: unix socket paths live under it. */
   dir?: string;
   /** Outlive this process (the CLI's `up`): stop later with `Lab.downFromState(dir)`. */
   detached?: boolean;
@@ -37,6 +43,7 @@ export interface LabState {
   subnetIndex: number;
   gateway: string;
   hosts: { name: string; index: number; address: string }[];
+  kubelets: { name: string; index: number; address: string }[];
   kwok: boolean;
   startedAt: string;
 }
@@ -46,6 +53,7 @@ export interface LabStatus {
   apiServerUrl: string | null;
   kubeconfig: string;
   hosts: { name: string; address: string; running: boolean; link: string; natOnly: boolean }[];
+  kubelets: { name: string; address: string; running: boolean }[];
   nodes: { name: string; ready: string }[];
 }
 
@@ -59,6 +67,7 @@ export class Lab {
   readonly kwok: Kwok | null;
   readonly key: LabKey;
   private readonly hostMap: Map<string, LabHost>;
+  private readonly kubeletMap: Map<string, KubeletNode>;
   private unregisterShutdown: () => void = () => {};
   private stopped = false;
 
@@ -70,6 +79,7 @@ export class Lab {
     kwok: Kwok | null;
     key: LabKey;
     hosts: LabHost[];
+    kubelets: KubeletNode[];
   }) {
     this.id = parts.id;
     this.dir = parts.dir;
@@ -78,6 +88,17 @@ export class Lab {
     this.kwok = parts.kwok;
     this.key = parts.key;
     this.hostMap = new Map(parts.hosts.map((h) => [h.name, h]));
+    this.kubeletMap = new Map(parts.kubelets.map((k) => [k.name, k]));
+  }
+
+  /** A real kubelet node by name (kube-1..). */
+  kubelet(name: string): KubeletNode {
+    const k = this.kubeletMap.get(name);
+    if (!k)
+      throw new Error(
+        `no lab kubelet node "${name}" (nodes: ${[...this.kubeletMap.keys()].join(', ') || 'none'})`,
+      );
+    return k;
   }
 
   /** Admin kubeconfig path. */
@@ -109,7 +130,7 @@ export class Lab {
   static async start(opts: LabOptions = {}): Promise<Lab> {
     const log = opts.log ?? defaultLog;
     const id = randomBytes(2).toString('hex');
-    const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), `edgefleet-lab-${id}-`)));
+    const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), `efl-${id}-`)));
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if (existsSync(join(dir, STATE_FILE))) {
       throw new Error(`a lab already runs in ${dir}: run \`npm run lab -- down\` first`);
@@ -126,6 +147,7 @@ export class Lab {
       subnetIndex: net.subnetIndex,
       gateway: net.gateway,
       hosts: [],
+      kubelets: [],
       kwok: false,
       startedAt: new Date().toISOString(),
     };
@@ -171,8 +193,37 @@ export class Lab {
           }),
         ),
       );
-      log(`[lab] ${id}: up in ${Date.now() - t0} ms (${hostCount} hosts, ${opts.kwokNodes ?? 0} kwok nodes)`);
-      const lab = new Lab({ id, dir, net, cluster, kwok, key, hosts });
+      const kubelets: KubeletNode[] = [];
+      for (let i = 1; i <= (opts.kubelets ?? 0); i++) {
+        const name = `kube-${i}`;
+        const link = await net.addHost(name, 100 + i);
+        state.kubelets.push({ name, index: 100 + i, address: link.address });
+        await writeState(dir, state);
+        const req = nodeClientCertRequest(name);
+        const clientCert = await cluster.pki.issueClientCert(
+          `node-${name}`,
+          req.commonName,
+          req.organizations,
+        );
+        kubelets.push(
+          await KubeletNode.start({
+            labDir: dir,
+            name,
+            link,
+            apiServerUrl: cluster.apiServerUrl,
+            caCertPath: cluster.caCertPath,
+            credentials: { clientCert },
+            kubeletBin: binaries.kubelet,
+            kubectlBin: binaries.kubectl,
+            detached: opts.detached,
+            log,
+          }),
+        );
+      }
+      log(
+        `[lab] ${id}: up in ${Date.now() - t0} ms (${hostCount} hosts, ${opts.kwokNodes ?? 0} kwok nodes, ${kubelets.length} kubelets)`,
+      );
+      const lab = new Lab({ id, dir, net, cluster, kwok, key, hosts, kubelets });
       lab.unregisterShutdown = unregister;
       return lab;
     } catch (err) {
@@ -187,7 +238,14 @@ export class Lab {
     if (this.stopped) return;
     this.stopped = true;
     this.unregisterShutdown();
-    await Lab.downFromState(this.dir, opts);
+    // Nodes started by this process are stopped through their live handles (which also reap
+    // their child processes); downFromState then handles whatever is left.
+    const errors: string[] = [];
+    for (const node of this.kubeletMap.values()) {
+      await node.stop().catch((e: Error) => errors.push(`kubelet ${node.name}: ${e.message}`));
+    }
+    await Lab.downFromState(this.dir, opts).catch((e: Error) => errors.push(e.message));
+    if (errors.length) throw new Error(errors.join('; '));
   }
 
   /**
@@ -205,6 +263,9 @@ export class Lab {
       }
     };
     await attempt('hosts', () => LabHost.stopFromState(dir));
+    for (const nodeDir of KubeletNode.findNodeDirs(dir)) {
+      await attempt(`kubelet ${nodeDir}`, () => KubeletNode.stopFromState(nodeDir));
+    }
     await attempt('cluster', () => Cluster.stopFromState(join(dir, 'cluster')));
     if (state) await attempt('network', () => destroyLabNetwork(state.id));
     const mounts = mountPointsUnder(dir);
@@ -252,7 +313,17 @@ export class Lab {
       const link = await net.linkStatus(h.name);
       hosts.push({ name: h.name, address: h.address, running: running.has(h.name), ...link });
     }
-    return { id: state.id, apiServerUrl, kubeconfig, hosts, nodes };
+    const kubelets = [];
+    for (const k of state.kubelets ?? []) {
+      let running = false;
+      try {
+        running = (await KubeletNode.attach(join(dir, `kubelet-${k.name}`))).livePids().length > 0;
+      } catch {
+        running = false; // no state file: the node never started or was stopped
+      }
+      kubelets.push({ name: k.name, address: k.address, running });
+    }
+    return { id: state.id, apiServerUrl, kubeconfig, hosts, kubelets, nodes };
   }
 }
 
