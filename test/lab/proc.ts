@@ -144,6 +144,7 @@ export function addShutdownHook(hook: ShutdownHook): () => void {
 }
 
 const STATE_FILE = 'processes.json';
+let saveCounter = 0;
 
 /**
  * The lab programs started under one directory. Attached groups tie their children's lives to
@@ -288,7 +289,8 @@ export class ProcessGroup {
 
   private async save() {
     const path = join(this.dir, STATE_FILE);
-    const tmp = `${path}.${process.pid}.tmp`;
+    // Unique per write: two groups over one dir (a live cluster and a stopFromState) may save at once.
+    const tmp = `${path}.${process.pid}.${++saveCounter}.tmp`;
     await writeFile(tmp, JSON.stringify(this.records(), null, 2));
     await rename(tmp, path);
   }
