@@ -1,0 +1,95 @@
+import type { ClientHttp2Session } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import type { TunnelAgentStatus, TunnelHello } from '../api/tunnel-config.ts';
+import type { Logger } from './log.ts';
+
+/** One registered agent connection and its counters. */
+export interface AgentEntry {
+  node: string;
+  hello: TunnelHello;
+  session: ClientHttp2Session;
+  socket: TLSSocket;
+  remoteAddress: string;
+  connectedSince: Date;
+  streamsOpen: number;
+  streamsTotal: number;
+  streamsRefused: number;
+  lastPingRttMs: number | null;
+}
+
+/**
+ * Connected agents by node name and by the addresses they reported. Newest connection of a
+ * node wins: after a half-open link the server may still hold the dead one.
+ */
+export class AgentRegistry {
+  private readonly byNode = new Map<string, AgentEntry>();
+  private readonly byAddress = new Map<string, string>();
+  private readonly log: Logger;
+  /** Connections that ended, for the metrics counter. */
+  disconnects = 0;
+
+  constructor(log: Logger) {
+    this.log = log;
+  }
+
+  /** Adds an agent; returns the entry it replaced, which the caller closes. */
+  add(entry: AgentEntry): AgentEntry | undefined {
+    const old = this.byNode.get(entry.node);
+    if (old) this.dropAddresses(old);
+    this.byNode.set(entry.node, entry);
+    for (const a of entry.hello.addresses) {
+      const holder = this.byAddress.get(a);
+      if (holder && holder !== entry.node) {
+        // Two nodes claiming one address: route it to neither rather than guess (and say so).
+        this.log.warn('address claimed by two agents; not routing it', {
+          address: a,
+          nodes: `${holder},${entry.node}`,
+        });
+        this.byAddress.set(a, '');
+        continue;
+      }
+      if (holder === '') continue;
+      this.byAddress.set(a, entry.node);
+    }
+    return old;
+  }
+
+  remove(entry: AgentEntry): void {
+    if (this.byNode.get(entry.node) !== entry) return;
+    this.byNode.delete(entry.node);
+    this.dropAddresses(entry);
+    this.disconnects++;
+  }
+
+  /** Looks an agent up by node name or by one of its node's addresses. */
+  lookup(host: string): AgentEntry | undefined {
+    const direct = this.byNode.get(host);
+    if (direct) return direct;
+    const node = this.byAddress.get(host);
+    return node ? this.byNode.get(node) : undefined;
+  }
+
+  all(): AgentEntry[] {
+    return [...this.byNode.values()];
+  }
+
+  status(entry: AgentEntry): TunnelAgentStatus {
+    return {
+      node: entry.node,
+      remoteAddress: entry.remoteAddress,
+      addresses: entry.hello.addresses,
+      connectedSince: entry.connectedSince.toISOString(),
+      streamsOpen: entry.streamsOpen,
+      streamsTotal: entry.streamsTotal,
+      streamsRefused: entry.streamsRefused,
+      bytesFromAgent: entry.socket.bytesRead,
+      bytesToAgent: entry.socket.bytesWritten,
+      lastPingRttMs: entry.lastPingRttMs,
+      agentVersion: entry.hello.version,
+    };
+  }
+
+  private dropAddresses(entry: AgentEntry): void {
+    for (const a of entry.hello.addresses) if (this.byAddress.get(a) === entry.node) this.byAddress.delete(a);
+  }
+}
