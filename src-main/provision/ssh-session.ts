@@ -70,6 +70,11 @@ export interface ExecResult {
   stderr: string;
 }
 
+export interface CommandStream {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<{ code: number | null; stderr: string }>;
+}
+
 export interface ExecOptions {
   input?: string | Buffer;
   timeoutMs?: number;
@@ -145,11 +150,27 @@ export class SshSession {
   readonly target: SshTarget;
   private readonly client: ssh2.Client;
   private readonly jump: SshSession | undefined;
+  /** Set once the connection ended (keepalive timeout, reset, close): pending commands fail with it. */
+  private lost: AppError | undefined;
 
   private constructor(target: SshTarget, client: ssh2.Client, jump: SshSession | undefined) {
     this.target = target;
     this.client = client;
     this.jump = jump;
+    const markLost = (why: string) => {
+      this.lost ??= new AppError(
+        'ssh/connection-lost',
+        `the SSH connection to ${target.host} was lost (${why})`,
+        'Check the link to the host; the run resumes from the last completed step.',
+      );
+    };
+    client.on('error', (e: Error) => markLost(e.message));
+    client.on('close', () => markLost('closed'));
+  }
+
+  /** Whether the connection is gone; commands on it fail with ssh/connection-lost. */
+  get closed(): boolean {
+    return this.lost !== undefined;
   }
 
   static async connect(target: SshTarget, options: SshSessionOptions): Promise<SshSession> {
@@ -244,8 +265,16 @@ export class SshSession {
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
+      if (this.lost) {
+        reject(this.lost);
+        return;
+      }
       this.client.exec(command, (err, stream) => {
         if (err) {
+          if (this.lost) {
+            reject(this.lost);
+            return;
+          }
           reject(
             new AppError('ssh/exec-failed', `${this.target.host}: cannot run a command: ${err.message}`),
           );
@@ -275,6 +304,19 @@ export class SshSession {
         });
         stream.on('close', (code: number | null, signal: string | null) => {
           clearTimeout(timer);
+          // A channel closed without exit status because the connection died is not a command result.
+          if ((code === undefined || code === null) && !signal) {
+            setImmediate(() =>
+              reject(
+                this.lost ??
+                  new AppError(
+                    'ssh/connection-lost',
+                    `${this.target.host}: the command ended without an exit status (connection lost?)`,
+                  ),
+              ),
+            );
+            return;
+          }
           resolve({
             code: code ?? null,
             signal: signal ?? null,
@@ -284,6 +326,78 @@ export class SshSession {
         });
         if (opts.input !== undefined) stream.end(opts.input);
         else stream.end();
+      });
+    });
+  }
+
+  /**
+   * Starts a command and hands back its channel: stdin for streaming uploads, and a promise for
+   * its exit. Writes respect backpressure (await each write).
+   */
+  stream(command: string): Promise<CommandStream> {
+    return new Promise((resolve, reject) => {
+      if (this.lost) {
+        reject(this.lost);
+        return;
+      }
+      this.client.exec(command, (err, channel) => {
+        if (err) {
+          reject(
+            this.lost ??
+              new AppError('ssh/exec-failed', `${this.target.host}: cannot run a command: ${err.message}`),
+          );
+          return;
+        }
+        const errs: Buffer[] = [];
+        channel.stderr.on('data', (c: Buffer) => errs.push(c));
+        channel.on('data', () => undefined);
+        let failure: AppError | undefined;
+        const done = new Promise<{ code: number | null; stderr: string }>((res, rej) => {
+          channel.on('close', (code: number | null | undefined) => {
+            if (code === undefined || code === null) {
+              failure =
+                this.lost ??
+                new AppError('ssh/connection-lost', `${this.target.host}: the transfer channel closed early`);
+              setImmediate(() => rej(this.lost ?? failure));
+              return;
+            }
+            res({ code, stderr: Buffer.concat(errs).toString('utf8') });
+          });
+        });
+        done.catch(() => undefined);
+        resolve({
+          write: (chunk: Buffer) =>
+            new Promise<void>((res, rej) => {
+              if (failure || this.lost) {
+                rej(this.lost ?? failure);
+                return;
+              }
+              if (channel.write(chunk)) res();
+              else {
+                const onDrain = () => {
+                  cleanup();
+                  res();
+                };
+                const onClose = () => {
+                  cleanup();
+                  rej(
+                    this.lost ??
+                      new AppError('ssh/connection-lost', `${this.target.host}: the transfer channel closed`),
+                  );
+                };
+                const cleanup = () => {
+                  channel.off('drain', onDrain);
+                  channel.off('close', onClose);
+                };
+                channel.on('drain', onDrain);
+                channel.on('close', onClose);
+              }
+            }),
+          end: () => {
+            channel.end();
+            return done;
+          },
+        });
       });
     });
   }
