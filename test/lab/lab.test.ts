@@ -48,30 +48,40 @@ describe('Lab.start', () => {
   });
 });
 
-test('Ctrl-C on a process running a lab cleans everything up', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'edgefleet-lab-sigint-'));
+/**
+ * Starts the fixture lab in a child process and sends it SIGINT (Ctrl-C) once `when` matches
+ * its output: after the lab is up, or in the middle of starting it (hosts booting).
+ */
+async function interruptLab(when: RegExp): Promise<{ dir: string; id: string; code: number | null }> {
+  const dir = await mkdtemp(join(tmpdir(), 'efl-sigint-'));
   const child = spawn(process.execPath, ['test/lab/fixtures/lab-until-signal.ts', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d;
+      if (when.test(output)) resolve();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`lab fixture exited ${code} early: ${output.slice(-2000)}`)));
   });
-  const id = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/READY (\w+)/);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.on('exit', (code) =>
-      reject(new Error(`lab fixture exited ${code} before ready: ${stderr.slice(-2000)}`)),
-    );
-  });
-  expect((await Lab.leftovers(dir, id)).length).toBeGreaterThan(0);
+  const state = JSON.parse(await readFile(join(dir, 'lab.json'), 'utf8')) as { id: string };
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGINT');
-  expect(await exited).toBe(130);
+  return { dir, id: state.id, code: await exited };
+}
+
+test('Ctrl-C on a process running a lab cleans everything up', async () => {
+  const { dir, id, code } = await interruptLab(/READY \w+/);
+  expect(code).toBe(130);
+  expect(await Lab.leftovers(dir, id)).toEqual([]);
+});
+
+test('Ctrl-C while the lab is still starting (hosts booting) cleans everything up', async () => {
+  const { dir, id, code } = await interruptLab(/API server \S+ ready/);
+  expect(code).toBe(130);
   expect(await Lab.leftovers(dir, id)).toEqual([]);
 });
 

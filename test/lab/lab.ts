@@ -10,6 +10,7 @@ import { Kwok } from './kwok.ts';
 import { destroyLabNetwork, LabNetwork, listLabNetworkObjects } from './net.ts';
 import { addShutdownHook } from './proc.ts';
 import { ensureRootfs } from './rootfs.ts';
+import { sh } from './sh.ts';
 import { ensureLabKey, type LabKey } from './ssh-keys.ts';
 import { checkDebianPackages, ensureBinaries, labDebianPackages } from './toolchain.ts';
 
@@ -267,7 +268,13 @@ export class Lab {
       await attempt(`kubelet ${nodeDir}`, () => KubeletNode.stopFromState(nodeDir));
     }
     await attempt('cluster', () => Cluster.stopFromState(join(dir, 'cluster')));
+    // A start interrupted mid-way (Ctrl-C while hosts boot) can leave programs that never made
+    // it into a state file; everything the lab runs names its directory on its command line.
+    await attempt('stray processes', () => killProcessesMentioning(dir));
     if (state) await attempt('network', () => destroyLabNetwork(state.id));
+    for (const mount of mountPointsUnder(dir).reverse()) {
+      await attempt(`unmount ${mount}`, () => sh('umount', ['-l', mount]));
+    }
     const mounts = mountPointsUnder(dir);
     if (mounts.length) errors.push(`mounts left under ${dir}: ${mounts.join(', ')}`);
     if (errors.length) throw new Error(`lab teardown incomplete: ${errors.join('; ')}`);
@@ -330,6 +337,32 @@ export class Lab {
 interface NodeLike {
   metadata: { name: string };
   status?: { conditions?: { type: string; status: string }[] };
+}
+
+async function killProcessesMentioning(dir: string): Promise<void> {
+  const strays = processesMentioning(dir);
+  if (strays.length === 0) return;
+  defaultLog(
+    `[lab] stopping ${strays.length} stray process(es) of ${dir}: ${strays.map((p) => p.pid).join(', ')}`,
+  );
+  const signalAll = (sig: NodeJS.Signals) => {
+    for (const p of processesMentioning(dir)) {
+      try {
+        process.kill(p.pid, sig);
+      } catch {
+        // Already gone between listing and signalling.
+      }
+    }
+  };
+  signalAll('SIGTERM');
+  for (let i = 0; i < 50 && processesMentioning(dir).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  signalAll('SIGKILL');
+  for (let i = 0; i < 30 && processesMentioning(dir).length > 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const left = processesMentioning(dir);
+  if (left.length)
+    throw new Error(`processes survived SIGKILL: ${left.map((p) => `${p.pid} ${p.cmdline}`).join('; ')}`);
 }
 
 function defaultLog(line: string): void {
