@@ -1,6 +1,6 @@
 import { contextBridge, ipcRenderer } from 'electron';
-import { EVENT_CHANNELS, type EventChannel, isRequestChannel } from '../ipc/contract.ts';
 import type { EdgefleetBridge } from '../ipc/bridge.ts';
+import { EVENT_CHANNELS, type EventChannel, isRequestChannel } from '../ipc/contract.ts';
 
 // The renderer gets exactly the contract's channels. Main checks them again (and validates
 // input), so this list is a convenience boundary, not the only one.

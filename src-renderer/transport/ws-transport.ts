@@ -4,13 +4,13 @@
  * handshake (wrong token) is final: retrying cannot fix it.
  */
 
+import type { EventChannel } from '../../src-main/ipc/contract.ts';
 import {
   WS_PATH,
   WS_PROTOCOL,
   WS_TOKEN_PREFIX,
   type WsServerMessage,
 } from '../../src-main/ipc/ws-protocol.ts';
-import type { EventChannel } from '../../src-main/ipc/contract.ts';
 import { IpcCallError, type Transport, type TransportState, unwrap } from './transport.ts';
 
 interface Pending {
