@@ -14,6 +14,38 @@ export interface HubTlsConfig {
   caFile: string;
 }
 
+/** OpenYurt's filter names, as used in `yurt-hub-cfg` (`servicetopology: kube-proxy,coredns`). */
+export const FILTER_NAMES = [
+  'servicetopology',
+  'masterservice',
+  'discardcloudservice',
+  'nodeportisolation',
+] as const;
+export type FilterName = (typeof FILTER_NAMES)[number];
+/** Which components each response filter applies to; absent or empty = off. */
+export type FilterComponents = Partial<Record<FilterName, readonly string[]>>;
+
+/** OpenYurt's defaults: which components each filter applies to. */
+export const DEFAULT_FILTER_COMPONENTS: Readonly<Record<FilterName, readonly string[]>> = {
+  servicetopology: ['kube-proxy', 'coredns'],
+  masterservice: ['kubelet'],
+  discardcloudservice: ['kube-proxy'],
+  nodeportisolation: ['kube-proxy'],
+};
+
+/** Getting the node certificate by itself: bootstrap token → CSR → issued certificate. */
+export interface HubBootstrapConfig {
+  /** File holding a bootstrap token `<id>.<secret>`, used only while no valid client certificate exists. */
+  tokenFile: string;
+  /** `kubernetes.io/kube-apiserver-client-kubelet` (auto-approved by kube-controller-manager) or `kubernetes.io/kube-apiserver-client`. */
+  signerName: string;
+}
+
+/** Central hub configuration (ConfigMaps) names; OpenYurt's `yurt-hub-cfg` plus our per-pool overrides. */
+export const CENTRAL_CONFIG_NAMESPACE = 'kube-system';
+export const CENTRAL_CONFIG_NAME = 'yurt-hub-cfg';
+export const POOL_CONFIG_PREFIX = 'edgefleet-hub-';
+
 export interface HubConfig {
   /** The node this hub serves; its Lease `kube-node-lease/<nodeName>` is the cloud probe. */
   nodeName: string;
@@ -39,6 +71,20 @@ export interface HubConfig {
   leaseDurationSeconds: number;
   /** Upper bound on journaled offline writes; oldest events are dropped first. */
   journalMaxEntries: number;
+  /** TLS listener for pods' in-cluster config (yurthub's :10268); off when absent. */
+  secureProxyListen?: string;
+  /** Serving certificate for the secure proxy; made by the hub (self-signed by the cache CA) when absent. */
+  secureProxyTls?: { certFile: string; keyFile: string };
+  /** What `default/kubernetes` points at for kubelet (the master service filter). */
+  masterService?: { host: string; port: number };
+  /** Filter → components, before central config overrides it. */
+  filters?: FilterComponents;
+  /** Bootstrap when the client certificate is missing or near expiry. */
+  bootstrap?: HubBootstrapConfig;
+  /** Watch `kube-system/yurt-hub-cfg` and the pool's override ConfigMap (default true). */
+  centralConfig?: boolean;
+  /** Seconds between cache garbage collections against the cloud (default 600). */
+  gcIntervalSeconds?: number;
 }
 
 export const HUB_DEFAULTS = {
@@ -53,6 +99,8 @@ export const HUB_DEFAULTS = {
   kubeletSilenceSeconds: 40,
   leaseDurationSeconds: 40,
   journalMaxEntries: 5000,
+  masterService: { host: '169.254.2.1', port: 10268 },
+  gcIntervalSeconds: 600,
 } as const satisfies Partial<HubConfig>;
 
 /** User-Agent prefixes that are always cached (yurthub's defaults plus our own agent). */
@@ -147,6 +195,35 @@ export function parseHubConfig(raw: unknown): HubConfig {
     leaseDurationSeconds: num(obj, 'leaseDurationSeconds', HUB_DEFAULTS.leaseDurationSeconds),
     journalMaxEntries: num(obj, 'journalMaxEntries', HUB_DEFAULTS.journalMaxEntries),
   };
+  if (obj.secureProxyListen !== undefined) config.secureProxyListen = str(obj, 'secureProxyListen');
+  if (obj.secureProxyTls !== undefined) {
+    const t = obj.secureProxyTls as Json;
+    config.secureProxyTls = { certFile: str(t, 'certFile'), keyFile: str(t, 'keyFile') };
+  }
+  if (obj.masterService !== undefined) {
+    const m = obj.masterService as Json;
+    config.masterService = { host: str(m, 'host'), port: num(m, 'port', 0) };
+  }
+  if (obj.filters !== undefined) {
+    const f = obj.filters as Json;
+    const filters: FilterComponents = {};
+    for (const name of Object.keys(f)) {
+      if (!(FILTER_NAMES as readonly string[]).includes(name))
+        throw new HubConfigError(`filters.${name}`, `unknown filter; known: ${FILTER_NAMES.join(', ')}`);
+      filters[name as FilterName] = strList(f, name, []);
+    }
+    config.filters = filters;
+  }
+  if (obj.bootstrap !== undefined) {
+    const b = obj.bootstrap as Json;
+    config.bootstrap = {
+      tokenFile: str(b, 'tokenFile'),
+      signerName: str(b, 'signerName', 'kubernetes.io/kube-apiserver-client-kubelet'),
+    };
+  }
+  if (obj.centralConfig !== undefined) config.centralConfig = obj.centralConfig !== false;
+  if (obj.gcIntervalSeconds !== undefined)
+    config.gcIntervalSeconds = num(obj, 'gcIntervalSeconds', HUB_DEFAULTS.gcIntervalSeconds);
   assertLoopbackListen('proxyListen', config.proxyListen);
   assertLoopbackListen('adminListen', config.adminListen);
   return config;

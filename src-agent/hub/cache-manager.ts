@@ -65,6 +65,35 @@ export class CacheManager {
     this.agents = [...BUILTIN_CACHE_AGENTS, ...extraAgents];
   }
 
+  /** Whether Secrets may be kept on this node's disk (a pool's policy can forbid it). */
+  private secretsAllowed = true;
+
+  /**
+   * Applies a pool's Secret policy; turning it off also removes every Secret already cached, so the
+   * policy holds for what is on disk, not only for what comes next.
+   */
+  async setCacheSecrets(allowed: boolean): Promise<number> {
+    this.secretsAllowed = allowed;
+    if (allowed) return 0;
+    let removed = 0;
+    const secrets = { resource: 'secrets', version: 'v1', group: '' };
+    for (const component of await this.storage.components()) {
+      for (const obj of (await this.storage.list(component, secrets)) as K8sObject[]) {
+        const k = this.key(component, secrets, obj);
+        if (!k) continue;
+        await this.storage.delete(k);
+        removed++;
+      }
+    }
+    if (removed > 0)
+      this.log.info('cache.secrets_purged', { removed, reason: 'pool policy cacheSecrets=false' });
+    return removed;
+  }
+
+  get cachesSecrets(): boolean {
+    return this.secretsAllowed;
+  }
+
   /** Live reload of the configured agents (ConfigMap or config file). */
   setExtraAgents(extra: readonly string[]): void {
     this.agents = [...BUILTIN_CACHE_AGENTS, ...extra];
@@ -79,6 +108,8 @@ export class CacheManager {
   /** Whether responses to this request carry objects worth keeping. */
   isCacheableRequest(info: RequestInfo): boolean {
     if (!info.isResource || UNCACHED.has(info.resource.resource)) return false;
+    if (!this.secretsAllowed && info.resource.resource === 'secrets' && info.resource.group === '')
+      return false;
     if (['get', 'list', 'watch'].includes(info.verb)) return info.subresource === '';
     if (['create', 'update', 'patch'].includes(info.verb))
       return info.subresource === '' || info.subresource === 'status';

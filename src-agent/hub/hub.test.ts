@@ -143,6 +143,7 @@ beforeAll(async () => {
     kubeletSilenceSeconds: 3600,
     leaseDurationSeconds: 40,
     journalMaxEntries: 3,
+    centralConfig: false,
   };
   log = new MemoryLogger();
   hub = await Hub.start(config, { log });

@@ -1,10 +1,18 @@
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { assertLoopbackListen, type HubConfig } from '../api/hub-config.ts';
+import { assertLoopbackListen, HUB_DEFAULTS, type HubConfig } from '../api/hub-config.ts';
 import { adminHandler, type Readiness } from './admin-server.ts';
+import { AutonomyReporter } from './autonomy-condition.ts';
+import { ensureClientCert, ensureServingCert, rotationDue } from './bootstrap.ts';
+import { collectGarbage, type GcResult } from './cache-gc.ts';
 import { loadOrCreateCacheKey } from './cache-key.ts';
 import { CacheManager } from './cache-manager.ts';
+import { CentralConfig, type EffectiveSettings } from './central-config.ts';
 import { CertManager } from './cert-manager.ts';
+import { CloudView } from './cloud-view.ts';
+import { FilterChain } from './filters/chain.ts';
+import { createTransform } from './filters/transform.ts';
 import { HealthChecker } from './health-checker.ts';
 import { Journal } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
@@ -73,9 +81,19 @@ export class Hub {
   private health!: HealthChecker;
   private offline!: OfflineServer;
   private readonly certs: CertManager;
+  private central!: CentralConfig;
+  private cloud!: CloudView;
+  private filters!: FilterChain;
   private readonly proxyServer: http.Server;
   private readonly adminServer: http.Server;
   private replayTimer: NodeJS.Timeout | undefined;
+  private rotateTimer: NodeJS.Timeout | undefined;
+  private secureServer: https.Server | undefined;
+  private closed = false;
+  private gcTimer: NodeJS.Timeout | undefined;
+  private autonomy!: AutonomyReporter;
+  private gcRunning: Promise<GcResult | undefined> | undefined;
+  secureProxyAddress = '';
   private certsLoaded = false;
   private cacheReady = false;
   proxyAddress = '';
@@ -108,13 +126,30 @@ export class Hub {
   private async init(): Promise<void> {
     // Admin first, so healthz answers (and readyz says why not ready) while the rest starts.
     this.adminAddress = addr(await listen(this.adminServer, this.config.adminListen, 'adminListen'));
+    await this.ensureClientCertAtStart();
     const creds = await this.certs.load();
     this.certsLoaded = true;
     this.upstream = new Upstream(this.config.servers, this.config.strategy, creds);
     this.certs.watch(60_000, (c) => this.upstream.setCredentials(c));
+    void this.scheduleRotation();
     await this.storage.init();
     await this.journal.init();
     this.cacheReady = true;
+    this.cloud = new CloudView(this.config.nodeName, this.upstream, this.log);
+    this.central = new CentralConfig(this.config, this.upstream, this.storage, this.log);
+    this.central.onChange((s) => void this.applySettings(s));
+    this.filters = new FilterChain({
+      pools: this.cloud.pools,
+      services: (ns, name) => this.cloud.serviceAnnotations(ns, name),
+      masterService: () => this.config.masterService ?? HUB_DEFAULTS.masterService,
+      components: () => this.central.current.filters,
+    });
+    this.cloud.onTopologyChange(() => this.filters.refilter());
+    this.cloud.pools.onChange(() => this.central.setPool(this.cloud.pools.ownPool()));
+    if (this.config.centralConfig !== false) {
+      await this.central.start();
+      this.cloud.watchOwnNode();
+    }
     this.proxy = new ApiProxy(this.upstream, this.cache, this.log);
     this.offline = new OfflineServer(this.cache, this.journal, this.log);
     this.health = new HealthChecker({
@@ -125,10 +160,13 @@ export class Hub {
       leaseDurationSeconds: this.config.leaseDurationSeconds,
       log: this.log,
     });
+    this.autonomy = new AutonomyReporter(this.upstream, this.config.nodeName, this.log);
+    this.cloud.onNode(() => void this.reportAutonomy());
     this.health.onChange((healthy) => {
       if (healthy) {
         this.offline.releaseWatches();
         void this.replayJournal();
+        void this.reportAutonomy();
       } else this.proxy.endWatches();
     });
     this.registerGauges();
@@ -138,14 +176,125 @@ export class Hub {
     await this.health.start();
     this.replayTimer = setInterval(() => {
       if (this.health.isHealthy() && this.journal.size > 0) void this.replayJournal();
+      if (this.health.isHealthy()) void this.reportAutonomy();
     }, this.config.heartbeatIntervalSeconds * 1000);
+    // GC at start (once the cloud answers) and then periodically.
+    const gcEveryMs = (this.config.gcIntervalSeconds ?? HUB_DEFAULTS.gcIntervalSeconds) * 1000;
+    if (this.health.isHealthy()) void this.collectGarbage();
+    this.gcTimer = setInterval(() => void this.collectGarbage(), gcEveryMs);
+    this.gcTimer.unref();
     this.replayTimer.unref();
     this.proxyAddress = addr(await listen(this.proxyServer, this.config.proxyListen, 'proxyListen'));
+    if (this.config.secureProxyListen) void this.startSecureProxy(this.config.secureProxyListen);
     this.log.info('hub.started', {
       proxy: this.proxyAddress,
       admin: this.adminAddress,
       cloudHealthy: this.health.isHealthy(),
     });
+  }
+
+  /** Removes cached objects deleted in the cloud; skipped while offline. One run at a time. */
+  collectGarbage(): Promise<GcResult | undefined> {
+    if (!this.health.isHealthy()) return Promise.resolve(undefined);
+    if (this.gcRunning) return this.gcRunning;
+    this.gcRunning = collectGarbage(this.storage, this.upstream, this.config.nodeName, this.log)
+      .catch((err: Error) => {
+        this.log.warn('cache.gc_failed', { error: err.message });
+        return undefined;
+      })
+      .finally(() => {
+        this.gcRunning = undefined;
+      });
+    return this.gcRunning;
+  }
+
+  /** Patches the node's `Autonomy` condition when what it should say changed. */
+  reportAutonomy(): Promise<boolean> {
+    if (this.config.centralConfig === false) return Promise.resolve(false);
+    const node = this.cloud.ownNode();
+    return this.autonomy.report({
+      annotations: node ? (node.metadata?.annotations ?? {}) : undefined,
+      cache: this.storage.status,
+      certificatesLoaded: this.certsLoaded,
+    });
+  }
+
+  /** Without a usable certificate the hub cannot start; a renewal that fails while the old one is valid can wait. */
+  private async ensureClientCertAtStart(): Promise<void> {
+    const due = await rotationDue(this.config.tls.certFile);
+    if (due && Date.now() < due.at) return;
+    try {
+      await ensureClientCert(this.config, this.log);
+    } catch (err) {
+      if (due && Date.now() < due.notAfter)
+        this.log.warn('cert.renew_failed', { error: (err as Error).message });
+      else throw err;
+    }
+  }
+
+  /** Renews the client certificate at 80% of its lifetime and hands it to the upstream at once. */
+  private async scheduleRotation(): Promise<void> {
+    if (this.closed) return;
+    const due = await rotationDue(this.config.tls.certFile);
+    const wait = due ? Math.max(0, due.at - Date.now()) : 60_000;
+    this.rotateTimer = setTimeout(
+      async () => {
+        try {
+          if ((await ensureClientCert(this.config, this.log)) !== 'present') {
+            this.upstream.setCredentials(await this.certs.load());
+          }
+        } catch (err) {
+          this.log.warn('cert.rotate_failed', { error: (err as Error).message, retryInSeconds: 60 });
+          this.rotateTimer = setTimeout(() => void this.scheduleRotation(), 60_000);
+          this.rotateTimer.unref();
+          return;
+        }
+        void this.scheduleRotation();
+      },
+      Math.min(wait, 2 ** 31 - 1),
+    );
+    this.rotateTimer.unref();
+  }
+
+  /** The TLS listener pods' in-cluster config reaches (master service); requests keep their own identity. */
+  private async startSecureProxy(listenAt: string): Promise<void> {
+    const m = /^\[?([0-9a-fA-F:.]*)\]?:(\d+)$/.exec(listenAt);
+    const host = m?.[1] || '0.0.0.0';
+    const port = Number(m?.[2] ?? 10268);
+    const ips = new Set(['127.0.0.1', this.config.masterService?.host ?? HUB_DEFAULTS.masterService.host]);
+    if (host !== '0.0.0.0' && host !== '::') ips.add(host);
+    try {
+      const tls = await ensureServingCert(this.config, [...ips], this.log);
+      if (this.closed) return;
+      const server = https.createServer(
+        { cert: tls.cert, key: tls.key },
+        (req, res) => void this.handle(req, res, true),
+      );
+      server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head, true));
+      server.requestTimeout = 0;
+      this.secureServer = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      this.secureProxyAddress = addr(server.address() as AddressInfo);
+      this.log.info('hub.secure_proxy_started', { address: this.secureProxyAddress });
+    } catch (err) {
+      this.log.error('hub.secure_proxy_failed', { listen: listenAt, error: (err as Error).message });
+    }
+  }
+
+  /** The settings in force (config file + central ConfigMaps). */
+  get settings(): EffectiveSettings {
+    return this.central.current;
+  }
+
+  private async applySettings(s: EffectiveSettings): Promise<void> {
+    this.cache.setExtraAgents(s.cacheAgents);
+    if (s.cacheSecrets !== this.cache.cachesSecrets)
+      await this.cache
+        .setCacheSecrets(s.cacheSecrets)
+        .catch((err: Error) => this.log.warn('cache.secrets_purge_failed', { error: err.message }));
   }
 
   isCloudHealthy(): boolean {
@@ -199,6 +348,18 @@ export class Hub {
       'edgefleet_hub_uplink_sent_bytes_total',
       'Bytes sent to the API servers.',
       () => this.upstream.bytesOut,
+      'counter',
+    );
+    m.gauge(
+      'edgefleet_hub_upstream_watches_total',
+      'Watches opened to the API servers (identical local watches share one).',
+      () => this.proxy.upstreamWatches,
+      'counter',
+    );
+    m.gauge(
+      'edgefleet_hub_shared_watch_joins_total',
+      'Local watches served by joining an upstream watch another client opened.',
+      () => this.proxy.sharedJoins,
       'counter',
     );
     m.gauge(
@@ -263,7 +424,7 @@ export class Hub {
     );
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse, secure = false): Promise<void> {
     const started = performance.now();
     let info: RequestInfo;
     try {
@@ -316,7 +477,15 @@ export class Hub {
         await offline('node Lease renewal failing');
         return;
       }
-      this.proxy.forward({ req, res, info, component, cacheable, body }, (why) => {
+      const filters = this.filters.forRequest(component, info);
+      let makeTransform: ((emit: (c: Buffer) => void) => ReturnType<typeof createTransform>) | undefined;
+      if (filters.length > 0) {
+        // First filtered request: wait (bounded) for the Service/NodePool views, or it would pass unfiltered.
+        await this.cloud.forFilters(5_000);
+        makeTransform = (emit) => createTransform(filters, info, emit, (fn) => this.filters.onRefilter(fn));
+      }
+      const fwd = { req, res, info, component, cacheable, body, makeTransform, ownCredentials: secure };
+      this.proxy.forward(fwd, (why) => {
         // The cloud failed between heartbeats: probe now so the state flips without waiting a tick.
         void this.health.probe();
         offline(why).catch((err: Error) => sendStatus(res, 500, 'InternalError', err.message));
@@ -365,16 +534,32 @@ export class Hub {
     );
   }
 
-  private upgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+  private upgrade(
+    req: http.IncomingMessage,
+    socket: import('node:stream').Duplex,
+    head: Buffer,
+    secure = false,
+  ): void {
     if (!this.health.isHealthy()) {
       refuseUpgrade(socket, 'the cloud is unreachable; exec/attach/port-forward need the API server');
       return;
     }
-    this.proxy.tunnel(req, socket, head, (why) => refuseUpgrade(socket, `the cloud is unreachable: ${why}`));
+    this.proxy.tunnel(
+      req,
+      socket,
+      head,
+      (why) => refuseUpgrade(socket, `the cloud is unreachable: ${why}`),
+      secure,
+    );
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.rotateTimer) clearTimeout(this.rotateTimer);
+    if (this.gcTimer) clearInterval(this.gcTimer);
     this.health?.stop();
+    this.central?.stop();
+    this.cloud?.stop();
     this.certs.stop();
     if (this.replayTimer) clearInterval(this.replayTimer);
     this.offline?.releaseWatches();
@@ -385,8 +570,11 @@ export class Hub {
         s.close(() => resolve());
         s.closeAllConnections();
       });
-    await Promise.all([closeServer(this.proxyServer), closeServer(this.adminServer)]);
+    const servers = [this.proxyServer, this.adminServer, ...(this.secureServer ? [this.secureServer] : [])];
+    await Promise.all(servers.map(closeServer));
     this.upstream?.close();
+    // Responses already received finish landing on disk, so a clean stop leaves no half-applied stream.
+    await this.cache.idle();
   }
 }
 

@@ -62,7 +62,9 @@ export class OfflineServer {
       return;
     }
     if (info.verb === 'watch') {
-      this.hold(res, info);
+      if (info.query.get('sendInitialEvents') === 'true')
+        await this.streamInitialEvents(res, info, component);
+      else this.hold(res, info);
       return;
     }
     if (info.verb === 'get') {
@@ -113,6 +115,46 @@ export class OfflineServer {
       return;
     }
     sendJson(res, 200, list);
+  }
+
+  /**
+   * A streaming list (client-go's WatchList, kubelet's default since 1.35: `watch` with
+   * `sendInitialEvents=true`) must get the current objects as ADDED events and a bookmark marked
+   * `k8s.io/initial-events-end`, or the client's informer never syncs — after a restart offline,
+   * kubelet would not see its own node or pods. Then the watch is held like any other.
+   */
+  private async streamInitialEvents(
+    res: ServerResponse,
+    info: RequestInfo,
+    component: string,
+  ): Promise<void> {
+    let scope: ReturnType<typeof scopeFromQuery>;
+    try {
+      scope = scopeFromQuery(info.namespace, info.query);
+    } catch (err) {
+      sendStatus(res, 400, 'BadRequest', (err as SelectorError).message);
+      return;
+    }
+    const list = await this.cache.listObjects(component, info, scope);
+    const isKubeletPods =
+      component === 'kubelet' && info.resource.resource === 'pods' && info.resource.group === '';
+    this.hold(res, info);
+    // Never cached, or an empty pod list for kubelet (which would kill running pods): stay unsynced.
+    if (!list || (isKubeletPods && list.items.length === 0)) return;
+    const kind = list.kind.replace(/List$/, '');
+    for (const item of list.items)
+      res.write(
+        `${JSON.stringify({ type: 'ADDED', object: { apiVersion: list.apiVersion, kind, ...(item as object) } })}\n`,
+      );
+    const end = {
+      apiVersion: list.apiVersion,
+      kind,
+      metadata: {
+        resourceVersion: list.metadata.resourceVersion,
+        annotations: { 'k8s.io/initial-events-end': 'true' },
+      },
+    };
+    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: end })}\n`);
   }
 
   private hold(res: ServerResponse, info: RequestInfo): void {

@@ -1,9 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CacheManager, CacheSink } from './cache-manager.ts';
+import type { BodyTransform } from './filters/transform.ts';
 import { sendStatus } from './k8s-status.ts';
 import type { Logger } from './log.ts';
 import type { RequestInfo } from './request-info.ts';
+import { SharedWatch, shareKey } from './shared-watch.ts';
 import type { Upstream } from './upstream.ts';
 
 /** Headers that belong to one hop and must not be forwarded (RFC 9110 §7.6.1). */
@@ -33,12 +35,16 @@ export interface ForwardRequest {
   cacheable: boolean;
   /** The request body when the caller already read it (journalable writes); otherwise it is piped. */
   body?: Buffer;
+  /** Response filters for this request (servicetopology etc.); the filtered body is what is cached. */
+  makeTransform?: (emit: (chunk: Buffer) => void) => BodyTransform;
+  /** Never present the node certificate (requests from pods on the secure port act as themselves). */
+  ownCredentials?: boolean;
 }
 
 /** The cloud could not be reached before any response byte was sent: the caller may serve locally. */
 export type Unreachable = (reason: string) => void;
 
-function outgoingHeaders(req: IncomingMessage, cacheable: boolean): OutgoingHttpHeaders {
+function outgoingHeaders(req: IncomingMessage, readsBody: boolean): OutgoingHttpHeaders {
   const h: OutgoingHttpHeaders = {};
   const connectionTokens = String(req.headers.connection ?? '')
     .split(',')
@@ -47,8 +53,12 @@ function outgoingHeaders(req: IncomingMessage, cacheable: boolean): OutgoingHttp
     if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.includes(k)) continue;
     h[k] = v;
   }
-  // Only JSON can be teed into the cache; protobuf-preferring clients (kubelet) are asked for JSON.
-  if (cacheable) h.accept = 'application/json';
+  // Only JSON can be teed into the cache or filtered; protobuf-preferring clients (kubelet) are asked for
+  // JSON, and uncompressed (client-go sends Accept-Encoding: gzip and the API server gzips big lists).
+  if (readsBody) {
+    h.accept = 'application/json';
+    delete h['accept-encoding'];
+  }
   return h;
 }
 
@@ -71,6 +81,17 @@ export class ApiProxy {
   private readonly log: Logger;
   /** Open upstream watches, ended cleanly when the cloud goes away so clients re-list from cache. */
   private readonly watches = new Set<() => void>();
+  /** Upstream watches shared by identical local watches, by share key. */
+  private readonly shared = new Map<string, SharedWatch>();
+  /** Identical watches waiting for the first one's upstream answer, by share key. */
+  private readonly pendingShare = new Map<
+    string,
+    { f: ForwardRequest; rv: bigint; unreachable: Unreachable }[]
+  >();
+  /** Watches opened to the cloud (shared or not), for the uplink metric and tests. */
+  upstreamWatches = 0;
+  /** Local watches served by joining an existing upstream watch. */
+  sharedJoins = 0;
 
   constructor(upstream: Upstream, cache: CacheManager, log: Logger) {
     this.upstream = upstream;
@@ -81,6 +102,13 @@ export class ApiProxy {
   /** Ends every proxied watch cleanly (the client sees a normal end of stream and re-lists). */
   endWatches(): void {
     for (const end of [...this.watches]) end();
+    for (const g of [...this.shared.values()]) g.finish();
+  }
+
+  get sharedSubscribers(): number {
+    let n = 0;
+    for (const g of this.shared.values()) n += g.subscribers;
+    return n;
   }
 
   get openWatches(): number {
@@ -89,6 +117,36 @@ export class ApiProxy {
 
   forward(f: ForwardRequest, unreachable: Unreachable): void {
     const { req, res, info } = f;
+    const share = shareKey(f);
+    if (share) {
+      const g = this.shared.get(share.key);
+      if (g?.canServe(share.rv)) {
+        this.sharedJoins++;
+        g.add(f, share.rv);
+        return;
+      }
+      const waiting = this.pendingShare.get(share.key);
+      if (waiting && !g) {
+        // The same watch is already on its way to the cloud: wait for it rather than open another.
+        waiting.push({ f, rv: share.rv, unreachable });
+        return;
+      }
+      if (!g) this.pendingShare.set(share.key, []);
+    }
+    /** Hands waiting identical watches to the new group, or sends each on its own when there is none. */
+    const settlePending = (g: SharedWatch | undefined): void => {
+      if (!share) return;
+      const waiting = this.pendingShare.get(share.key) ?? [];
+      this.pendingShare.delete(share.key);
+      for (const w of waiting) {
+        if (w.f.res.destroyed) continue;
+        if (g?.canServe(w.rv)) {
+          this.sharedJoins++;
+          g.add(w.f, w.rv);
+        } else this.forward(w.f, w.unreachable);
+      }
+    };
+    if (info.verb === 'watch') this.upstreamWatches++;
     const servers = this.upstream.order();
     // Only requests whose body we hold (or that have none) can be retried on another server.
     const retryable = f.body !== undefined || req.method === 'GET' || req.method === 'HEAD';
@@ -98,13 +156,13 @@ export class ApiProxy {
         unreachable('no API server answered');
         return;
       }
-      const headers = outgoingHeaders(req, f.cacheable);
+      const headers = outgoingHeaders(req, f.cacheable || f.makeTransform !== undefined);
       if (f.body) headers['content-length'] = f.body.length;
       const creq = this.upstream.request(server, {
         method: req.method ?? 'GET',
         path: req.url ?? '/',
         headers,
-        ownCredentials: req.headers.authorization !== undefined,
+        ownCredentials: f.ownCredentials || req.headers.authorization !== undefined,
       });
       let answered = false;
       const fail = (err: Error): void => {
@@ -117,7 +175,10 @@ export class ApiProxy {
           error: err.message,
         });
         if (retryable && i + 1 < servers.length && !res.destroyed) attempt(i + 1);
-        else unreachable(err.message);
+        else {
+          settlePending(undefined);
+          unreachable(err.message);
+        }
       };
       creq.on('socket', (s) => {
         if (!s.connecting) return;
@@ -137,13 +198,36 @@ export class ApiProxy {
         fail(err);
       });
       // The client went away: stop the upstream request too (a watch would otherwise leak).
+      let sharedOut = false;
       res.on('close', () => {
-        if (!res.writableFinished) creq.destroy();
+        // A shared upstream watch outlives the client that opened it; the group ends it when unused.
+        if (!res.writableFinished && !sharedOut) creq.destroy();
       });
       creq.on('response', (ures) => {
         clearTimeout(headerTimer);
         answered = true;
         this.upstream.markOk(server);
+        if (share && ures.statusCode === 200 && !this.shared.has(share.key)) {
+          const g = new SharedWatch({
+            key: share.key,
+            startRv: share.rv,
+            ures,
+            cache: this.cache,
+            log: this.log,
+            onDone: () => {
+              if (this.shared.get(share.key) === g) this.shared.delete(share.key);
+            },
+            countIn: (n) => {
+              this.upstream.bytesIn += n;
+            },
+          });
+          this.shared.set(share.key, g);
+          sharedOut = true;
+          g.add(f, share.rv);
+          settlePending(g);
+          return;
+        }
+        settlePending(undefined);
         this.pipeResponse(f, ures);
       });
       if (f.body) {
@@ -166,29 +250,56 @@ export class ApiProxy {
     let sink: CacheSink | undefined;
     if (f.cacheable && this.cache.isCacheableRequest(info))
       sink = this.cache.sinkFor(f.component, info, status, contentType);
-    res.writeHead(status, responseHeaders(ures));
-    // Watches must reach the client event by event, not when a buffer fills.
-    if (info.verb === 'watch') res.flushHeaders();
+    const headers = responseHeaders(ures);
+    const out = (c: Buffer): void => {
+      sink?.write(c);
+      if (!res.write(c)) {
+        ures.pause();
+        res.once('drain', () => ures.resume());
+      }
+    };
+    const filterable =
+      f.makeTransform !== undefined &&
+      status >= 200 &&
+      status < 300 &&
+      contentType.startsWith('application/json') &&
+      ures.headers['content-encoding'] === undefined;
+    const transform = filterable ? f.makeTransform?.(out) : undefined;
+    if (transform) delete headers['content-length'];
+    if (!transform?.buffered) {
+      res.writeHead(status, headers);
+      // Watches must reach the client event by event, not when a buffer fills.
+      if (info.verb === 'watch') res.flushHeaders();
+    }
     const isWatch = info.verb === 'watch' && status === 200;
     let ended = false;
     const endClean = (): void => {
       if (ended) return;
       ended = true;
       this.watches.delete(endClean);
+      transform?.close();
       ures.destroy();
+      if (!res.headersSent) res.writeHead(status, headers);
       if (!res.writableEnded) res.end();
     };
     if (isWatch) this.watches.add(endClean);
     ures.on('data', (c: Buffer) => {
       this.upstream.bytesIn += c.length;
-      sink?.write(c);
-      if (!res.write(c)) {
-        ures.pause();
-        res.once('drain', () => ures.resume());
-      }
+      if (transform) transform.write(c);
+      else out(c);
     });
     ures.on('end', () => {
       this.watches.delete(endClean);
+      transform?.close();
+      if (transform?.buffered) {
+        const r = transform.end();
+        const body = r.body ?? Buffer.alloc(0);
+        headers['content-length'] = body.length;
+        res.writeHead(r.status ?? status, headers);
+        // A response the filter turned into 404 is not the cloud's answer: keep it out of the cache.
+        if (r.status === undefined) sink?.write(body);
+        res.write(body);
+      }
       if (!ended) {
         ended = true;
         res.end();
@@ -202,6 +313,7 @@ export class ApiProxy {
     ures.on('close', () => {
       if (ended || ures.complete) return;
       this.watches.delete(endClean);
+      transform?.close();
       ended = true;
       if (isWatch) {
         // The API server went away mid-watch (restart, link cut): end the stream cleanly so the
@@ -211,12 +323,19 @@ export class ApiProxy {
       } else res.destroy();
     });
     res.on('close', () => {
+      transform?.close();
       if (!ures.complete) ures.destroy();
     });
   }
 
   /** exec/attach/port-forward (SPDY, WebSocket): after the 101 both sides are one raw byte pipe. */
-  tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, unreachable: Unreachable): void {
+  tunnel(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    unreachable: Unreachable,
+    ownCredentials = false,
+  ): void {
     const server = this.upstream.order()[0];
     if (!server) {
       unreachable('no API server configured');
@@ -229,7 +348,7 @@ export class ApiProxy {
       method: req.method ?? 'GET',
       path: req.url ?? '/',
       headers,
-      ownCredentials: req.headers.authorization !== undefined,
+      ownCredentials: ownCredentials || req.headers.authorization !== undefined,
     });
     socket.on('error', () => creq.destroy());
     creq.on('error', (err) => {

@@ -183,6 +183,30 @@ export class Storage {
     return out;
   }
 
+  /** Component directories in the cache (their on-disk names). */
+  async components(): Promise<string[]> {
+    const entries = await fsp.readdir(this.root, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+  }
+
+  /** Resources one component has cached, parsed back from `<resource>.<version>.<group>` names. */
+  async resources(component: string): Promise<ResourceKey[]> {
+    const entries = await fsp
+      .readdir(join(this.root, segment(component)), { withFileTypes: true })
+      .catch(() => []);
+    const out: ResourceKey[] = [];
+    for (const e of entries) {
+      const m = /^([^.]+)\.([^.]+)\.(.+)$/.exec(e.name);
+      if (!e.isDirectory() || !m?.[1] || !m[2] || !m[3]) continue;
+      out.push({
+        resource: decodeURIComponent(m[1]),
+        version: decodeURIComponent(m[2]),
+        group: m[3] === 'core' ? '' : decodeURIComponent(m[3]),
+      });
+    }
+    return out;
+  }
+
   /** Bytes of cache files on disk, for the cache-size metric. */
   async bytes(): Promise<number> {
     let total = 0;

@@ -1,0 +1,459 @@
+/**
+ * `npm run bench -- hub [--quick]`: the hub against a real kube-apiserver (lab control plane on loopback),
+ * figures printed side by side: proxy overhead (GET, LIST of 100 and 5,000 objects) hub vs direct,
+ * offline LIST from cache and time from link cut to the first cached answer, hub RSS idle and loaded,
+ * uplink bytes for 3 local watchers with and without the hub. Every loop is bounded in count and time.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster } from '../test/lab/cluster.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** A loopback TCP relay standing in for the node's uplink, which the bench cuts. */
+class Link {
+  private server: net.Server | undefined;
+  private readonly conns = new Set<net.Socket>();
+  port = 0;
+  private readonly target: number;
+  constructor(target: number) {
+    this.target = target;
+  }
+  async up(): Promise<void> {
+    this.server = net.createServer((c) => {
+      const u = net.connect(this.target, '127.0.0.1');
+      for (const s of [c, u]) {
+        this.conns.add(s);
+        s.on('close', () => this.conns.delete(s));
+        s.on('error', () => undefined);
+      }
+      // Without this the relay adds Nagle/delayed-ACK stalls (~40 ms) that no real link has.
+      c.setNoDelay(true);
+      u.setNoDelay(true);
+      c.pipe(u);
+      u.pipe(c);
+    });
+    await new Promise<void>((r) => this.server?.listen(this.port, '127.0.0.1', r));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+  async cut(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    for (const c of this.conns) c.destroy();
+    if (s) await new Promise((r) => s.close(r));
+  }
+}
+
+interface Timed {
+  status: number;
+  ms: number;
+  bytes: number;
+}
+
+type Target = (path: string, ua: string) => Promise<Timed>;
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+}
+
+async function sample(
+  fn: () => Promise<Timed>,
+  count: number,
+  maxMs: number,
+): Promise<{ p50: number; p99: number; n: number }> {
+  const xs: number[] = [];
+  const end = Date.now() + maxMs;
+  for (let i = 0; i < count && Date.now() < end; i++) {
+    const r = await fn();
+    if (r.status !== 200) throw new Error(`bench request answered ${r.status}`);
+    xs.push(r.ms);
+  }
+  return { p50: pct(xs, 50), p99: pct(xs, 99), n: xs.length };
+}
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2).padStart(9) : '      n/a');
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? Number.NaN) / 1024;
+}
+
+async function objects(cluster: Cluster, items: unknown[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 500) {
+    await cluster.kubectl(['apply', '--server-side', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: items.slice(i, i + 500) }),
+      timeoutMs: 300_000,
+    });
+  }
+}
+
+export async function run(args: string[]): Promise<void> {
+  const quick = args.includes('--quick');
+  const dir = await fsp.mkdtemp(join(tmpdir(), 'edgefleet-bench-hub-'));
+  let cluster: Cluster | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  const link = { l: undefined as Link | undefined };
+  try {
+    cluster = await Cluster.start({
+      dir: join(dir, 'cluster'),
+      bindAddress: '127.0.0.1',
+      serviceCidr: '198.19.0.0/20',
+    });
+    const c = cluster;
+    const node = 'bench-node';
+    const admin = await c.pki.issueClientCert('bench-admin', 'bench-admin', ['system:masters']);
+    const ca = readFileSync(c.caCertPath);
+    const cert = readFileSync(admin.cert);
+    const key = readFileSync(admin.key);
+    const apiUrl = new URL(c.apiServerUrl);
+    const agent = new https.Agent({ keepAlive: true, ca, cert, key });
+    const direct: Target = (path, ua) =>
+      timed((done) =>
+        https.request(
+          {
+            host: apiUrl.hostname,
+            port: apiUrl.port,
+            path,
+            agent,
+            headers: { 'user-agent': ua, accept: 'application/json' },
+          },
+          done,
+        ),
+      );
+    process.stderr.write('bench: creating objects (100 + 5,000 ConfigMaps, 1,000 Services, 2,000 Pods)\n');
+    const cm = (ns: string, i: number) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `cm-${i}`, namespace: ns },
+      data: { k: `value-${i}`, pad: 'x'.repeat(200) },
+    });
+    await c.kubectl(['create', 'namespace', 'b100']);
+    await c.kubectl(['create', 'namespace', 'b5000']);
+    await c.kubectl(['create', 'namespace', 'load']);
+    await objects(c, [{ apiVersion: 'v1', kind: 'Node', metadata: { name: node } }]);
+    await objects(
+      c,
+      Array.from({ length: 100 }, (_, i) => cm('b100', i)),
+    );
+    await objects(
+      c,
+      Array.from({ length: quick ? 1000 : 5000 }, (_, i) => cm('b5000', i)),
+    );
+
+    link.l = new Link(Number(apiUrl.port));
+    await link.l.up();
+    const hubDir = join(dir, 'hub');
+    await fsp.mkdir(hubDir, { recursive: true, mode: 0o700 });
+    const proxyPort = await freePort();
+    const adminPort = await freePort();
+    const config = {
+      nodeName: node,
+      servers: [`https://127.0.0.1:${link.l.port}`],
+      strategy: 'priority',
+      tls: { certFile: admin.cert, keyFile: admin.key, caFile: c.caCertPath },
+      proxyListen: `127.0.0.1:${proxyPort}`,
+      adminListen: `127.0.0.1:${adminPort}`,
+      cacheDir: join(hubDir, 'cache'),
+      journalDir: join(hubDir, 'journal'),
+      cacheKeyFile: join(hubDir, 'cache.key'),
+      heartbeatIntervalSeconds: 2,
+      kubeletSilenceSeconds: 3600,
+      gcIntervalSeconds: 3600,
+    };
+    await fsp.writeFile(join(hubDir, 'hub.json'), JSON.stringify(config));
+    child = spawn(
+      process.execPath,
+      [join(ROOT, 'src-agent', 'main.ts'), 'hub', '--config', join(hubDir, 'hub.json')],
+      {
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
+    const hubPid = child.pid ?? 0;
+    const plain = new http.Agent({ keepAlive: true });
+    const viaHub: Target = (path, ua) =>
+      timed((done) =>
+        http.request(
+          { host: '127.0.0.1', port: proxyPort, path, agent: plain, headers: { 'user-agent': ua } },
+          done,
+        ),
+      );
+    const admin$: Target = (path, ua) =>
+      timed((done) =>
+        http.request({ host: '127.0.0.1', port: adminPort, path, headers: { 'user-agent': ua } }, done),
+      );
+    for (let i = 0; i < 300; i++) {
+      if ((await admin$('/v1/readyz', 'bench').catch(() => ({ status: 0 }) as Timed)).status === 200) break;
+      await sleep(100);
+    }
+    await sleep(1000);
+    const rssIdle = rssMb(hubPid);
+
+    const N = quick ? 50 : 200;
+    const rows: [
+      string,
+      { p50: number; p99: number },
+      { p50: number; p99: number },
+      { p50: number; p99: number },
+    ][] = [];
+    const bench3 = async (label: string, path: string, count: number) => {
+      const d = await sample(() => direct(path, 'bench/1'), count, 60_000);
+      const h = await sample(() => viaHub(path, 'bench/1'), count, 60_000);
+      const hc = await sample(() => viaHub(path, 'edgefleet-bench/1'), count, 120_000);
+      rows.push([label, d, h, hc]);
+    };
+    await bench3('GET one object', '/api/v1/namespaces/b100/configmaps/cm-1', N);
+    await bench3('LIST 100 objects', '/api/v1/namespaces/b100/configmaps', N);
+    await bench3(
+      `LIST ${quick ? '1,000' : '5,000'} objects`,
+      '/api/v1/namespaces/b5000/configmaps',
+      quick ? 10 : 30,
+    );
+    console.log('\nProxy overhead (ms)            direct p50/p99        hub p50/p99     hub+cache p50/p99');
+    for (const [label, d, h, hc] of rows)
+      console.log(
+        `${label.padEnd(26)} ${fmt(d.p50)} ${fmt(d.p99)}   ${fmt(h.p50)} ${fmt(h.p99)}   ${fmt(hc.p50)} ${fmt(hc.p99)}`,
+      );
+
+    // Memory at OpenYurt's published load: 2,000 pods and 1,000 Services, 20 pods on this node,
+    // kubelet and kube-proxy through the hub.
+    process.stderr.write('bench: loading 2,000 pods and 1,000 services\n');
+    const pods = Array.from({ length: quick ? 200 : 2000 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `p-${i}`, namespace: 'load', labels: { app: `a-${i % 50}` } },
+      spec: {
+        nodeName: i < 20 ? node : `other-${i % 100}`,
+        containers: [{ name: 'c', image: 'example.invalid/none:1' }],
+      },
+    }));
+    const svcs = Array.from({ length: quick ? 100 : 1000 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `s-${i}`, namespace: 'load' },
+      spec: { selector: { app: `a-${i % 50}` }, ports: [{ port: 80 }] },
+    }));
+    await objects(c, pods);
+    await objects(c, svcs);
+    const podList = await viaHub(`/api/v1/pods?fieldSelector=spec.nodeName%3D${node}`, 'kubelet/v1.36');
+    const svcList = await viaHub('/api/v1/services', 'kube-proxy/v1.36');
+    const sliceList = await viaHub('/apis/discovery.k8s.io/v1/endpointslices', 'kube-proxy/v1.36');
+    if (podList.status !== 200 || svcList.status !== 200 || sliceList.status !== 200)
+      throw new Error(`load lists answered ${podList.status}/${svcList.status}/${sliceList.status}`);
+    const watches = [
+      openWatch(
+        proxyPort,
+        `/api/v1/pods?fieldSelector=spec.nodeName%3D${node}&watch=true&timeoutSeconds=120`,
+        'kubelet/v1.36',
+      ),
+      openWatch(proxyPort, '/api/v1/services?watch=true&timeoutSeconds=120', 'kube-proxy/v1.36'),
+    ];
+    await sleep(3000);
+    const rssLoaded = rssMb(hubPid);
+    for (const w of watches) w.close();
+
+    // Uplink bytes: 3 local watchers of the same ConfigMaps, 100 updates; hub vs each watching directly.
+    const updates = quick ? 30 : 100;
+    // Each run writes new values, or the second would be a no-op apply with no watch events.
+    let phase = 0;
+    const workload = async () => {
+      phase++;
+      for (let i = 0; i < updates; i++)
+        await objects(c, [
+          { ...cm('b100', i % 100), data: { k: `changed-${phase}-${i}`, pad: 'y'.repeat(200) } },
+        ]);
+    };
+    const uplinkOf = async () => {
+      const m = /edgefleet_hub_uplink_received_bytes_total (\d+)/.exec(await text(adminPort, '/metrics'));
+      return Number(m?.[1] ?? 0);
+    };
+    const rv2 = JSON.parse(await directText(apiUrl, agent, '/api/v1/namespaces/b100/configmaps')).metadata
+      .resourceVersion;
+    const directWatchers = [1, 2, 3].map(() =>
+      openDirectWatch(
+        apiUrl,
+        agent,
+        `/api/v1/namespaces/b100/configmaps?watch=true&resourceVersion=${rv2}&timeoutSeconds=300`,
+      ),
+    );
+    await sleep(500);
+    await workload();
+    await sleep(1500);
+    const directBytes = directWatchers.reduce((n, w) => n + w.bytes(), 0);
+    if (directBytes === 0)
+      process.stderr.write(
+        `bench: direct watchers got nothing (rv ${rv2}, status ${directWatchers.map((w) => w.status()).join(',')})\n`,
+      );
+    for (const w of directWatchers) w.close();
+    const listRv = JSON.parse(await text(proxyPort, '/api/v1/namespaces/b100/configmaps', 'edgefleet-w/1'))
+      .metadata.resourceVersion;
+    const before = await uplinkOf();
+    const hubWatchers = ['edgefleet-w1/1', 'edgefleet-w2/1', 'edgefleet-w3/1'].map((ua) =>
+      openWatch(
+        proxyPort,
+        `/api/v1/namespaces/b100/configmaps?watch=true&resourceVersion=${listRv}&timeoutSeconds=300`,
+        ua,
+      ),
+    );
+    await sleep(500);
+    await workload();
+    await sleep(1500);
+    const hubUplink = (await uplinkOf()) - before;
+    const hubDelivered = hubWatchers.reduce((n, w) => n + w.bytes(), 0);
+    for (const w of hubWatchers) w.close();
+
+    // Offline: fill the cache, cut the link, time to the first answer from cache, then cached LIST latency.
+    await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1');
+    await viaHub('/api/v1/namespaces/b5000/configmaps', 'edgefleet-bench/1');
+    await sleep(1000);
+    await link.l.cut();
+    const cutAt = performance.now();
+    let firstServed = Number.NaN;
+    for (let i = 0; i < 2000 && performance.now() - cutAt < 60_000; i++) {
+      const r = await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1').catch(
+        () => undefined,
+      );
+      if (r?.status === 200) {
+        firstServed = performance.now() - cutAt;
+        break;
+      }
+    }
+    const off100 = await sample(
+      () => viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1'),
+      N,
+      60_000,
+    );
+    const offBig = await sample(
+      () => viaHub('/api/v1/namespaces/b5000/configmaps', 'edgefleet-bench/1'),
+      quick ? 5 : 20,
+      120_000,
+    );
+
+    console.log('\nOffline (served from the disk cache)             p50 ms     p99 ms');
+    console.log(`LIST 100 objects                             ${fmt(off100.p50)}  ${fmt(off100.p99)}`);
+    console.log(
+      `LIST ${quick ? '1,000' : '5,000'} objects                           ${fmt(offBig.p50)}  ${fmt(offBig.p99)}`,
+    );
+    console.log(`link cut → first answer from cache           ${fmt(firstServed)} ms`);
+    console.log('\nHub memory (RSS)                   measured     target   yurthub (published)');
+    console.log(
+      `idle                               ${rssIdle.toFixed(1).padStart(6)} MB   ≤ 60 MB   30–40 MB`,
+    );
+    console.log(
+      `loaded (${quick ? '200 pods/100 svcs' : '2,000 pods/1,000 svcs'}, 20 on node) ${rssLoaded.toFixed(1).padStart(6)} MB   ≤ 100 MB`,
+    );
+    console.log(`\nUplink bytes, 3 watchers × ${updates} ConfigMap updates     via hub     no hub`);
+    console.log(
+      `bytes from the API server                       ${String(hubUplink).padStart(10)} ${String(directBytes).padStart(10)}`,
+    );
+    console.log(`(bytes delivered to the 3 local watchers via hub: ${hubDelivered})`);
+  } finally {
+    if (child?.pid) {
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child?.once('exit', r)), sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    await link.l?.cut();
+    await cluster?.stop();
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function timed(make: (done: (res: http.IncomingMessage) => void) => http.ClientRequest): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = make((res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, bytes }));
+      res.on('error', reject);
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('bench request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function text(port: number, path: string, ua = 'bench'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, headers: { 'user-agent': ua } }, (res) => {
+        let b = '';
+        res.on('data', (c) => {
+          b += c;
+        });
+        res.on('end', () => resolve(b));
+      })
+      .on('error', reject);
+  });
+}
+
+function directText(u: URL, agent: https.Agent, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(
+        { host: u.hostname, port: u.port, path, agent, headers: { accept: 'application/json' } },
+        (res) => {
+          let b = '';
+          res.on('data', (c) => {
+            b += c;
+          });
+          res.on('end', () => resolve(b));
+        },
+      )
+      .on('error', reject);
+  });
+}
+
+function openWatch(port: number, path: string, ua: string) {
+  let bytes = 0;
+  const req = http.get({ host: '127.0.0.1', port, path, headers: { 'user-agent': ua } }, (res) => {
+    res.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
+    res.on('error', () => undefined);
+  });
+  req.on('error', () => undefined);
+  return { bytes: () => bytes, close: () => req.destroy() };
+}
+
+function openDirectWatch(u: URL, agent: https.Agent, path: string) {
+  let bytes = 0;
+  let status = 0;
+  const req = https.get(
+    {
+      host: u.hostname,
+      port: u.port,
+      path,
+      agent,
+      headers: { accept: 'application/json', 'user-agent': 'bench-direct' },
+    },
+    (res) => {
+      status = res.statusCode ?? 0;
+      if (res.statusCode !== 200) process.stderr.write(`bench: direct watch answered ${res.statusCode}\n`);
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
+      res.on('error', () => undefined);
+    },
+  );
+  req.on('error', (err) => process.stderr.write(`bench: direct watch failed: ${err.message}\n`));
+  return { bytes: () => bytes, status: () => status, close: () => req.destroy() };
+}

@@ -1,0 +1,78 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+
+/** Small HTTP helpers for tests that talk to a hub's proxy listener. */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export function get(
+  address: string,
+  path: string,
+  ua: string,
+): Promise<{ status: number; body: string; bytes: number }> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, path, headers: { 'user-agent': ua } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const b = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, body: b.toString('utf8'), bytes: b.length });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A watch whose lines are collected; `close()` aborts it. */
+export function openWatch(address: string, path: string, ua: string) {
+  const [host, port] = address.split(':');
+  const lines: string[] = [];
+  let bytes = 0;
+  let buf = '';
+  let ended = false;
+  const req = http.request({ host, port, path, headers: { 'user-agent': ua } }, (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => {
+      bytes += Buffer.byteLength(c);
+      buf += c;
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      lines.push(...parts.filter(Boolean));
+    });
+    res.on('end', () => {
+      ended = true;
+    });
+    res.on('error', () => {
+      ended = true;
+    });
+  });
+  req.on('error', () => {
+    ended = true;
+  });
+  req.end();
+  return {
+    lines,
+    bytes: () => bytes,
+    ended: () => ended,
+    close: () => req.destroy(),
+  };
+}
+
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = 'condition',
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what} not met in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HubConfig } from '../../api/hub-config.ts';
+import { Hub } from '../hub.ts';
+import { MemoryLogger } from '../log.ts';
+import { FakeApiServer, makeTestPki } from './fake-apiserver.ts';
+import { freePort } from './hub-client.ts';
+
+/** A hub in front of a fake API server in a temp dir; `stop()` removes everything. */
+export async function startTestHub(prefix: string, extra: Partial<HubConfig> = {}) {
+  const dir = await fsp.mkdtemp(join(tmpdir(), prefix));
+  const pki = makeTestPki(dir);
+  const api = new FakeApiServer(pki, (p) => readFileSync(p));
+  await api.start();
+  const config: HubConfig = {
+    nodeName: 'n1',
+    servers: [api.url],
+    strategy: 'round-robin',
+    tls: { certFile: pki.clientCert, keyFile: pki.clientKey, caFile: pki.ca },
+    proxyListen: `127.0.0.1:${await freePort()}`,
+    adminListen: `127.0.0.1:${await freePort()}`,
+    cacheDir: join(dir, 'cache'),
+    journalDir: join(dir, 'journal'),
+    cacheKeyFile: join(dir, 'pki', 'cache.key'),
+    cacheAgents: [],
+    heartbeatIntervalSeconds: 3600,
+    kubeletSilenceSeconds: 3600,
+    leaseDurationSeconds: 40,
+    journalMaxEntries: 100,
+    centralConfig: false,
+    ...extra,
+  };
+  const log = new MemoryLogger();
+  const hub = await Hub.start(config, { log });
+  return {
+    dir,
+    api,
+    hub,
+    log,
+    stop: async () => {
+      await hub.close();
+      await api.stop().catch(() => undefined);
+      await fsp.rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
+}
