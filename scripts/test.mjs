@@ -27,6 +27,7 @@ step('lint', 'npx', ['biome', 'check', '.']);
 const projects = ['--project', 'unit'];
 if (process.env.EDGEFLEET_SKIP_LAB !== '1') {
   step('build agent bundle', process.execPath, ['scripts/build-agent.mjs']);
+  step('node runtimes for provisioning', process.execPath, ['scripts/node-runtimes.mjs']);
   step('lab prepare', process.execPath, ['test/lab/cli.ts', 'prepare']);
   projects.push('--project', 'lab');
 }

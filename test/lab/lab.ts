@@ -239,12 +239,14 @@ export class Lab {
     if (this.stopped) return;
     this.stopped = true;
     this.unregisterShutdown();
-    // Nodes started by this process are stopped through their live handles (which also reap
-    // their child processes); downFromState then handles whatever is left.
+    // Parts started by this process are stopped through their live handles (which reap their
+    // child processes and drop their Ctrl-C hooks); downFromState then handles whatever is left.
     const errors: string[] = [];
     for (const node of this.kubeletMap.values()) {
       await node.stop().catch((e: Error) => errors.push(`kubelet ${node.name}: ${e.message}`));
     }
+    await Promise.all(this.hosts.map((h) => h.stop().catch((e: Error) => errors.push(`host ${h.name}: ${e.message}`))));
+    await this.cluster.stop().catch((e: Error) => errors.push(`cluster: ${e.message}`));
     await Lab.downFromState(this.dir, opts).catch((e: Error) => errors.push(e.message));
     if (errors.length) throw new Error(errors.join('; '));
   }
