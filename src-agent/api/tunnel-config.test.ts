@@ -53,6 +53,17 @@ describe('tunnel config', () => {
     expect(c.egress?.allowedPorts).toEqual([10250, 22, 9100]);
   });
 
+  it('server: nodeAddresses needs a kubeconfig path', () => {
+    expect(parseTunnelServerConfig({ tls }, 's.yaml', 'h').nodeAddresses).toBeUndefined();
+    expect(
+      parseTunnelServerConfig({ tls, nodeAddresses: { kubeconfig: '/etc/k.conf' } }, 's.yaml', 'h')
+        .nodeAddresses,
+    ).toEqual({ kubeconfig: '/etc/k.conf' });
+    expect(() => parseTunnelServerConfig({ tls, nodeAddresses: {} }, 's.yaml', 'h')).toThrow(
+      /nodeAddresses.kubeconfig must be a non-empty string/,
+    );
+  });
+
   it('node identity is CN system:node:<name>', () => {
     expect(nodeNameFromCommonName('system:node:edge-a')).toBe('edge-a');
     expect(nodeNameFromCommonName('edge-a')).toBeNull();

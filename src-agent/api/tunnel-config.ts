@@ -115,6 +115,12 @@ export interface TunnelServerConfig {
   };
   /** Loopback only (plain HTTP). */
   admin?: { listen: string };
+  /**
+   * Route `CONNECT <ip>:port` only by the InternalIP/ExternalIP of the agent's Node object
+   * (read with this kubeconfig, which needs `get nodes`) instead of the addresses the agent
+   * reports. Without it the agent's own list is used (the agent still dials only itself).
+   */
+  nodeAddresses?: { kubeconfig: string };
   timings: TunnelTimings;
   streamWindowBytes: number;
   /** How long the server waits for the agent to dial the target and answer. */
@@ -126,8 +132,10 @@ export interface TunnelAgentStatus {
   node: string;
   /** Where the connection came from (after any NAT). */
   remoteAddress: string;
-  /** Addresses the agent reported as its node's own; used to route CONNECT <ip>:port. */
+  /** Addresses that route CONNECT <ip>:port to this agent. */
   addresses: string[];
+  /** Where `addresses` came from: the agent's own report, or its Node object (nodeAddresses). */
+  addressSource: 'agent' | 'node';
   connectedSince: string;
   streamsOpen: number;
   streamsTotal: number;
@@ -357,6 +365,10 @@ export function parseTunnelServerConfig(
       auth: r.auth(a.auth, 'access.auth'),
       allowedPorts: r.ports(a, 'allowedPorts', 'access.allowedPorts', [22]),
     };
+  }
+  if (o.nodeAddresses !== undefined) {
+    const n = r.obj(o.nodeAddresses, 'nodeAddresses');
+    cfg.nodeAddresses = { kubeconfig: r.str(n, 'kubeconfig', 'nodeAddresses.kubeconfig') };
   }
   if (o.admin !== undefined) {
     const a = r.obj(o.admin, 'admin');

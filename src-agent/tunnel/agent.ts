@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { splitHostPort, type TunnelAgentConfig, type TunnelHello } from '../api/tunnel-config.ts';
 import { Backoff } from './backoff.ts';
+import { batchedPipe } from './batched-pipe.ts';
 import { startKeepalive } from './keepalive.ts';
 import { errorText, type Logger } from './log.ts';
 import {
@@ -263,7 +264,7 @@ class ServerLink {
       }
       stream.respond({ ':status': 200 });
       sock.pipe(stream);
-      stream.pipe(sock);
+      batchedPipe(stream, sock);
     });
     sock.on('error', (err) => {
       clearTimeout(dialTimer);

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { type ConnectListenerAuth, splitHostPort } from '../api/tunnel-config.ts';
 import type { TlsMaterial } from './agent.ts';
+import { batchedPipe } from './batched-pipe.ts';
 import { errorText, type Logger } from './log.ts';
 import { StreamOpenError, type TunnelServer } from './server.ts';
 import { parseAuthority } from './target-policy.ts';
@@ -118,8 +119,13 @@ export class ConnectDoor {
         reason,
       });
       const body = `${reason}\n`;
+      // kube-apiserver shows only the status line of a failed CONNECT ("proxy error ... code
+      // 503: <status>"), so the reason goes into the reason phrase too, where kubectl users see it.
+      const phrase = `${STATUS_CODES[status] ?? 'Error'}: ${reason}`
+        .replace(/[^\x20-\x7e]/g, ' ')
+        .slice(0, 400);
       client.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${phrase}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     };
     if (!who.allowed) return deny(403, `client ${who.id} may not use the tunnel ${this.opts.name} door`);
@@ -146,7 +152,7 @@ export class ConnectDoor {
     client.write('HTTP/1.1 200 Connection established\r\n\r\n');
     if (head.length > 0) stream.write(head);
     client.pipe(stream);
-    stream.pipe(client);
+    batchedPipe(stream, client);
     // A reset on either side ends the other at once, so nobody waits on a dead half.
     stream.once('close', () => {
       if (stream.rstCode !== 0 || !client.writableEnded) client.destroy();

@@ -7,6 +7,9 @@ import type { Logger } from './log.ts';
 export interface AgentEntry {
   node: string;
   hello: TunnelHello;
+  /** What routes to this agent by address (see NodeAddressSource); hello.addresses is only its claim. */
+  addresses: string[];
+  addressSource: 'agent' | 'node';
   session: ClientHttp2Session;
   socket: TLSSocket;
   remoteAddress: string;
@@ -37,7 +40,7 @@ export class AgentRegistry {
     const old = this.byNode.get(entry.node);
     if (old) this.dropAddresses(old);
     this.byNode.set(entry.node, entry);
-    for (const a of entry.hello.addresses) {
+    for (const a of entry.addresses) {
       const holder = this.byAddress.get(a);
       if (holder && holder !== entry.node) {
         // Two nodes claiming one address: route it to neither rather than guess (and say so).
@@ -77,7 +80,8 @@ export class AgentRegistry {
     return {
       node: entry.node,
       remoteAddress: entry.remoteAddress,
-      addresses: entry.hello.addresses,
+      addresses: entry.addresses,
+      addressSource: entry.addressSource,
       connectedSince: entry.connectedSince.toISOString(),
       streamsOpen: entry.streamsOpen,
       streamsTotal: entry.streamsTotal,
@@ -90,6 +94,6 @@ export class AgentRegistry {
   }
 
   private dropAddresses(entry: AgentEntry): void {
-    for (const a of entry.hello.addresses) if (this.byAddress.get(a) === entry.node) this.byAddress.delete(a);
+    for (const a of entry.addresses) if (this.byAddress.get(a) === entry.node) this.byAddress.delete(a);
   }
 }

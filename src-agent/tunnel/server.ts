@@ -10,6 +10,7 @@ import {
 import type { TlsMaterial } from './agent.ts';
 import { startKeepalive } from './keepalive.ts';
 import { errorText, type Logger } from './log.ts';
+import { NodeAddressSource } from './node-addresses.ts';
 import {
   HELLO_PATH,
   HTTP2_ALPN,
@@ -51,11 +52,13 @@ export class TunnelServer {
   private readonly log: Logger;
   private readonly tlsServer: tls.Server;
   private readonly sockets = new Set<TLSSocket>();
+  private readonly nodeAddresses: NodeAddressSource | null;
 
   constructor(cfg: TunnelServerConfig, material: TlsMaterial, log: Logger) {
     this.cfg = cfg;
     this.log = log;
     this.registry = new AgentRegistry(log);
+    this.nodeAddresses = cfg.nodeAddresses ? new NodeAddressSource(cfg.nodeAddresses.kubeconfig) : null;
     this.tlsServer = tls.createServer({
       cert: material.cert,
       key: material.key,
@@ -97,6 +100,7 @@ export class TunnelServer {
   async close(): Promise<void> {
     for (const e of this.registry.all()) e.session.destroy();
     for (const s of this.sockets) s.destroy();
+    this.nodeAddresses?.close();
     await new Promise<void>((resolve) => this.tlsServer.close(() => resolve()));
   }
 
@@ -213,9 +217,17 @@ export class TunnelServer {
       refuse(session, socket, reason);
       return;
     }
+    const claimed = hello.addresses.filter((a) => isIP(a) !== 0);
+    const routed = this.nodeAddresses
+      ? await this.nodeAddresses.routed(node)
+      : { addresses: claimed, source: 'agent' as const };
+    if (routed.problem) this.log.warn('agent addresses', { node, problem: routed.problem });
+    if (session.destroyed) return;
     const entry: AgentEntry = {
       node,
-      hello: { ...hello, addresses: hello.addresses.filter((a) => isIP(a) !== 0) },
+      hello: { ...hello, addresses: claimed },
+      addresses: routed.addresses,
+      addressSource: routed.source,
       session,
       socket,
       remoteAddress: remote,
@@ -234,7 +246,15 @@ export class TunnelServer {
       replaced.session.destroy();
       replaced.socket.destroy();
     }
-    this.log.info('agent connected', { node, remote, addresses: entry.hello.addresses.join(',') });
+    this.log.info('agent connected', {
+      node,
+      remote,
+      addresses: entry.addresses.join(','),
+      addressSource: entry.addressSource,
+      ...(routed.source === 'node' && claimed.some((a) => !routed.addresses.includes(a))
+        ? { notRouted: claimed.filter((a) => !routed.addresses.includes(a)).join(',') }
+        : {}),
+    });
     const welcome = session.request({ ':method': 'POST', ':path': WELCOME_PATH }, { endStream: true });
     welcome.on('error', () => {}); // a lost session is handled by its 'close'
     welcome.resume();

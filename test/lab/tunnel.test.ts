@@ -9,8 +9,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
-import { openTunnelStream, TunnelConnectError } from '../../src-agent/tunnel/connect-client.ts';
 import { type HostLink, LabNetwork } from './net.ts';
 import {
   agentProc,

@@ -1,10 +1,11 @@
 /*
- * The lab's test application, one static binary with three commands:
+ * The lab's test application, one static binary with four commands:
  *   lab-app serve [port]          HTTP server (default port 8080): answers "lab-app <hostname> <path>",
  *                                 logs one line per request to stdout, exits 0 on SIGTERM/SIGINT.
  *   lab-app echo <words...>       prints the words (for `kubectl exec` checks).
  *   lab-app get <ip> <port> [path]  HTTP/1.0 GET to an IPv4 address, prints the response body;
  *                                 exit 1 on connection failure (for pod-network checks).
+ *   lab-app cat                   copies stdin to stdout, prefixing each line with "cat: " (for `kubectl exec -i`).
  * Built with gcc -static by test/lab/images.ts.
  */
 #include <arpa/inet.h>
@@ -117,7 +118,15 @@ int main(int argc, char **argv) {
     putchar('\n');
     return 0;
   }
+  if (strcmp(argv[1], "cat") == 0) {
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+      printf("cat: %s", line);
+      fflush(stdout);
+    }
+    return 0;
+  }
   if (strcmp(argv[1], "get") == 0 && argc >= 4) return get(argv[2], atoi(argv[3]), argc > 4 ? argv[4] : "/");
-  fprintf(stderr, "usage: lab-app serve [port] | echo <words...> | get <ip> <port> [path]\n");
+  fprintf(stderr, "usage: lab-app serve [port] | echo <words...> | cat | get <ip> <port> [path]\n");
   return 2;
 }

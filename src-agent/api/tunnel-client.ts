@@ -1,3 +1,7 @@
+/**
+ * The client half of the tunnel's CONNECT doors, for the app (src-main may import only src-agent/api)
+ * and for tests: open a TCP stream to a node port through a tunnel server.
+ */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';

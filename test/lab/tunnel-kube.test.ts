@@ -1,0 +1,485 @@
+/**
+ * The tunnel as the product uses it, in a whole lab: kube-apiserver sends its `cluster` egress
+ * (kubelet :10250) through the tunnel server's unix socket, and the app reaches sshd of a
+ * NAT-only nspawn host through the access door. Both nodes are NAT-only: the cloud cannot dial
+ * them; only their tunnel agents dialling out make logs, exec, port-forward, metrics and SSH work.
+ * Two server replicas run; every agent connects to both.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import net from 'node:net';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
+import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
+import { SshSession } from '../../src-main/provision/ssh-session.ts';
+import { readHostStates } from './host.ts';
+import { Lab } from './lab.ts';
+import { provisionKit } from './provision-support.ts';
+import { sh } from './sh.ts';
+import {
+  agentProc,
+  freePort,
+  getJson,
+  msg,
+  type Proc,
+  REPO,
+  serverProc,
+  tlsBuffers,
+  writeJson,
+} from './tunnel/fixtures.ts';
+
+const KUBE = 'kube-1';
+const EDGE = 'edge-1';
+const POD = 'tunnel-app';
+const AGENT_UNIT = 'edgefleet-tunnel-agent';
+
+interface Replica {
+  id: string;
+  config: string;
+  agentPort: number;
+  egressPort: number;
+  accessPort: number;
+  adminPort: number;
+  proc: Proc | null;
+}
+
+function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  return (async () => {
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const v = await fn();
+        if (v !== undefined) return v;
+      } catch (e) {
+        last = (e as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+  })();
+}
+
+/** A long-running kubectl (logs -f, port-forward) whose output is kept. */
+class KubectlStream {
+  readonly child: ChildProcess;
+  out = '';
+  err = '';
+  constructor(kubectl: string, kubeconfig: string, args: string[]) {
+    this.child = spawn(kubectl, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (c: Buffer) => {
+      this.out += c.toString();
+    });
+    this.child.stderr?.on('data', (c: Buffer) => {
+      this.err += c.toString();
+    });
+  }
+  waitOut(re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    return until(`kubectl output ${re}`, timeoutMs, async () => re.exec(this.out) ?? undefined).catch((e) => {
+      throw new Error(`${(e as Error).message}\nstdout: ${this.out}\nstderr: ${this.err}`);
+    });
+  }
+  stop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+  }
+}
+
+describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', () => {
+  let dir = '';
+  let lab: Lab | null = null;
+  let egressUds = '';
+  let claimedAddress = '';
+  const replicas: Replica[] = [];
+  let kubeAgent: Proc | null = null;
+  const streams: KubectlStream[] = [];
+  let operatorTls: { cert: Buffer; key: Buffer; ca: Buffer } | null = null;
+
+  const must = () => {
+    if (!lab) throw new Error('lab did not start (see beforeAll)');
+    return lab;
+  };
+  const kubectl = (args: string[], input?: string) =>
+    must().cluster.kubectl(args, { timeoutMs: 30_000, ...(input !== undefined ? { input } : {}) });
+  const status = (r: Replica) => getJson<TunnelServerStatus>(`http://127.0.0.1:${r.adminPort}/v1/agents`);
+  const nodesOn = async (r: Replica) => (await status(r)).agents.map((a) => a.node).sort();
+
+  async function startReplica(r: Replica): Promise<void> {
+    r.proc = serverProc(r.config);
+    await r.proc.waitFor(msg('tunnel admin endpoint listening'), 15_000);
+  }
+
+  const hostAgent = (action: 'start' | 'stop') => {
+    const h = must().host(EDGE);
+    return action === 'stop'
+      ? h.run(['systemctl', 'stop', AGENT_UNIT])
+      : h.run([
+          'systemd-run',
+          `--unit=${AGENT_UNIT}`,
+          '/opt/edgefleet/node',
+          '/opt/edgefleet/edgefleet-agent.mjs',
+          'tunnel-agent',
+          '--config',
+          '/etc/edgefleet/tunnel-agent.yaml',
+        ]);
+  };
+
+  beforeAll(async () => {
+    // Short: unix socket paths (containerd, the egress socket) live under it.
+    dir = await mkdtemp('/tmp/eftk-');
+    egressUds = join(dir, 'egress.sock');
+    const egressConfig = join(dir, 'egress-selector.yaml');
+    await writeFile(
+      egressConfig,
+      [
+        'apiVersion: apiserver.k8s.io/v1beta1',
+        'kind: EgressSelectorConfiguration',
+        'egressSelections:',
+        '- name: cluster',
+        '  connection:',
+        '    proxyProtocol: HTTPConnect',
+        '    transport:',
+        '      uds:',
+        `        udsName: ${egressUds}`,
+        '',
+      ].join('\n'),
+    );
+    // The agent bundle and runtime provisioning copies to nodes, built from this tree.
+    await sh(process.execPath, [join(REPO, 'scripts/build-agent.mjs')], { cwd: REPO });
+    lab = await Lab.start({
+      hosts: 1,
+      kubelets: 1,
+      cluster: { egressSelectorConfigFile: egressConfig },
+    });
+    const l = lab;
+    const gateway = l.net.gateway;
+    claimedAddress = gateway.replace(/\.\d+$/, '.250');
+    const pki = l.cluster.pki;
+    const serverCert = await pki.issueServerCert('tunnel-server', 'edgefleet-tunnel-server', [
+      gateway,
+      '127.0.0.1',
+    ]);
+    const operator = await pki.issueClientCert('tunnel-operator', 'alice', ['edgefleet:operators']);
+    operatorTls = await tlsBuffers(operator, pki.ca.cert);
+    const serverTls = { certFile: serverCert.cert, keyFile: serverCert.key, caFile: pki.ca.cert };
+    for (const id of ['a', 'b']) {
+      const r: Replica = {
+        id,
+        config: '',
+        agentPort: await freePort(),
+        egressPort: await freePort(),
+        accessPort: await freePort(),
+        adminPort: await freePort(),
+        proc: null,
+      };
+      r.config = await writeJson(join(dir, `server-${id}.json`), {
+        serverId: `replica-${id}`,
+        listen: `${gateway}:${r.agentPort}`,
+        tls: serverTls,
+        // Replica a is the one this kube-apiserver uses (its unix socket).
+        egress: {
+          ...(id === 'a' ? { uds: egressUds } : {}),
+          tcp: `127.0.0.1:${r.egressPort}`,
+          allowedPorts: [10250, 22],
+        },
+        access: {
+          listen: `127.0.0.1:${r.accessPort}`,
+          auth: { tls: serverTls, allowedOrganizations: ['edgefleet:operators'], allowedCommonNames: [] },
+        },
+        admin: { listen: `127.0.0.1:${r.adminPort}` },
+        // Replica b routes by node address only to what the Node objects say (item: no trust in agents' claims).
+        ...(id === 'b' ? { nodeAddresses: { kubeconfig: l.kubeconfig } } : {}),
+      });
+      replicas.push(r);
+      await startReplica(r);
+    }
+    const servers = replicas.map((r) => `${gateway}:${r.agentPort}`);
+
+    // kube-1: real kubelet; its agent runs in the node's network namespace.
+    const kube = l.kubelet(KUBE);
+    await l.net.links.get(KUBE)?.setNatOnly(true);
+    const kubeCert = await pki.issueClientCert(`tunnel-${KUBE}`, `system:node:${KUBE}`, ['system:nodes']);
+    kubeAgent = agentProc(
+      'agent-kube',
+      kube.netns,
+      await writeJson(join(dir, 'agent-kube.json'), {
+        nodeName: KUBE,
+        servers,
+        tls: { certFile: kubeCert.cert, keyFile: kubeCert.key, caFile: pki.ca.cert },
+        // An address this node does not own (nothing in the lab has it), claimed as its own.
+        extraAddresses: [claimedAddress],
+        backoff: { initialMs: 250, maxMs: 2000 },
+      }),
+    );
+
+    // edge-1: nspawn host; the agent bundle and runtime are installed into it as provisioning does.
+    const host = l.host(EDGE);
+    const hostState = (await readHostStates(l.dir)).find((s) => s.name === EDGE);
+    if (!hostState) throw new Error(`no state for host ${EDGE}`);
+    const root = (p: string) => join(hostState.merged, p);
+    await mkdir(root('opt/edgefleet'), { recursive: true });
+    await mkdir(root('etc/edgefleet/pki'), { recursive: true });
+    await copyFile(
+      join(REPO, 'resources/agent/edgefleet-agent.mjs'),
+      root('opt/edgefleet/edgefleet-agent.mjs'),
+    );
+    await copyFile(join(REPO, 'resources/node/linux-x64/node'), root('opt/edgefleet/node'));
+    const edgeCert = await pki.issueClientCert(`tunnel-${EDGE}`, `system:node:${EDGE}`, ['system:nodes']);
+    await copyFile(edgeCert.cert, root('etc/edgefleet/pki/tunnel-agent.crt'));
+    await copyFile(edgeCert.key, root('etc/edgefleet/pki/tunnel-agent.key'));
+    await copyFile(pki.ca.cert, root('etc/edgefleet/pki/tunnel-server-ca.crt'));
+    await writeJson(root('etc/edgefleet/tunnel-agent.yaml'), {
+      nodeName: EDGE,
+      servers,
+      tls: {
+        certFile: '/etc/edgefleet/pki/tunnel-agent.crt',
+        keyFile: '/etc/edgefleet/pki/tunnel-agent.key',
+        caFile: '/etc/edgefleet/pki/tunnel-server-ca.crt',
+      },
+      backoff: { initialMs: 250, maxMs: 2000 },
+    });
+    await host.run(['chmod', '0755', '/opt/edgefleet/node']);
+    await host.setNatOnly(true);
+    await hostAgent('start');
+
+    for (const r of replicas) {
+      await until(`both agents on replica ${r.id}`, 30_000, async () =>
+        (await nodesOn(r)).join() === [EDGE, KUBE].sort().join() ? true : undefined,
+      );
+    }
+
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: POD, namespace: 'default' },
+        spec: {
+          nodeName: KUBE,
+          terminationGracePeriodSeconds: 2,
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.lab.invalid/lab-app:1',
+              imagePullPolicy: 'Never',
+              ports: [{ containerPort: 8080 }],
+            },
+          ],
+        },
+      }),
+    );
+    await until('the pod to run', 120_000, async () => {
+      const phase = await kubectl(['get', 'pod', POD, '-o', 'jsonpath={.status.phase}']);
+      return phase === 'Running' ? true : undefined;
+    });
+  }, 420_000);
+
+  afterAll(async () => {
+    for (const s of streams) s.stop();
+    await kubeAgent?.stop().catch(() => {});
+    for (const r of replicas) await r.proc?.stop().catch(() => {});
+    await lab?.stop().catch((e: Error) => process.stderr.write(`lab stop: ${e.message}\n`));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('both nodes are NAT-only: the cloud cannot dial kubelet or sshd directly', async () => {
+    const l = must();
+    for (const [address, port] of [
+      [l.kubelet(KUBE).address, 10250],
+      [l.host(EDGE).address, 22],
+    ] as const) {
+      const s = net.connect({ host: address, port });
+      const outcome = await new Promise<string>((resolve) => {
+        s.once('connect', () => resolve('connected'));
+        s.once('error', (e) => resolve(e.message));
+        setTimeout(() => resolve('timeout'), 2_000);
+      });
+      s.destroy();
+      expect(outcome, `${address}:${port}`).not.toBe('connected');
+    }
+  });
+
+  it('kubectl logs -f, exec -i, port-forward and nodes/proxy/metrics work through the tunnel', async () => {
+    const l = must();
+    const kubectlBin = l.cluster.binaries.kubectl;
+    const follow = new KubectlStream(kubectlBin, l.kubeconfig, ['logs', '-f', POD]);
+    streams.push(follow);
+    await follow.waitOut(/listening on :8080/, 30_000);
+
+    const pf = new KubectlStream(kubectlBin, l.kubeconfig, ['port-forward', `pod/${POD}`, ':8080']);
+    streams.push(pf);
+    const fwd = await pf.waitOut(/Forwarding from 127\.0\.0\.1:(\d+)/, 30_000);
+    const body = await (await fetch(`http://127.0.0.1:${fwd[1]}/through-the-tunnel`)).text();
+    expect(body.trim()).toBe(`lab-app ${POD} /through-the-tunnel`);
+    // The request shows up as a new line in the still-running `logs -f`.
+    await follow.waitOut(/GET \/through-the-tunnel/, 15_000);
+    expect(follow.child.exitCode).toBeNull();
+    pf.stop();
+    follow.stop();
+
+    const echoed = await kubectl(['exec', '-i', POD, '--', '/lab-app', 'cat'], 'hello\nthrough the tunnel\n');
+    expect(echoed).toBe('cat: hello\ncat: through the tunnel\n');
+
+    const metrics = await kubectl(['get', '--raw', `/api/v1/nodes/${KUBE}/proxy/metrics`]);
+    expect(metrics).toMatch(/^kubelet_node_name\{node="kube-1"\} 1$/m);
+
+    // Every one of those went through replica a (the API server's egress socket), to kubelet.
+    const a = (await status(replicas[0] as Replica)).agents.find((x) => x.node === KUBE);
+    expect(a?.streamsTotal).toBeGreaterThanOrEqual(4);
+  });
+
+  it('SSH to the NAT-only host through the access door, host key verified', async () => {
+    const l = must();
+    const kit = await provisionKit(l);
+    try {
+      const host = l.host(EDGE);
+      await kit.knownHosts.trust(EDGE, 22, 'ssh-ed25519', host.hostKeyFingerprint());
+      const door = { host: '127.0.0.1', port: replicas[0]?.accessPort ?? 0, tls: operatorTls ?? undefined };
+      const sock = await openTunnelStream(door, `${EDGE}:22`);
+      const session = await SshSession.connect(
+        { host: EDGE, username: 'root', auth: { kind: 'key', privateKeyRef: kit.keyRef } },
+        { vault: kit.vault, knownHosts: kit.knownHosts, sock },
+      );
+      try {
+        const r = await session.exec('hostname; systemctl is-active edgefleet-tunnel-agent');
+        expect(r.stdout.trim().split('\n')).toEqual([EDGE, 'active']);
+      } finally {
+        session.close();
+      }
+      // A different pinned key is a hard stop, through the tunnel as directly.
+      const wrong = await provisionKit(l);
+      await wrong.knownHosts.trust(
+        EDGE,
+        22,
+        'ssh-ed25519',
+        'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      );
+      const sock2 = await openTunnelStream(door, `${EDGE}:22`);
+      await expect(
+        SshSession.connect(
+          { host: EDGE, username: 'root', auth: { kind: 'key', privateKeyRef: wrong.keyRef } },
+          { vault: wrong.vault, knownHosts: wrong.knownHosts, sock: sock2 },
+        ),
+      ).rejects.toThrow(/host key of edge-1:22 changed/);
+      await rm(wrong.dir, { recursive: true, force: true });
+    } finally {
+      await rm(kit.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a metrics scraper reads kubelet /metrics through a replica (CONNECT, then its own TLS)', async () => {
+    const l = must();
+    const scraper = await l.cluster.pki.issueClientCert('tunnel-scraper', 'edgefleet-metrics', [
+      'system:masters',
+    ]);
+    const creds = await tlsBuffers(scraper, l.cluster.pki.ca.cert);
+    const b = replicas[1] as Replica;
+    // By the Node's InternalIP, as Prometheus' node discovery would (the lab kubelet listens there only).
+    const raw = await openTunnelStream(
+      { host: '127.0.0.1', port: b.egressPort },
+      `${l.kubelet(KUBE).address}:10250`,
+    );
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = https.get(
+        {
+          path: '/metrics',
+          // The kubelet's serving certificate is self-signed in the lab; the tunnel is what is under test.
+          createConnection: () =>
+            tls.connect({ socket: raw, cert: creds.cert, key: creds.key, rejectUnauthorized: false }),
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode}: ${text}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+    });
+    expect(body).toMatch(/^kubelet_node_name\{node="kube-1"\} 1$/m);
+  });
+
+  it('with nodeAddresses, a server routes by IP only to addresses the Node object owns', async () => {
+    const l = must();
+    const [a, b] = replicas as [Replica, Replica];
+    const kubeIp = l.kubelet(KUBE).address;
+    const onA = (await status(a)).agents.find((x) => x.node === KUBE);
+    expect(onA?.addressSource).toBe('agent');
+    expect(onA?.addresses).toEqual(expect.arrayContaining([kubeIp, claimedAddress]));
+    const onB = await status(b);
+    expect(onB.agents.find((x) => x.node === KUBE)).toMatchObject({
+      addressSource: 'node',
+      addresses: [kubeIp],
+    });
+    // edge-1 has no Node object: reachable by name, not by any address.
+    expect(onB.agents.find((x) => x.node === EDGE)?.addresses).toEqual([]);
+    const door = { host: '127.0.0.1', port: b.egressPort };
+    await expect(openTunnelStream(door, `${claimedAddress}:10250`)).rejects.toMatchObject({
+      status: 503,
+      reason: expect.stringMatching(new RegExp(`no tunnel agent is connected for ${claimedAddress}`)),
+    });
+    await expect(openTunnelStream(door, `${l.host(EDGE).address}:22`)).rejects.toMatchObject({
+      status: 503,
+    });
+    const s = await openTunnelStream(door, `${kubeIp}:10250`);
+    s.destroy();
+    const ssh = await openTunnelStream(door, `${EDGE}:22`);
+    ssh.destroy();
+  });
+
+  it('two replicas: streams through either reach the node; killing one leaves the other working', async () => {
+    const [a, b] = replicas as [Replica, Replica];
+    const banner = async (r: Replica) => {
+      const s = await openTunnelStream({ host: '127.0.0.1', port: r.egressPort }, `${EDGE}:22`);
+      const line = await new Promise<string>((resolve, reject) => {
+        s.once('data', (c: Buffer) => resolve(c.toString('latin1')));
+        s.once('error', reject);
+      });
+      s.destroy();
+      return line;
+    };
+    expect(await banner(a)).toMatch(/^SSH-2\.0-OpenSSH/);
+    expect(await banner(b)).toMatch(/^SSH-2\.0-OpenSSH/);
+    await a.proc?.stop('SIGKILL');
+    await expect(banner(a)).rejects.toMatchObject({ status: 0 });
+    // b never noticed: same connections, still serving both nodes.
+    expect(await banner(b)).toMatch(/^SSH-2\.0-OpenSSH/);
+    expect(await nodesOn(b)).toEqual([EDGE, KUBE].sort());
+    // a comes back; the agents reconnect to it on their own.
+    const restarted = Date.now();
+    await startReplica(a);
+    await until('both agents back on replica a', 20_000, async () =>
+      (await nodesOn(a)).join() === [EDGE, KUBE].sort().join() ? true : undefined,
+    );
+    expect(Date.now() - restarted).toBeLessThan(20_000);
+    expect(await banner(a)).toMatch(/^SSH-2\.0-OpenSSH/);
+    // kubectl works again through a (the API server's socket).
+    expect(await kubectl(['exec', POD, '--', '/lab-app', 'echo', 'back'])).toBe('back\n');
+  });
+
+  it('with the tunnel agents stopped, kubectl and SSH fail with a clear error', async () => {
+    await kubeAgent?.stop();
+    await hostAgent('stop');
+    await until('agents gone from replica a', 10_000, async () =>
+      (await nodesOn(replicas[0] as Replica)).length === 0 ? true : undefined,
+    );
+    const logsErr = await kubectl(['logs', POD]).catch((e: Error) => e);
+    expect(logsErr).toBeInstanceOf(Error);
+    console.log(`kubectl logs without the agent: ${(logsErr as Error).message}`);
+    expect((logsErr as Error).message).toMatch(/no tunnel agent is connected/);
+    const execErr = await kubectl(['exec', POD, '--', '/lab-app', 'echo', 'x']).catch((e: Error) => e);
+    expect((execErr as Error).message).toMatch(/no tunnel agent is connected/);
+
+    const door = { host: '127.0.0.1', port: replicas[0]?.accessPort ?? 0, tls: operatorTls ?? undefined };
+    const sshErr = await openTunnelStream(door, `${EDGE}:22`).catch((e: unknown) => e);
+    expect(sshErr).toBeInstanceOf(TunnelConnectError);
+    expect((sshErr as TunnelConnectError).status).toBe(503);
+    expect((sshErr as TunnelConnectError).reason).toMatch(/no tunnel agent is connected for edge-1/);
+  });
+});
