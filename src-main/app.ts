@@ -4,11 +4,13 @@
  * Plain Node: the Electron shell and the browser host both start exactly this.
  */
 
+import { dirname, resolve } from 'node:path';
 import type { LiveClusterOptions } from './clusters/live-cluster.ts';
 import { ClustersService } from './clusters/service.ts';
 import { ClusterSources } from './clusters/sources.ts';
 import type { EventChannel, EventMap, EventSink } from './ipc/contract.ts';
 import { createIpcRouter, type IpcRouter } from './ipc/router.ts';
+import { ProvisionService } from './provision/handlers.ts';
 import { SettingsStore } from './settings/store.ts';
 import { vaultHandlers } from './vault/handlers.ts';
 import { Vault, type VaultOptions } from './vault/vault.ts';
@@ -22,6 +24,10 @@ export interface AppOptions {
   kubeconfigEnv?: string | undefined;
   vault?: Omit<VaultOptions, 'onStatus'>;
   live?: Omit<LiveClusterOptions, 'redact'>;
+  /** The app's resources/ (agent bundle, Node runtimes, units); default: $EDGEFLEET_RESOURCES or the repo's. */
+  resourcesDir?: string;
+  /** Provisioning's hosts, known host keys, run state and logs (default: next to the settings file). */
+  provisionDir?: string;
   /** Where log lines go after redaction (default: stderr). */
   logSink?: (line: string) => void;
 }
@@ -30,6 +36,7 @@ export interface MainApp {
   readonly router: IpcRouter;
   readonly vault: Vault;
   readonly clusters: ClustersService;
+  readonly provision: ProvisionService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -82,12 +89,22 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     ...(options.home !== undefined ? { home: options.home } : {}),
     ...('kubeconfigEnv' in options ? { kubeconfigEnv: options.kubeconfigEnv } : {}),
   };
-  const clusters = new ClustersService(new ClusterSources(sourcesOptions), hub.emit, {
+  const sources = new ClusterSources(sourcesOptions);
+  const clusters = new ClustersService(sources, hub.emit, {
     ...options.live,
     redact: (t) => vault.redact(t),
   });
+  const provision = new ProvisionService({
+    vault,
+    emit: hub.emit,
+    dataDir: options.provisionDir ?? resolve(dirname(settings.path), 'provision'),
+    resourcesDir:
+      options.resourcesDir ?? process.env.EDGEFLEET_RESOURCES ?? resolve(import.meta.dirname, '../resources'),
+    kubeConfigFor: (id) => sources.kubeConfigFor(id),
+    log,
+  });
   const router = createIpcRouter(
-    { ...vaultHandlers(vault), ...clusters.handlers() },
+    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers() },
     {
       redact: (t) => vault.redact(t),
       onUnexpectedError: (channel, error) => log(`${channel} failed unexpectedly: ${messageOf(error)}`),
@@ -100,8 +117,12 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     router,
     vault,
     clusters,
+    provision,
     subscribe: (s) => hub.subscribe(s),
     log,
-    close: () => clusters.stopAll(),
+    close: async () => {
+      await provision.close();
+      await clusters.stopAll();
+    },
   };
 }

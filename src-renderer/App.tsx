@@ -5,6 +5,7 @@ import { ClustersView } from './views/ClustersView.tsx';
 import { ConnectionBadge, flavorLabel } from './views/common.tsx';
 import { NodesView } from './views/NodesView.tsx';
 import { PoolsView } from './views/PoolsView.tsx';
+import { ProvisionView } from './views/ProvisionView.tsx';
 import { TopologyView } from './views/TopologyView.tsx';
 
 const VIEWS: { name: ViewName; label: string }[] = [
@@ -13,6 +14,7 @@ const VIEWS: { name: ViewName; label: string }[] = [
   { name: 'nodes', label: 'Nodes' },
   { name: 'apps', label: 'Apps' },
   { name: 'topology', label: 'Topology' },
+  { name: 'provision', label: 'Provisioning' },
 ];
 
 function Header() {
@@ -74,6 +76,7 @@ export function App() {
         {view === 'nodes' ? <NodesView /> : null}
         {view === 'apps' ? <AppsView /> : null}
         {view === 'topology' ? <TopologyView /> : null}
+        {view === 'provision' ? <ProvisionView /> : null}
       </main>
     </div>
   );

@@ -9,11 +9,26 @@ import type {
   ClusterDiff,
   ClusterSnapshot,
   ClusterSourceInfo,
-  ProvisionLogLine,
-  ProvisionProgress,
+  HostKeyCheck,
+  ProvisionLogBatch,
+  ProvisionProgressBatch,
+  ProvisionRunInfo,
+  SiteHost,
   VaultStatus,
 } from './types.ts';
-import { type Infer, none, object, optional, str, type Validator } from './validate.ts';
+import {
+  array,
+  bool,
+  type Check,
+  type Infer,
+  int,
+  literal,
+  none,
+  object,
+  optional,
+  str,
+  type Validator,
+} from './validate.ts';
 
 /** Source ids are made by main: `default`, `env-<n>`, `imported-<hex>`. */
 export const SOURCE_ID = str({ min: 1, max: 64, pattern: /^[a-z0-9-]+$/ });
@@ -21,6 +36,49 @@ export const SOURCE_ID = str({ min: 1, max: 64, pattern: /^[a-z0-9-]+$/ });
 export const CLUSTER_ID = str({ min: 3, max: 320, pattern: /^[a-z0-9-]+\/.+$/s, printable: true });
 const FILE_PATH = str({ min: 1, max: 4096, printable: true });
 const DISPLAY_NAME = str({ min: 1, max: 100, printable: true });
+
+/** `vault:<kind>/<id>` as made by src-main/vault/refs.ts. */
+const VAULT_REF = (kinds: string[]) =>
+  str({ min: 8, max: 260, pattern: new RegExp(`^vault:(${kinds.join('|')})/[A-Za-z0-9._@:-]{1,200}$`) });
+const SITE_NAME = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
+/** A node/host name: DNS label(s), as Kubernetes node names are. */
+const HOST_NAME = str({ min: 1, max: 253, pattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/ });
+const HOST_ID = str({ min: 3, max: 320, pattern: /^[a-z0-9-]+\/[a-z0-9.-]+$/ });
+/** An IP address or DNS name (no user@, no port, no spaces or shell metacharacters). */
+const ADDRESS = str({ min: 1, max: 253, pattern: /^(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[?[0-9A-Fa-f:.]+\]?)$/ });
+const USER = str({ min: 1, max: 32, pattern: /^[a-z_][a-z0-9_-]*\$?$/ });
+const RUN_ID = str({ min: 1, max: 100, pattern: /^[A-Za-z0-9._-]+$/ });
+const POOL_NAME = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
+const HOST_IDS = array(HOST_ID, { max: 500 });
+
+/** SSH credentials by vault reference; exactly the fields of one kind. */
+const SSH_AUTH: Validator<
+  | { kind: 'key'; privateKeyRef: string; passphraseRef?: string }
+  | { kind: 'password'; passwordRef: string }
+  | { kind: 'agent' }
+> = (input, path = '') => {
+  const kind = (input as { kind?: unknown } | null)?.kind;
+  if (kind === 'key')
+    return object({
+      kind: literal('key'),
+      privateKeyRef: VAULT_REF(['ssh-private-key']),
+      passphraseRef: optional(VAULT_REF(['ssh-passphrase'])),
+    })(input, path);
+  if (kind === 'password')
+    return object({ kind: literal('password'), passwordRef: VAULT_REF(['ssh-password']) })(input, path);
+  if (kind === 'agent') return object({ kind: literal('agent') })(input, path);
+  return {
+    ok: false,
+    reason: `${path || 'input'}: kind must be "key", "password" or "agent"`,
+  } as Check<never>;
+};
+
+const RUN_COMMON = {
+  hostIds: HOST_IDS,
+  /** Reuse an interrupted run's id to resume it from its last completed step. */
+  runId: optional(RUN_ID),
+  concurrency: optional(int({ min: 1, max: 50 })),
+};
 
 export const REQUEST_SCHEMAS = {
   'vault:status': none(),
@@ -36,6 +94,55 @@ export const REQUEST_SCHEMAS = {
   'clusters:unwatch': object({ clusterId: CLUSTER_ID }),
   /** A fresh snapshot, for a renderer that saw a gap in diff sequence numbers. */
   'clusters:snapshot': object({ clusterId: CLUSTER_ID }),
+  /**
+   * Puts one provisioning secret (SSH key, passphrase, password, bootstrap token) into the vault;
+   * answers with its reference. Settings, hosts and run files only ever hold the reference.
+   */
+  'vault:storeSecret': object({
+    kind: literal('ssh-private-key', 'ssh-passphrase', 'ssh-password', 'bootstrap-token'),
+    id: str({ min: 1, max: 200, pattern: /^[A-Za-z0-9._@:-]+$/ }),
+    value: str({ min: 1, max: 65_536 }),
+  }),
+  'hosts:list': none(),
+  'hosts:add': object({
+    site: SITE_NAME,
+    name: HOST_NAME,
+    address: ADDRESS,
+    port: optional(int({ min: 1, max: 65_535 })),
+    user: USER,
+    auth: SSH_AUTH,
+    jumpHostId: optional(HOST_ID),
+    viaTunnel: optional(bool()),
+  }),
+  'hosts:remove': object({ hostId: HOST_ID }),
+  /** Connects to a host (and its jump host): trusted, or the unknown key's fingerprint to show. A changed key is an error. */
+  'hosts:checkHostKey': object({ hostId: HOST_ID }),
+  /** The user accepts the fingerprint they were shown; main accepts only the key it last saw for that host. */
+  'hosts:acceptHostKey': object({
+    host: ADDRESS,
+    port: int({ min: 1, max: 65_535 }),
+    keyType: str({ min: 1, max: 64, pattern: /^[a-z0-9@.-]+$/ }),
+    fingerprint: str({ min: 8, max: 128, pattern: /^SHA256:[A-Za-z0-9+/]+$/ }),
+  }),
+  'provision:runs': none(),
+  'provision:preflight': object({ clusterId: CLUSTER_ID, ...RUN_COMMON }),
+  'provision:convert': object({
+    clusterId: CLUSTER_ID,
+    ...RUN_COMMON,
+    pool: optional(POOL_NAME),
+    /** `node.openyurt.io/autonomy-duration`, e.g. "0" (never evict) or "30m". */
+    autonomyDuration: optional(str({ min: 1, max: 16, pattern: /^(0|[0-9]+(s|m|h))$/ })),
+  }),
+  'provision:join': object({
+    clusterId: CLUSTER_ID,
+    ...RUN_COMMON,
+    bootstrapTokenRef: VAULT_REF(['bootstrap-token']),
+    pool: optional(POOL_NAME),
+    autonomyDuration: optional(str({ min: 1, max: 16, pattern: /^(0|[0-9]+(s|m|h))$/ })),
+  }),
+  'provision:revert': object({ clusterId: CLUSTER_ID, ...RUN_COMMON }),
+  'provision:upgrade': object({ ...RUN_COMMON }),
+  'provision:cancel': object({ runId: RUN_ID }),
 } satisfies Record<string, Validator<unknown>>;
 
 export type RequestChannel = keyof typeof REQUEST_SCHEMAS;
@@ -50,6 +157,20 @@ export interface ResponseMap {
   'clusters:watch': ClusterSnapshot;
   'clusters:unwatch': null;
   'clusters:snapshot': ClusterSnapshot;
+  'vault:storeSecret': { ref: string };
+  'hosts:list': SiteHost[];
+  'hosts:add': SiteHost;
+  'hosts:remove': null;
+  'hosts:checkHostKey': HostKeyCheck;
+  'hosts:acceptHostKey': null;
+  'provision:runs': ProvisionRunInfo[];
+  /** Runs answer at once with the run; progress, log and the finished run follow as events. */
+  'provision:preflight': ProvisionRunInfo;
+  'provision:convert': ProvisionRunInfo;
+  'provision:join': ProvisionRunInfo;
+  'provision:revert': ProvisionRunInfo;
+  'provision:upgrade': ProvisionRunInfo;
+  'provision:cancel': null;
 }
 export type ResponseOf<C extends RequestChannel> = ResponseMap[C];
 
@@ -59,8 +180,12 @@ export interface EventMap {
   'cluster:snapshot': ClusterSnapshot;
   /** Batched: at most one per cluster per batch window, coalesced per object. */
   'cluster:diff': ClusterDiff;
-  'provision:progress': ProvisionProgress;
-  'provision:log': ProvisionLogLine;
+  /** Batched: progress coalesced per host and step over a short window. */
+  'provision:progress': ProvisionProgressBatch;
+  /** Batched log lines (capped per batch; the run's log file has every line). */
+  'provision:log': ProvisionLogBatch;
+  /** A run started, finished (with its per-host summary) or was cancelled. */
+  'provision:run': ProvisionRunInfo;
 }
 export type EventChannel = keyof EventMap;
 
@@ -71,6 +196,7 @@ export const EVENT_CHANNELS: readonly EventChannel[] = [
   'cluster:diff',
   'provision:progress',
   'provision:log',
+  'provision:run',
 ];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {

@@ -173,3 +173,83 @@ export interface ProvisionLogLine {
   stream: 'stdout' | 'stderr' | 'info';
   line: string;
 }
+
+/** Progress is coalesced per host and step over a short window: one message carries many hosts. */
+export interface ProvisionProgressBatch {
+  runId: string;
+  items: ProvisionProgress[];
+}
+
+export interface ProvisionLogBatch {
+  runId: string;
+  lines: ProvisionLogLine[];
+  /** Lines left out of this live batch to keep the UI responsive (the run's log file has them all). */
+  omitted?: number;
+}
+
+// ── Sites and hosts (provisioning targets) ────────────────────────────────────────────────────
+/** SSH credentials by vault reference only; the secrets themselves never leave main. */
+export type SshAuthRef =
+  | { kind: 'key'; privateKeyRef: string; passphraseRef?: string }
+  | { kind: 'password'; passwordRef: string }
+  | { kind: 'agent' };
+
+export interface SiteHost {
+  /** Made by main: `<site>/<name>`. */
+  id: string;
+  site: string;
+  /** What the user calls this host (usually its node name). */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  auth: SshAuthRef;
+  /** Reach this host through another registered host (SSH jump). */
+  jumpHostId?: string;
+  /** Reach this host's sshd through the EdgeFleet tunnel (NATed sites). */
+  viaTunnel?: boolean;
+}
+
+/** Result of checking a host's SSH key: trusted, or unknown with the fingerprint to show the user. */
+export type HostKeyCheck =
+  | { status: 'trusted'; host: string; port: number }
+  | { status: 'unknown'; host: string; port: number; keyType: string; fingerprint: string };
+
+export type ProvisionOperation = 'preflight' | 'convert' | 'join' | 'revert' | 'upgrade';
+
+/** What happened to one host in a run (the per-host summary). */
+export interface ProvisionHostResult {
+  host: string;
+  plan: string;
+  status: 'done' | 'failed' | 'refused' | 'interrupted';
+  /** Steps that ran apply() in this run (or the resumed runs before it). */
+  applied: string[];
+  /** Steps found already done by their check(). */
+  skipped: string[];
+  /** Steps whose undo ran after a failure. */
+  rolledBack: string[];
+  failedStep?: string;
+  error?: IpcError;
+  /** Problems while rolling back: the host may need attention. */
+  rollbackErrors?: IpcError[];
+  bytesSent: number;
+  durationMs: number;
+  logFile: string;
+  /** Set when the run stopped at an unknown host key: what to show for acceptance. */
+  hostKey?: { host: string; port: number; keyType: string; fingerprint: string };
+}
+
+export interface ProvisionRunInfo {
+  runId: string;
+  operation: ProvisionOperation;
+  /** Host ids in the run. */
+  hosts: string[];
+  startedAt: string;
+  state: 'running' | 'finished' | 'cancelled';
+  summary?: {
+    durationMs: number;
+    bytesSent: number;
+    counts: Record<ProvisionHostResult['status'], number>;
+    hosts: ProvisionHostResult[];
+  };
+}

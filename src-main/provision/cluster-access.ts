@@ -4,7 +4,12 @@
  * (pool label, autonomy annotation). Backed by the agent API's small REST client.
  */
 import { X509Certificate } from 'node:crypto';
-import { KubeClient, kubeconfigConnection, RESOURCES } from '../../src-agent/api/kube-client.ts';
+import {
+  KubeClient,
+  type KubeConnection,
+  kubeconfigConnection,
+  RESOURCES,
+} from '../../src-agent/api/kube-client.ts';
 
 export interface NodeInfo {
   name: string;
@@ -44,6 +49,12 @@ export function certFingerprint(pem: string): string {
 export function kubeClusterAccess(kubeconfigPath: string, context?: string): ClusterAccess {
   const conn = kubeconfigConnection(kubeconfigPath, context);
   if (!conn.ca) throw new Error(`kubeconfig ${kubeconfigPath} has no cluster CA; provisioning needs it`);
+  return connectionClusterAccess(conn);
+}
+
+/** The same from resolved connection settings (the app's cluster sources, secrets from the vault). */
+export function connectionClusterAccess(conn: KubeConnection): ClusterAccess {
+  if (!conn.ca) throw new Error(`cluster ${conn.server} has no CA in its kubeconfig; provisioning needs it`);
   const client = new KubeClient(conn, 'edgefleet-app/provision');
   return {
     server: conn.server,

@@ -13,6 +13,7 @@ import {
   LABEL_NODEPOOL,
 } from '../../src-agent/api/labels.ts';
 import { AppError } from '../ipc/errors.ts';
+import type { Vault } from '../vault/vault.ts';
 import { archOf, type Bundle, bundleFor } from './artifacts.ts';
 import type { ClusterAccess } from './cluster-access.ts';
 import { BACKUP_DIR, restorePaths, TOUCH_FUNCTIONS } from './host-files.ts';
@@ -41,7 +42,15 @@ export interface ConvertOptions {
   expectNodeName?: string;
   /** How long verify waits for hub ready / node Ready through the hub (default 120 s). */
   verifyTimeoutMs?: number;
+  /**
+   * The hub gets its own client certificate from the cluster (bootstrap token → CSR → signed)
+   * instead of a copy of kubelet's. The token is read from the vault when it is written to the node.
+   */
+  hubBootstrap?: { tokenRef: string; vault: Pick<Vault, 'get'> };
 }
+
+/** Where the hub's bootstrap token lives on the node (0600, root). */
+export const HUB_BOOTSTRAP_TOKEN = '/var/lib/edgefleet/pki/bootstrap-token';
 
 export interface ConvertFacts {
   node?: NodeFacts;
@@ -52,7 +61,12 @@ export interface ConvertFacts {
 
 type Ctx = StepContext<ConvertFacts>;
 
-async function run(ctx: Ctx, what: string, script: string, timeoutMs?: number): Promise<string> {
+export async function run<F>(
+  ctx: StepContext<F>,
+  what: string,
+  script: string,
+  timeoutMs?: number,
+): Promise<string> {
   const r = await ctx.remote.sh(script, timeoutMs ? { timeoutMs } : {});
   if (r.code !== 0) {
     const full = /No space left on device/i.test(r.stderr);
@@ -65,7 +79,7 @@ async function run(ctx: Ctx, what: string, script: string, timeoutMs?: number): 
   return r.stdout;
 }
 
-function writeFileScript(step: string, path: string, content: string | Buffer, mode: string): string {
+export function writeFileScript(step: string, path: string, content: string | Buffer, mode: string): string {
   const b64 = Buffer.from(content).toString('base64');
   return `ef_touch ${step} ${shq(path)}
 mkdir -p ${shq(path.replace(/\/[^/]+$/, ''))}
@@ -82,8 +96,19 @@ function nodeOf(ctx: Ctx): NodeFacts & { kubelet: NonNullable<NodeFacts['kubelet
   return n as NodeFacts & { kubelet: NonNullable<NodeFacts['kubelet']> };
 }
 
-export function hubConfigFor(node: NodeFacts & { kubelet: NonNullable<NodeFacts['kubelet']> }): HubConfig {
+export function hubConfigFor(
+  node: NodeFacts & { kubelet: NonNullable<NodeFacts['kubelet']> },
+  opts: { bootstrapTokenFile?: string } = {},
+): HubConfig {
   return {
+    ...(opts.bootstrapTokenFile
+      ? {
+          bootstrap: {
+            tokenFile: opts.bootstrapTokenFile,
+            signerName: 'kubernetes.io/kube-apiserver-client-kubelet',
+          },
+        }
+      : {}),
     nodeName: node.kubelet.nodeName,
     servers: [node.kubelet.server.replace(/\/$/, '')],
     strategy: HUB_DEFAULTS.strategy,
@@ -123,7 +148,10 @@ Wants=edgefleet-hub.service
 After=edgefleet-hub.service
 `;
 
-async function curlOnNode(remote: RemoteShell, url: string): Promise<{ status: number; body: string }> {
+export async function curlOnNode(
+  remote: RemoteShell,
+  url: string,
+): Promise<{ status: number; body: string }> {
   const r = await remote.sh(`curl -s --max-time 5 -w '\\n%{http_code}' ${shq(url)} || true`, { log: false });
   const lines = r.stdout.trimEnd().split('\n');
   const status = Number(lines.pop() ?? '0');
@@ -139,6 +167,24 @@ export async function hubRequestsBy(remote: RemoteShell, component: string): Pro
       sum += Number(line.split(' ').pop());
   }
   return sum;
+}
+
+/** The hub holds a copy of kubelet's identity (convert of a joined node). */
+async function copiedKubeletIdentity(
+  ctx: Ctx,
+  node: NodeFacts & { kubelet: NonNullable<NodeFacts['kubelet']> },
+): Promise<string[]> {
+  // Read again here rather than kept in the state file: the key is a secret.
+  const src =
+    (await ctx.remote.sh('systemctl is-active edgefleet-hub', { log: false })).stdout.trim() === 'active'
+      ? `${BACKUP_DIR}/files${node.kubelet.kubeconfigPath}`
+      : node.kubelet.kubeconfigPath;
+  const k = await readKubeletCredentials(ctx.remote, src);
+  return [
+    writeFileScript('install', `${PKI}/ca.crt`, k.caPem, '0644'),
+    writeFileScript('install', `${PKI}/node.crt`, k.certPem, '0644'),
+    writeFileScript('install', `${PKI}/node.key`, k.keyPem, '0600'),
+  ];
 }
 
 export async function convertPlan(opts: ConvertOptions): Promise<Plan<ConvertFacts>> {
@@ -227,25 +273,28 @@ for d in cache pki journal; do mkdir -p /var/lib/edgefleet/$d; chmod 0700 /var/l
       async apply(ctx) {
         const node = nodeOf(ctx);
         const version = ctx.facts.bundleVersion ?? (await getBundle(ctx)).version;
-        // Read again here rather than kept in the state file: the key is a secret.
-        const src =
-          (await ctx.remote.sh('systemctl is-active edgefleet-hub', { log: false })).stdout.trim() ===
-          'active'
-            ? `${BACKUP_DIR}/files${node.kubelet.kubeconfigPath}`
-            : node.kubelet.kubeconfigPath;
-        const k = await readKubeletCredentials(ctx.remote, src);
+        const hubFiles = opts.hubBootstrap
+          ? // The hub asks the cluster for its own certificate with the token (from the vault, never in state files).
+            [
+              writeFileScript(
+                'install',
+                HUB_BOOTSTRAP_TOKEN,
+                `${await opts.hubBootstrap.vault.get(opts.hubBootstrap.tokenRef)}\n`,
+                '0600',
+              ),
+              writeFileScript('install', `${PKI}/ca.crt`, opts.cluster.caPem, '0644'),
+            ]
+          : await copiedKubeletIdentity(ctx, node);
         const script = [
           TOUCH_FUNCTIONS,
           writeFileScript('install', '/opt/edgefleet/VERSION', `${version}\n`, '0644'),
           writeFileScript(
             'install',
             '/etc/edgefleet/hub.yaml',
-            `${JSON.stringify(hubConfigFor(node), null, 2)}\n`,
+            `${JSON.stringify(hubConfigFor(node, opts.hubBootstrap ? { bootstrapTokenFile: HUB_BOOTSTRAP_TOKEN } : {}), null, 2)}\n`,
             '0644',
           ),
-          writeFileScript('install', `${PKI}/ca.crt`, k.caPem, '0644'),
-          writeFileScript('install', `${PKI}/node.crt`, k.certPem, '0644'),
-          writeFileScript('install', `${PKI}/node.key`, k.keyPem, '0600'),
+          ...hubFiles,
           writeFileScript(
             'install',
             '/etc/systemd/system/edgefleet-hub.service',

@@ -40,6 +40,9 @@ export interface NodeFacts {
   hostIps: string[];
   kubeletVersion?: string;
   kubelet?: KubeletCredentials;
+  /** Join only: the node name kubelet will register, and where its kubeconfig will be. */
+  joinNodeName?: string;
+  kubeconfigPath?: string;
   checks: PreflightCheck[];
 }
 
@@ -52,6 +55,11 @@ export interface PreflightOptions {
   /** Other node names claimed in the same batch (collisions inside a batch). */
   maxClockSkewMs?: number;
   /** A hub of ours already running is fine (re-run / upgrade); anything else on the ports is not. */
+  /**
+   * Joining a new node instead of converting a joined one: kubelet must be installed but not yet
+   * joined, and no Node of that name may exist. `server` is the API server URL the node will use.
+   */
+  join?: { nodeName?: string; server: string };
 }
 
 function kv(text: string): Map<string, string> {
@@ -109,8 +117,16 @@ export async function readKubeletCredentials(remote: RemoteShell, path: string):
   const fileOr = async (o: Record<string, unknown>, data: string, file: string) =>
     pemOf(o[data]) ?? (typeof o[file] === 'string' ? await catRemote(remote, o[file] as string) : undefined);
   const caPem = await fileOr(cluster, 'certificate-authority-data', 'certificate-authority');
-  const certPem = await fileOr(user, 'client-certificate-data', 'client-certificate');
-  const keyPem = (await fileOr(user, 'client-key-data', 'client-key')) ?? certPem;
+  // kubelet's rotated credentials are one file holding certificate and key (kubelet-client-current.pem).
+  const certPem = pemBlocks(
+    await fileOr(user, 'client-certificate-data', 'client-certificate'),
+    'CERTIFICATE',
+  );
+  const keyPem = pemBlocks(
+    (await fileOr(user, 'client-key-data', 'client-key')) ??
+      (await fileOr(user, 'client-certificate-data', 'client-certificate')),
+    'PRIVATE KEY',
+  );
   if (!server.startsWith('https://') || !caPem || !certPem || !keyPem)
     throw new Error(
       `${path} does not hold a client-certificate identity for an https API server (server "${server}")`,
@@ -119,6 +135,18 @@ export async function readKubeletCredentials(remote: RemoteShell, path: string):
   if (!cn.startsWith('system:node:'))
     throw new Error(`${path}: client certificate CN is "${cn}", not system:node:<name>`);
   return { kubeconfigPath: path, server, caPem, certPem, keyPem, nodeName: cn.slice('system:node:'.length) };
+}
+
+/** The PEM blocks of one kind (CERTIFICATE, or any "... PRIVATE KEY") from a text that may hold several kinds. */
+function pemBlocks(text: string | undefined, kind: 'CERTIFICATE' | 'PRIVATE KEY'): string | undefined {
+  if (text === undefined) return undefined;
+  const blocks = text.match(/-----BEGIN ([A-Z ]+)-----[\s\S]*?-----END \1-----/g) ?? [];
+  const want = blocks.filter((b) =>
+    kind === 'CERTIFICATE'
+      ? b.startsWith('-----BEGIN CERTIFICATE-----')
+      : /^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(b),
+  );
+  return want.length ? `${want.join('\n')}\n` : undefined;
 }
 
 async function catRemote(remote: RemoteShell, path: string): Promise<string> {
@@ -234,6 +262,10 @@ export async function preflight(remote: RemoteShell, opts: PreflightOptions): Pr
       'Move it away first.',
     );
 
+  if (kubeletLine && opts.join) {
+    await joinIdentityChecks(remote, opts, f, facts, add, { clockMs, t1, maxSkew });
+    return facts;
+  }
   // Identity: which cluster and which node this kubelet is.
   if (kubeletLine) {
     const path = f.get('kubeconfig') || DEFAULT_KUBELET_KUBECONFIG;
@@ -288,33 +320,78 @@ export async function preflight(remote: RemoteShell, opts: PreflightOptions): Pr
       } else add('node name', 'warn', `Node ${creds.nodeName} is not registered yet`);
       // Reachability of the API server from the node, and the cluster's clock seen from there
       // (only for our own cluster: a foreign server is not ours to contact).
-      if (same) {
-        const probe = await remote.sh(
-          `curl -sk -o /dev/null -D - --max-time 5 ${shq(`${creds.server}/readyz`)} | tr -d '\\r' | sed -n 's/^[Dd]ate: //p'; echo "rc=$?"`,
-          { log: false },
-        );
-        const date = probe.stdout.split('\n')[0] ?? '';
-        const parsed = Date.parse(date);
-        if (!Number.isFinite(parsed))
-          add(
-            'API server reachable',
-            'fail',
-            `the node cannot reach ${creds.server}`,
-            "Check the node's route and firewall to the API server.",
-          );
-        else {
-          add('API server reachable', 'ok', `${creds.server} answers from the node`);
-          const cSkew = clockMs + (Date.now() - t1) - parsed;
-          add(
-            'clock vs cluster',
-            Math.abs(cSkew) > maxSkew ? 'fail' : 'ok',
-            `node clock is ~${Math.round(cSkew / 1000)} s off the API server's (1 s resolution)`,
-          );
-        }
-      }
+      if (same) await probeApiServer(remote, creds.server, add, { clockMs, t1, maxSkew });
     }
   }
   return facts;
+}
+
+type AddCheck = (name: string, status: PreflightCheck['status'], detail: string, fix?: string) => void;
+
+/** Reachability of the API server from the node, and the cluster's clock seen from there. */
+async function probeApiServer(
+  remote: RemoteShell,
+  server: string,
+  add: AddCheck,
+  clock: { clockMs: number; t1: number; maxSkew: number },
+): Promise<void> {
+  const probe = await remote.sh(
+    `curl -sk -o /dev/null -D - --max-time 5 ${shq(`${server}/readyz`)} | tr -d '\\r' | sed -n 's/^[Dd]ate: //p'; echo "rc=$?"`,
+    { log: false },
+  );
+  const date = probe.stdout.split('\n')[0] ?? '';
+  const parsed = Date.parse(date);
+  if (!Number.isFinite(parsed)) {
+    add(
+      'API server reachable',
+      'fail',
+      `the node cannot reach ${server}`,
+      "Check the node's route and firewall to the API server.",
+    );
+    return;
+  }
+  add('API server reachable', 'ok', `${server} answers from the node`);
+  const cSkew = clock.clockMs + (Date.now() - clock.t1) - parsed;
+  add(
+    'clock vs cluster',
+    Math.abs(cSkew) > clock.maxSkew ? 'fail' : 'ok',
+    `node clock is ~${Math.round(cSkew / 1000)} s off the API server's (1 s resolution)`,
+  );
+}
+
+/** Join: kubelet installed but not joined yet, and its node name still free in the cluster. */
+async function joinIdentityChecks(
+  remote: RemoteShell,
+  opts: PreflightOptions,
+  f: Map<string, string>,
+  facts: NodeFacts,
+  add: AddCheck,
+  clock: { clockMs: number; t1: number; maxSkew: number },
+): Promise<void> {
+  const join = opts.join as NonNullable<PreflightOptions['join']>;
+  const path = f.get('kubeconfig') || DEFAULT_KUBELET_KUBECONFIG;
+  const exists = (await remote.sh(`[ -e ${shq(path)} ]`, { log: false })).code === 0;
+  add(
+    'kubelet identity',
+    exists ? 'fail' : 'ok',
+    exists ? `kubelet is already joined (${path} exists)` : `kubelet is not joined yet (no ${path})`,
+    exists ? 'Use "convert" for a node that is already joined, or reset the node first.' : undefined,
+  );
+  const nodeName = join.nodeName ?? facts.hostname;
+  facts.joinNodeName = nodeName;
+  facts.kubeconfigPath = path;
+  const node = await opts.cluster.getNode(nodeName);
+  add(
+    'node name',
+    node ? 'fail' : 'ok',
+    node
+      ? `a Node named "${nodeName}" already exists (${node.addresses.map((a) => a.address).join(', ') || 'no addresses'})`
+      : `node name "${nodeName}" is free in the cluster`,
+    node
+      ? 'Two machines would share one node name: pick another name, or delete the old Node first.'
+      : undefined,
+  );
+  await probeApiServer(remote, join.server, add, clock);
 }
 
 /** Turns failed checks into one refusal that lists them all. */

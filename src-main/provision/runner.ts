@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, type IpcError } from '../ipc/errors.ts';
 import type { ProvisionLogLine, ProvisionProgress } from '../ipc/types.ts';
+import { HostKeyUnknownError } from './ssh-session.ts';
 import type { HostRunResult, Plan, RemoteShell, Step, StepContext } from './types.ts';
 
 /** Refusing dangerous input: nothing was changed, nothing to roll back. */
@@ -228,6 +229,16 @@ export async function runPlan<F>(host: string, plan: Plan<F>, opts: RunOptions):
           await save();
           log(`run interrupted at step ${step.name}; run again with run id ${opts.runId} to resume`);
           return result('interrupted', { failedStep: step.name, error });
+        }
+        if (e instanceof HostKeyUnknownError) {
+          // Nothing ran on the host; the user has to look at the fingerprint and accept it first.
+          state.status = 'failed';
+          await save();
+          return result('failed', {
+            failedStep: step.name,
+            error,
+            hostKey: { host: e.host, port: e.port, keyType: e.keyType, fingerprint: e.fingerprint },
+          });
         }
         const refused = e instanceof RefusedError;
         // The failed step is undone too: its apply may have changed part of what it meant to.

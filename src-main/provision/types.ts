@@ -3,8 +3,7 @@
  * (ProvisionProgress / ProvisionLogLine in src-main/ipc/types.ts); these are the in-process
  * shapes steps and plans are built from.
  */
-import type { IpcError } from '../ipc/errors.ts';
-import type { ProvisionLogLine, ProvisionProgress } from '../ipc/types.ts';
+import type { ProvisionHostResult, ProvisionLogLine, ProvisionProgress } from '../ipc/types.ts';
 
 export type { ProvisionLogLine, ProvisionProgress };
 
@@ -64,22 +63,5 @@ export interface Plan<F> {
   initialFacts: F;
 }
 
-/** The outcome of one host's run, as the batch summary shows it. */
-export interface HostRunResult {
-  host: string;
-  plan: string;
-  status: 'done' | 'failed' | 'refused' | 'interrupted';
-  /** Steps that ran apply() in this run (or the resumed runs before it). */
-  applied: string[];
-  /** Steps found already done by their check(). */
-  skipped: string[];
-  /** Steps whose undo ran after a failure. */
-  rolledBack: string[];
-  failedStep?: string;
-  error?: IpcError;
-  /** Problems while rolling back: the host may need attention. */
-  rollbackErrors?: IpcError[];
-  bytesSent: number;
-  durationMs: number;
-  logFile: string;
-}
+/** The outcome of one host's run, as the batch summary shows it (the wire shape). */
+export type HostRunResult = ProvisionHostResult;

@@ -8,7 +8,7 @@ import type { ClusterSourceInfo, VaultStatus } from '../../src-main/ipc/types.ts
 import { IpcCallError, type Transport, type TransportState } from '../transport/transport.ts';
 import { applyDiff, applySnapshot, type ClusterMirror, emptyMirror } from './mirror.ts';
 
-export type ViewName = 'clusters' | 'pools' | 'nodes' | 'apps' | 'topology';
+export type ViewName = 'clusters' | 'pools' | 'nodes' | 'apps' | 'topology' | 'provision';
 
 export interface UserError {
   message: string;

@@ -1,0 +1,276 @@
+/**
+ * Provisioning from the app against the real lab, in Debian's Chromium: a field engineer adds a
+ * lab host by address with the lab's SSH key (stored in the vault through the UI), checks and
+ * accepts its host key after comparing the fingerprint, converts it, watches the steps complete,
+ * reads the per-host summary, and finds the node in its pool on the Pools view.
+ * The host's "kubelet" is the lab stand-in (test/lab/fixtures/kubelet-standin.sh, NOT a kubelet).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
+import { installKubeletStandin, waitNodeReady } from '../lab/fixtures/kubelet-standin.ts';
+import { TestKeyring } from '../lab/keyring.ts';
+import { Lab } from '../lab/lab.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const CHROMIUM = process.env.EDGEFLEET_CHROMIUM ?? '/usr/bin/chromium';
+const SHOTS = '/tmp';
+const POOL = 'site-e2e';
+
+let dir = '';
+let lab: Lab | undefined;
+let keyring: TestKeyring | undefined;
+let app: ChildProcess | undefined;
+let appLog = '';
+let appUrl = '';
+let browser: Browser | undefined;
+let page: Page;
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined | false>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
+  );
+}
+
+async function startApp(): Promise<void> {
+  const home = join(dir, 'home');
+  const config = join(dir, 'config');
+  await mkdir(home, { recursive: true });
+  await mkdir(config, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: config,
+    EDGEFLEET_BROWSER: '1',
+    DBUS_SESSION_BUS_ADDRESS: (keyring as TestKeyring).busAddress,
+  };
+  delete env.KUBECONFIG;
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  app = child;
+  child.stdout?.on('data', (d: Buffer) => {
+    appLog += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    appLog += d.toString();
+  });
+  appUrl = await until('the app to print its URL', 60_000, async () => {
+    if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${appLog}`);
+    return /open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(appLog)?.[1];
+  });
+}
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) throw new Error('lab tests need root');
+  if (!existsSync(CHROMIUM))
+    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+  const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: REPO, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('electron-vite build failed');
+  dir = await mkdtemp(join(tmpdir(), 'ef-e2e-provision-'));
+  keyring = await TestKeyring.start();
+  lab = await Lab.start({ hosts: 1, kwokNodes: 0 });
+  await lab.cluster.kubectl(['apply', '-f', join(REPO, 'resources/crds')]);
+  await lab.cluster.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/nodepools.apps.openyurt.io',
+  ]);
+  await lab.cluster.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'apps.openyurt.io/v1beta2',
+      kind: 'NodePool',
+      metadata: { name: POOL },
+      spec: { type: 'Edge' },
+    }),
+  });
+  await installKubeletStandin(lab, lab.host('edge-1'));
+  await waitNodeReady(lab, 'edge-1');
+  await startApp();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+});
+
+afterAll(async () => {
+  const steps: [string, () => Promise<unknown>][] = [
+    ['browser', async () => browser?.close()],
+    [
+      'app',
+      async () => {
+        if (!app || app.exitCode !== null || app.signalCode !== null) return;
+        const exited = new Promise((r) => app?.once('exit', r));
+        app.kill('SIGTERM');
+        const timer = setTimeout(() => app?.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      },
+    ],
+    ['lab', async () => lab?.stop()],
+    ['keyring', async () => keyring?.stop()],
+    ['temp dir', async () => dir && rm(dir, { recursive: true, force: true })],
+  ];
+  const errors: string[] = [];
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (e) {
+      errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (errors.length > 0) throw new Error(`cleanup failed: ${errors.join('; ')}`);
+});
+
+describe('provisioning in the app', () => {
+  test('add a lab host, accept its host key, convert it, see the summary and the node in its pool', async () => {
+    const l = lab as Lab;
+    const host = l.host('edge-1');
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(appUrl);
+    await page.getByText('Secrets are stored in the OS keychain').waitFor({ timeout: 15_000 });
+    await page.getByLabel('Kubeconfig path').fill(l.cluster.kubeconfigPath);
+    await page.getByLabel('Name (optional)').fill('lab');
+    await page.getByRole('button', { name: 'Import' }).click();
+    const open = page.getByRole('button', { name: /^Open .* \(imported\)$/ });
+    await open.waitFor({ timeout: 15_000 });
+    await open.click();
+    await page
+      .getByRole('status', { name: 'Cluster connection' })
+      .getByText('Connected')
+      .waitFor({ timeout: 30_000 });
+
+    await page.getByRole('button', { name: 'Provisioning' }).click();
+    await page.getByRole('heading', { name: 'Provisioning' }).waitFor();
+    const form = page.getByRole('form', { name: 'Add a host' });
+    await form.getByLabel('Site', { exact: true }).fill(POOL);
+    await form.getByLabel('Host name', { exact: true }).fill('edge-1');
+    await form.getByLabel('Address', { exact: true }).fill(host.address);
+    await form.getByLabel('User', { exact: true }).fill('root');
+    await form.getByLabel('Private key', { exact: true }).fill(l.key.privateKey);
+    await form.getByRole('button', { name: 'Add host' }).click();
+    const hosts = page.getByRole('table', { name: 'Site hosts' });
+    await hosts.getByRole('rowheader', { name: 'edge-1', exact: true }).waitFor({ timeout: 15_000 });
+    // The key field is emptied once the key is in the vault.
+    await expect(form.getByLabel('Private key', { exact: true }).inputValue()).resolves.toBe('');
+
+    await page.getByRole('button', { name: 'Check host key of edge-1' }).click();
+    const prompt = page.getByRole('alertdialog', { name: 'Unknown host key' });
+    await prompt.waitFor({ timeout: 20_000 });
+    const shown = await prompt.getByLabel('Host key fingerprint').inputValue();
+    // What the user compares is exactly the host's own fingerprint (ssh-keygen -l on the host).
+    expect(shown).toBe(host.hostKeyFingerprint());
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-hostkey.png'), fullPage: true });
+    await prompt.getByRole('button', { name: 'Accept this key' }).click();
+    await hosts.getByText('trusted').waitFor({ timeout: 20_000 });
+    await expect(prompt.isVisible()).resolves.toBe(false);
+
+    await page.getByRole('checkbox', { name: 'Include edge-1 in the run' }).check();
+    const run = page.getByRole('form', { name: 'Run' });
+    await run.getByLabel('Operation').selectOption('convert');
+    await run.getByLabel('Node pool', { exact: true }).fill(POOL);
+    await run.getByRole('button', { name: 'Start' }).click();
+
+    const panel = page.getByRole('region', { name: `Host ${POOL}/edge-1` });
+    await panel.waitFor({ timeout: 15_000 });
+    // Steps show up with their own progress while the run goes.
+    await panel
+      .getByRole('progressbar', { name: `upload-runtime on ${POOL}/edge-1` })
+      .waitFor({ timeout: 120_000 });
+    const summaryRow = page
+      .getByRole('table', { name: 'Run summary' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: `${POOL}/edge-1`, exact: true }) });
+    await summaryRow.waitFor({ timeout: 240_000 });
+    const status = await summaryRow.locator('td[data-col=status]').textContent();
+    const detail = await summaryRow.locator('td').last().textContent();
+    expect([status, detail]).toEqual(['done', expect.stringMatching(/MiB sent$/)]);
+    // Every step of the plan completed, each bar full.
+    const overall = panel.getByRole('progressbar', { name: `${POOL}/edge-1 overall` });
+    const count = Number(await overall.getAttribute('aria-valuemax'));
+    expect(count).toBeGreaterThanOrEqual(8);
+    await expect(overall.getAttribute('aria-valuenow')).resolves.toBe(String(count));
+    const bars = panel.getByRole('list', { name: `Steps on ${POOL}/edge-1` }).getByRole('progressbar');
+    expect(await bars.count()).toBe(count);
+    for (const v of await bars.evaluateAll((els) => els.map((e) => e.getAttribute('aria-valuenow'))))
+      expect(v).toBe('100');
+    await expect(page.getByRole('log', { name: 'Run log' }).textContent()).resolves.toContain('verified:');
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision.png'), fullPage: true });
+
+    // The truth on the node and in the cluster.
+    expect((await host.run('systemctl is-active edgefleet-hub')).trim()).toBe('active');
+    const node = await l.cluster.kubectlJson<{ metadata: { labels: Record<string, string> } }>([
+      'get',
+      'node',
+      'edge-1',
+    ]);
+    expect(node.metadata.labels[LABEL_NODEPOOL]).toBe(POOL);
+
+    await page.getByRole('button', { name: 'Node pools' }).click();
+    const poolRow = page
+      .getByRole('table', { name: 'Node pools' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: POOL, exact: true }) });
+    await until('edge-1 listed in its pool', 30_000, async () =>
+      (await poolRow.locator('td[data-col=members]').textContent()) === 'edge-1' &&
+      (await poolRow.locator('td[data-col=ready]').textContent()) === '1'
+        ? true
+        : undefined,
+    );
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-pools.png'), fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  test("the SSH key stays out of the app's files and log", async () => {
+    const keyBody = (lab as Lab).key.privateKey.trim().split('\n')[1] as string;
+    expect(keyBody.length).toBeGreaterThan(20);
+    const files: string[] = [];
+    const walk = async (d: string) => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        if (e.isDirectory()) await walk(join(d, e.name));
+        else files.push(join(d, e.name));
+      }
+    };
+    await walk(join(dir, 'config', 'edgefleet'));
+    expect(files.some((f) => f.endsWith('hosts.json'))).toBe(true);
+    expect(files.some((f) => f.endsWith('.log'))).toBe(true);
+    for (const f of files) {
+      if (f.endsWith('.gz')) continue;
+      expect((await readFile(f, 'utf8')).includes(keyBody), f).toBe(false);
+    }
+    expect(appLog.includes(keyBody)).toBe(false);
+  });
+});

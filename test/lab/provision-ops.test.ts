@@ -1,0 +1,232 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatSummary, runBatch } from '../../src-main/provision/batch.ts';
+import { type ClusterAccess, kubeClusterAccess } from '../../src-main/provision/cluster-access.ts';
+import { joinPlan } from '../../src-main/provision/join.ts';
+import { HostKeyUnknownError, SshSession, type SshTarget } from '../../src-main/provision/ssh-session.ts';
+import { upgradePlan } from '../../src-main/provision/upgrade.ts';
+import { installKubeletStandinUnjoined } from './fixtures/kubelet-standin.ts';
+import { Lab } from './lab.ts';
+import { provisionKit } from './provision-support.ts';
+
+// Join a new node with a bootstrap token and upgrade its agent, on a real Debian host (nspawn)
+// whose "kubelet" is the lab stand-in (test/lab/fixtures/kubelet-standin.sh — NOT a real
+// kubelet, but it TLS-bootstraps like one: CSR with the token, certificate signed by the cluster).
+
+const RESOURCES = resolve(import.meta.dirname, '../../resources');
+
+/** A copy of resources/ with another agent bundle (the runtime and units are the real ones). */
+async function resourcesWithAgent(dir: string, version: string, agent: string): Promise<string> {
+  const root = join(dir, `resources-${version}`);
+  await mkdir(join(root, 'agent'), { recursive: true });
+  await symlink(join(RESOURCES, 'node'), join(root, 'node'));
+  await cp(join(RESOURCES, 'systemd'), join(root, 'systemd'), { recursive: true });
+  await writeFile(join(root, 'agent', 'edgefleet-agent.mjs'), agent);
+  await writeFile(join(root, 'agent', 'VERSION'), `${version}\n`);
+  const sum = createHash('sha256').update(agent).digest('hex');
+  await writeFile(join(root, 'agent', 'SHA256SUMS'), `${sum}  edgefleet-agent.mjs\n`);
+  return root;
+}
+
+describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
+  let lab: Lab;
+  let kit: Awaited<ReturnType<typeof provisionKit>>;
+  let cluster: ClusterAccess;
+  let token = '';
+  let tokenRef = '';
+  const target = (): SshTarget => ({
+    host: lab.host('edge-1').address,
+    username: 'root',
+    auth: { kind: 'key', privateKeyRef: kit.keyRef },
+  });
+
+  beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error('lab tests need root');
+    lab = await Lab.start({ hosts: 1, kwokNodes: 0 });
+    kit = await provisionKit(lab);
+    cluster = kubeClusterAccess(lab.kubeconfig);
+    await installKubeletStandinUnjoined(lab.host('edge-1'));
+    token = await lab.cluster.createBootstrapToken({ description: 'edgefleet join test' });
+    tokenRef = await kit.vault.put('bootstrap-token', 'lab-join', token);
+    const err = await SshSession.connect(target(), { vault: kit.vault, knownHosts: kit.knownHosts }).then(
+      (s) => {
+        s.close();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    if (!(err instanceof HostKeyUnknownError)) throw new Error(`expected an unknown host key, got ${err}`);
+    expect(err.fingerprint).toBe(lab.host('edge-1').hostKeyFingerprint());
+    await kit.knownHosts.trust(err.host, err.port, err.keyType, err.fingerprint);
+  });
+
+  afterAll(async () => {
+    cluster?.close();
+    await lab?.stop();
+    if (kit) await rm(kit.dir, { recursive: true, force: true });
+  });
+
+  const batch = <F>(
+    plan: () =>
+      | Promise<import('../../src-main/provision/types.ts').Plan<F>>
+      | import('../../src-main/provision/types.ts').Plan<F>,
+  ) =>
+    runBatch([{ name: 'edge-1', target: target() }], {
+      plan,
+      vault: kit.vault,
+      knownHosts: kit.knownHosts,
+      stateDir: kit.stateDir,
+    });
+
+  it('joins an unjoined machine: kubelet and the hub each get a cluster-signed certificate via CSR', async () => {
+    const h = lab.host('edge-1');
+    expect(await cluster.getNode('edge-1')).toBeUndefined();
+    const summary = await batch(() =>
+      joinPlan({
+        cluster,
+        vault: kit.vault,
+        bootstrapTokenRef: tokenRef,
+        resourcesDir: RESOURCES,
+        cacheDir: kit.cacheDir,
+        pool: 'site-j',
+      }),
+    );
+    console.log(formatSummary(summary));
+    expect(summary.hosts.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
+
+    // kubelet's own certificate: issued by the cluster CA for system:node:edge-1.
+    const ca = new X509Certificate(await readFile(lab.cluster.caCertPath));
+    const kubeletPem = await h.run('cat /var/lib/kubelet/pki/kubelet-client-current.pem');
+    const kubeletCert = new X509Certificate(
+      /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(kubeletPem)?.[0] ?? '',
+    );
+    expect(kubeletCert.subject).toContain('CN=system:node:edge-1');
+    expect(kubeletCert.verify(ca.publicKey)).toBe(true);
+    // The hub bootstrapped its own, different certificate the same way.
+    const hubCert = new X509Certificate(await h.run('cat /var/lib/edgefleet/pki/node.crt'));
+    expect(hubCert.subject).toContain('CN=system:node:edge-1');
+    expect(hubCert.verify(ca.publicKey)).toBe(true);
+    expect(hubCert.fingerprint256).not.toBe(kubeletCert.fingerprint256);
+    const csrs = await lab.cluster.kubectlJson<{
+      items: {
+        spec: { username: string; signerName: string };
+        status?: { conditions?: { type: string }[] };
+      }[];
+    }>(['get', 'csr']);
+    const approvedFromToken = csrs.items.filter(
+      (c) =>
+        c.spec.username.startsWith('system:bootstrap:') &&
+        c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' &&
+        c.status?.conditions?.some((x) => x.type === 'Approved'),
+    );
+    expect(approvedFromToken.length).toBeGreaterThanOrEqual(2);
+
+    // Joined and behind the hub, in its pool.
+    expect(await h.run('cat /etc/kubernetes/kubelet.conf')).toContain('"server": "http://127.0.0.1:10261"');
+    expect((await h.run('systemctl is-active edgefleet-hub kubelet')).trim()).toBe('active\nactive');
+    expect(await h.run('curl -s http://127.0.0.1:10267/metrics')).toMatch(
+      /edgefleet_hub_requests_total\{[^}]*component="kubelet"/,
+    );
+    const node = await cluster.getNode('edge-1');
+    expect(node?.ready?.status).toBe('True');
+    expect(node?.labels['apps.openyurt.io/nodepool']).toBe('site-j');
+  });
+
+  it('refuses to join a machine that is already joined, changing nothing', async () => {
+    const summary = await batch(() =>
+      joinPlan({
+        cluster,
+        vault: kit.vault,
+        bootstrapTokenRef: tokenRef,
+        resourcesDir: RESOURCES,
+        cacheDir: kit.cacheDir,
+      }),
+    );
+    const r = summary.hosts[0];
+    expect(r?.status).toBe('refused');
+    expect(r?.error?.message).toMatch(/already joined/);
+    expect(r?.error?.message).toMatch(/node name: a Node named "edge-1" already exists/);
+    expect(r?.applied).toEqual([]);
+  });
+
+  it('upgrades the agent: new bundle sent, hub restarted on it and ready', async () => {
+    const h = lab.host('edge-1');
+    const original = await readFile(join(RESOURCES, 'agent', 'edgefleet-agent.mjs'), 'utf8');
+    const next = await resourcesWithAgent(kit.dir, '0.1.1-test', `${original}\n// edgefleet 0.1.1-test\n`);
+    const pidBefore = (await h.run('systemctl show -p MainPID --value edgefleet-hub')).trim();
+    const summary = await batch(() =>
+      upgradePlan({ resourcesDir: next, cacheDir: kit.cacheDir, readyTimeoutMs: 60_000, stableMs: 3_000 }),
+    );
+    console.log(formatSummary(summary));
+    const r = summary.hosts[0];
+    expect([r?.status, r?.error?.message]).toEqual(['done', undefined]);
+    expect(r?.applied).toContain('upload-agent');
+    // Same Node runtime: not sent again.
+    expect(r?.skipped).toContain('upload-runtime');
+    expect((await h.run('cat /opt/edgefleet/VERSION')).trim()).toBe('0.1.1-test');
+    expect(await h.run('tail -c 30 /opt/edgefleet/agent/edgefleet-agent.mjs')).toContain('0.1.1-test');
+    expect(await h.run('systemctl show -p Environment --value edgefleet-hub')).toContain(
+      'EDGEFLEET_VERSION=0.1.1-test',
+    );
+    expect((await h.run('systemctl show -p MainPID --value edgefleet-hub')).trim()).not.toBe(pidBefore);
+    expect(JSON.parse(await h.run('curl -s http://127.0.0.1:10267/v1/readyz')).ready).toBe(true);
+  });
+
+  it('rolls back to the previous agent when the upgraded hub does not become ready', async () => {
+    const h = lab.host('edge-1');
+    const broken = await resourcesWithAgent(
+      kit.dir,
+      '0.1.2-broken',
+      "console.error('edgefleet 0.1.2-broken: refusing to start'); process.exit(3);\n",
+    );
+    const sumBefore = await h.run('sha256sum /opt/edgefleet/agent/edgefleet-agent.mjs');
+    const summary = await batch(() =>
+      upgradePlan({ resourcesDir: broken, cacheDir: kit.cacheDir, readyTimeoutMs: 15_000, stableMs: 3_000 }),
+    );
+    console.log(formatSummary(summary));
+    const r = summary.hosts[0];
+    expect(r?.status).toBe('failed');
+    expect(r?.failedStep).toBe('restart-hub');
+    expect(r?.error?.code).toBe('provision/hub-not-ready');
+    expect(r?.rolledBack).toEqual(['restart-hub', 'install', 'upload-agent']);
+    expect(r?.rollbackErrors).toBeUndefined();
+    expect((await h.run('cat /opt/edgefleet/VERSION')).trim()).toBe('0.1.1-test');
+    expect(await h.run('sha256sum /opt/edgefleet/agent/edgefleet-agent.mjs')).toBe(sumBefore);
+    expect(await h.run('systemctl show -p Environment --value edgefleet-hub')).toContain(
+      'EDGEFLEET_VERSION=0.1.1-test',
+    );
+    expect(JSON.parse(await h.run('curl -s http://127.0.0.1:10267/v1/readyz')).ready).toBe(true);
+    const log = await readFile(r?.logFile ?? '', 'utf8');
+    expect(log).toContain('refusing to start');
+  });
+
+  it('keeps secrets out of the run state files and logs', async () => {
+    const secrets = [
+      token,
+      token.split('.')[1] as string,
+      lab.key.privateKey.trim().split('\n')[1] as string,
+    ];
+    const files: string[] = [];
+    const walk = async (d: string) => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        if (e.isDirectory()) await walk(join(d, e.name));
+        else files.push(join(d, e.name));
+      }
+    };
+    await walk(kit.stateDir);
+    expect(files.some((f) => f.endsWith('.json'))).toBe(true);
+    expect(files.some((f) => f.endsWith('.log'))).toBe(true);
+    for (const f of files) {
+      const text = await readFile(f, 'utf8');
+      for (const s of secrets) expect(text.includes(s), `${f} holds a secret`).toBe(false);
+    }
+    // The token is on the node only where kubelet and the hub need it, readable by root alone.
+    expect(
+      await lab
+        .host('edge-1')
+        .run('stat -c %a /etc/kubernetes/bootstrap-kubelet.conf /var/lib/edgefleet/pki/bootstrap-token'),
+    ).toBe('600\n600\n');
+  });
+});
