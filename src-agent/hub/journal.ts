@@ -151,11 +151,18 @@ export class Journal {
   }
 
   private async replayOne(up: Upstream, e: JournalEntry): Promise<'applied' | 'resolved' | 'drop'> {
-    const body = JSON.parse(e.body) as Record<string, unknown>;
     const first = await up.jsonRaw(e.method, e.path, e.body, e.contentType);
     if (first.status < 300) return 'applied';
     if (first.status === 409 && e.kind === 'event') return 'drop';
     if (first.status === 409) {
+      // Parsed only here: a body that is not JSON (kubelet writes events as protobuf) must be dropped,
+      // not stop the replay of every entry behind it.
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(e.body) as Record<string, unknown>;
+      } catch {
+        return this.dropWith(e, first.status);
+      }
       // Someone else changed the object meanwhile: re-read it and re-apply only what the node owns (status).
       if (e.method === 'PUT') {
         const cur = await up.json('GET', e.path);

@@ -38,6 +38,13 @@ export interface KubeletNodeOptions {
   link: HostLink;
   /** API server URL reachable from the node's namespace (the lab gateway address). */
   apiServerUrl: string;
+  /**
+   * Where kubelet itself sends API requests when that is not `apiServerUrl` — e.g. a node hub
+   * (`http://127.0.0.1:10261` inside the node's namespace, started with `spawnInside`). A plain
+   * `http://` server gets a kubeconfig without credentials (the hub authenticates as the node);
+   * `kubeconfigPath` keeps the node's own identity against `apiServerUrl`. Needs `clientCert`.
+   */
+  kubeletServer?: string;
   /** The cluster CA: trusted for the API server and for clients of the kubelet API (x509 authn). */
   caCertPath: string;
   /**
@@ -77,15 +84,23 @@ export interface KubeletNodeState {
   mountNamespace: string;
   processes: NodeProcessRecord[];
   startedAt: string;
+  /** Started to outlive its creator (restarts keep it that way). */
+  detached?: boolean;
 }
 
 interface NodeProcessRecord {
-  name: 'holder' | 'containerd' | 'kubelet';
+  /** 'holder' | 'containerd' | 'kubelet', or a program a test runs inside the node (`spawnInside`). */
+  name: string;
   pid: number;
   /** The program the PID must still be running (argv[0] after nsenter/unshare exec'ed it). */
   exe: string;
   logPath: string;
+  /** Its arguments, so restartKubelet/reboot can start it again the same way. */
+  args?: string[];
 }
+
+/** Programs of the node itself; anything else in the process list was started with `spawnInside`. */
+const NODE_PROGRAMS: readonly string[] = ['holder', 'containerd', 'kubelet'];
 
 /** A node or one of its programs failed; carries the log path and its last lines. */
 export class KubeletNodeError extends Error {
@@ -203,6 +218,7 @@ export class KubeletNode {
         mountNamespace: '',
         processes: [],
         startedAt: new Date(t0).toISOString(),
+        detached: opts.detached ?? false,
       },
       opts.link,
     );
@@ -281,25 +297,7 @@ export class KubeletNode {
    */
   async stop(log?: (line: string) => void): Promise<void> {
     const errors: string[] = [];
-    const proc = (name: NodeProcessRecord['name']) => this.state.processes.find((p) => p.name === name);
-    const kubelet = proc('kubelet');
-    if (kubelet) await this.terminate(kubelet, 10_000);
-    const containerd = proc('containerd');
-    if (containerd && pidRunsExe(containerd)) {
-      await this.stopContainers(10_000).catch((e: Error) => errors.push(`stopping containers: ${e.message}`));
-      await this.terminate(containerd, 10_000);
-    }
-    // Shims and anything else left in the mount namespace or the cgroup tree.
-    for (let round = 0; round < 50; round++) {
-      const left = this.livePids().filter((pid) => pid !== proc('holder')?.pid);
-      if (left.length === 0) break;
-      for (const pid of left) signal(pid, 'SIGKILL');
-      await sleep(100);
-    }
-    const holder = proc('holder');
-    if (holder) await this.terminate(holder, 2_000);
-    const left = this.livePids();
-    if (left.length > 0) errors.push(`processes still alive: ${left.join(', ')}`);
+    await this.shutdown(10_000, errors);
 
     if (existsSync(`/run/netns/${this.netns}`)) {
       await removeCniNetworkObjects(this.netns).catch((e: Error) => errors.push(`CNI cleanup: ${e.message}`));
@@ -342,6 +340,140 @@ export class KubeletNode {
       { timeoutMs: 10_000 },
     );
     return out.trim() === 'True';
+  }
+
+  /**
+   * Every process of the node ends: programs started with `spawnInside` (last started first) and
+   * kubelet get SIGTERM, containers SIGTERM then SIGKILL after `containerGraceMs`, then containerd,
+   * shims and the holder — with it the private mount namespace and every mount in it.
+   */
+  private async shutdown(containerGraceMs: number, errors: string[]): Promise<void> {
+    const proc = (name: string) => this.state.processes.find((p) => p.name === name);
+    for (const extra of this.state.processes.filter((p) => !NODE_PROGRAMS.includes(p.name)).reverse())
+      await this.terminate(extra, 10_000);
+    const kubelet = proc('kubelet');
+    if (kubelet) await this.terminate(kubelet, 10_000);
+    const containerd = proc('containerd');
+    if (containerd && pidRunsExe(containerd)) {
+      await this.stopContainers(containerGraceMs).catch((e: Error) =>
+        errors.push(`stopping containers: ${e.message}`),
+      );
+      await this.terminate(containerd, 10_000);
+    }
+    // Shims and anything else left in the mount namespace or the cgroup tree.
+    for (let round = 0; round < 50; round++) {
+      const left = this.livePids().filter((pid) => pid !== proc('holder')?.pid);
+      if (left.length === 0) break;
+      for (const pid of left) signal(pid, 'SIGKILL');
+      await sleep(100);
+    }
+    const holder = proc('holder');
+    if (holder) await this.terminate(holder, 2_000);
+    const left = this.livePids();
+    if (left.length > 0) errors.push(`processes still alive: ${left.join(', ')}`);
+  }
+
+  /**
+   * Runs a program inside the node (its network and mount namespaces), as a systemd unit of the
+   * node would: e.g. the hub kubelet talks to. It is stopped with the node, stopped and started
+   * again by `reboot()` (before kubelet), and logs to `<nodeDir>/logs/<name>.log`.
+   */
+  async spawnInside(name: string, exe: string, args: string[]): Promise<{ pid: number; logPath: string }> {
+    if (NODE_PROGRAMS.includes(name) || !/^[a-z0-9-]+$/.test(name))
+      throw new KubeletNodeError(
+        `"${name}" cannot name a program in node ${this.name} (reserved or not a-z0-9-)`,
+      );
+    const running = this.state.processes.find((p) => p.name === name);
+    if (running && pidRunsExe(running))
+      throw new KubeletNodeError(`${name} already runs in node ${this.name} (pid ${running.pid})`);
+    this.state.processes = this.state.processes.filter((p) => p.name !== name);
+    const rec = await this.spawnInNode(name, exe, args, { detached: this.state.detached });
+    return { pid: rec.pid, logPath: rec.logPath };
+  }
+
+  /** Stops a program started with `spawnInside` (SIGTERM, SIGKILL after graceMs); no-op if not running. */
+  async stopInside(name: string, graceMs = 10_000): Promise<void> {
+    const rec = this.state.processes.find((p) => p.name === name && !NODE_PROGRAMS.includes(p.name));
+    if (!rec) return;
+    await this.terminate(rec, graceMs);
+    this.state.processes = this.state.processes.filter((p) => p !== rec);
+    await this.saveState();
+  }
+
+  /** PID of a running node program ('kubelet', 'containerd', or one from `spawnInside`). */
+  pidOf(name: string): number | undefined {
+    const rec = this.state.processes.find((p) => p.name === name);
+    return rec && pidRunsExe(rec) ? rec.pid : undefined;
+  }
+
+  /** kubelet alone stops (SIGTERM) and starts again with the same arguments; containers keep running. */
+  async restartKubelet(): Promise<number> {
+    const rec = this.state.processes.find((p) => p.name === 'kubelet');
+    if (!rec?.args) throw new KubeletNodeError(`node ${this.name} has no kubelet to restart`);
+    await this.terminate(rec, 10_000);
+    this.state.processes = this.state.processes.filter((p) => p !== rec);
+    const again = await this.spawnInNode('kubelet', rec.exe, rec.args, { detached: this.state.detached });
+    return again.pid;
+  }
+
+  /**
+   * A reboot: the node shuts down (`shutdown`: containers die) and what a real machine keeps only in
+   * RAM is gone — containerd's and runc's state (/run), the cgroup tree, the CNI bridge and its
+   * chains, every mount (volume tmpfs, pod netns). The disk stays: containerd's images and
+   * metadata, kubelet's root dir, CNI IPAM data, logs. Then it boots on the same directories:
+   * holder, containerd, the `spawnInside` programs in their order, kubelet, with the same arguments.
+   */
+  async reboot(
+    opts: { log?: (line: string) => void; beforeKubelet?: () => Promise<void> } = {},
+  ): Promise<void> {
+    const log = opts.log;
+    const before = [...this.state.processes];
+    const containerd = before.find((p) => p.name === 'containerd');
+    const kubelet = before.find((p) => p.name === 'kubelet');
+    if (!containerd?.args || !kubelet?.args)
+      throw new KubeletNodeError(`node ${this.name} is not running (no containerd/kubelet to reboot)`);
+    const errors: string[] = [];
+    await this.shutdown(5_000, errors);
+    const paths = nodePaths(this.nodeDir);
+    if (existsSync(`/run/netns/${this.netns}`))
+      await removeCniNetworkObjects(this.netns).catch((e: Error) => errors.push(`CNI: ${e.message}`));
+    await removeShimSockets(paths.containerdState).catch((e: Error) =>
+      errors.push(`shim sockets: ${e.message}`),
+    );
+    await removeCgroupTree(this.cgroupRoot).catch((e: Error) => errors.push(`cgroups: ${e.message}`));
+    const mounts = mountsUnder(this.nodeDir);
+    if (mounts.length > 0) errors.push(`mounts left under ${this.nodeDir}: ${mounts.join(', ')}`);
+    if (errors.length > 0)
+      throw new KubeletNodeError(
+        `rebooting node ${this.name}: shutdown left work undone: ${errors.join('; ')}`,
+      );
+    for (const d of [paths.containerdState, paths.runcRoot]) {
+      await rm(d, { recursive: true, force: true });
+      await mkdir(d, { recursive: true });
+    }
+    log?.(`[lab] node ${this.name} shut down; booting`);
+
+    this.state.processes = [];
+    this.state.mountNamespace = '';
+    const detached = this.state.detached ?? false;
+    await createCgroupRoot(this.cgroupRoot);
+    await this.startHolder(detached);
+    await this.fakeKernelTunables();
+    const c = await this.spawnInNode('containerd', containerd.exe, containerd.args, { detached });
+    await this.waitFor('containerd to serve its socket after reboot', 30_000, [c], async () =>
+      shOk('ctr', ['-a', this.containerdSocket, 'version'], { timeoutMs: 5_000 }),
+    );
+    for (const extra of before.filter((p) => !NODE_PROGRAMS.includes(p.name)))
+      await this.spawnInNode(extra.name, extra.exe, extra.args ?? [], { detached });
+    // As a unit ordered After= the hub: e.g. wait until the hub answers.
+    await opts.beforeKubelet?.();
+    await this.spawnInNode('kubelet', kubelet.exe, kubelet.args, { detached });
+    log?.(`[lab] node ${this.name} booted`);
+  }
+
+  /** Runs a command in the node's mount and network namespaces (sees volume mounts, talks on its loopback). */
+  inside(file: string, args: readonly string[], timeoutMs = 30_000): Promise<string> {
+    return sh('nsenter', ['-t', String(this.holderPid()), '-m', '-n', '--', file, ...args], { timeoutMs });
   }
 
   /** `ctr` against this node's containerd (k8s.io namespace: what the CRI plugin uses). */
@@ -415,7 +547,7 @@ export class KubeletNode {
 
   /** Starts a program in the node's network and mount namespaces (nsenter execs it: same PID). */
   private async spawnInNode(
-    name: 'containerd' | 'kubelet',
+    name: string,
     exe: string,
     args: string[],
     opts: { detached?: boolean },
@@ -423,7 +555,7 @@ export class KubeletNode {
     const logPath = join(this.logDir, `${name}.log`);
     const nsArgs = ['-t', String(this.holderPid()), '-m', '-n', '--', exe, ...args];
     const pid = this.spawnLogged('nsenter', nsArgs, logPath, opts.detached ?? false);
-    const rec: NodeProcessRecord = { name, pid, exe, logPath };
+    const rec: NodeProcessRecord = { name, pid, exe, logPath, args };
     this.state.processes.push(rec);
     await this.saveState();
     return rec;
@@ -535,6 +667,7 @@ interface NodePaths {
   kubeletRoot: string;
   kubeletConfig: string;
   kubeconfig: string;
+  kubeletServerKubeconfig: string;
   bootstrapKubeconfig: string;
   podLogs: string;
   resolvConf: string;
@@ -559,6 +692,7 @@ function nodePaths(nodeDir: string): NodePaths {
     kubeletRoot: join(nodeDir, 'kubelet'),
     kubeletConfig: join(nodeDir, 'kubelet-config.json'),
     kubeconfig: join(nodeDir, 'kubelet.kubeconfig'),
+    kubeletServerKubeconfig: join(nodeDir, 'kubelet-server.kubeconfig'),
     bootstrapKubeconfig: join(nodeDir, 'bootstrap.kubeconfig'),
     // Under logs/: kept after stop() for post-mortems (and to show containers got SIGTERM).
     podLogs: join(nodeDir, 'logs', 'pods'),
@@ -699,7 +833,13 @@ async function writeConfigs(paths: NodePaths, opts: KubeletNodeOptions, cgroupRo
         mode: 0o600,
       },
     );
+    if (opts.kubeletServer) await writeKubeletServerKubeconfig(paths, opts, ca, cert, key);
   } else {
+    if (opts.kubeletServer) {
+      throw new KubeletNodeError(
+        'kubeletServer needs clientCert credentials (TLS bootstrap goes to the API server)',
+      );
+    }
     await rm(paths.kubeconfig, { force: true });
     await writeFile(
       paths.bootstrapKubeconfig,
@@ -714,10 +854,36 @@ async function writeConfigs(paths: NodePaths, opts: KubeletNodeOptions, cgroupRo
   }
 }
 
+/** kubelet's kubeconfig for `kubeletServer`: no credentials for plain http (a hub on loopback). */
+async function writeKubeletServerKubeconfig(
+  paths: NodePaths,
+  opts: KubeletNodeOptions,
+  ca: Buffer,
+  cert: Buffer,
+  key: Buffer,
+): Promise<void> {
+  const server = opts.kubeletServer ?? '';
+  const yaml = server.startsWith('http://')
+    ? `${JSON.stringify(
+        {
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'hub', cluster: { server } }],
+          users: [{ name: 'kubelet', user: {} }],
+          contexts: [{ name: 'hub', context: { cluster: 'hub', user: 'kubelet' } }],
+          'current-context': 'hub',
+        },
+        null,
+        2,
+      )}\n`
+    : kubeconfigYaml({ server, user: `system:node:${opts.name}`, ca, cert, key });
+  await writeFile(paths.kubeletServerKubeconfig, yaml, { mode: 0o600 });
+}
+
 function kubeletArgs(paths: NodePaths, opts: KubeletNodeOptions): string[] {
   return [
     `--config=${paths.kubeletConfig}`,
-    `--kubeconfig=${paths.kubeconfig}`,
+    `--kubeconfig=${opts.kubeletServer ? paths.kubeletServerKubeconfig : paths.kubeconfig}`,
     ...('bootstrapToken' in opts.credentials ? [`--bootstrap-kubeconfig=${paths.bootstrapKubeconfig}`] : []),
     `--root-dir=${paths.kubeletRoot}`,
     `--cert-dir=${join(paths.kubeletRoot, 'pki')}`,
