@@ -6,11 +6,10 @@
  * reloading, and sees "unreachable" with the data's age when the API server stops.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Locator, type Page } from 'playwright';
+import type { Browser, Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
@@ -18,9 +17,9 @@ import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../src-main/ipc/ws-pro
 import { TestKeyring } from '../lab/keyring.ts';
 import { KWOK_POD_PLACEMENT } from '../lab/kwok.ts';
 import { Lab } from '../lab/lab.ts';
+import { launchChromium } from './chromium.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.EDGEFLEET_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = '/tmp';
 const POOLS = { north: ['north-0', 'north-1'], south: ['south-0', 'south-1'] } as const;
 
@@ -128,8 +127,6 @@ async function startApp(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
   const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: REPO, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('electron-vite build failed');
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-fleet-'));
@@ -180,18 +177,7 @@ beforeAll(async () => {
     return np?.status?.readyNodeNum === 2;
   });
   await startApp();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 });
 

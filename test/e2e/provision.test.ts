@@ -6,19 +6,18 @@
  * The host's "kubelet" is the lab stand-in (test/lab/fixtures/kubelet-standin.sh, NOT a kubelet).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright';
+import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { installKubeletStandin, waitNodeReady } from '../lab/fixtures/kubelet-standin.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
+import { launchChromium } from './chromium.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.EDGEFLEET_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = '/tmp';
 const POOL = 'site-e2e';
 
@@ -85,8 +84,6 @@ async function startApp(): Promise<void> {
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('lab tests need root');
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
   const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: REPO, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('electron-vite build failed');
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-provision-'));
@@ -110,18 +107,7 @@ beforeAll(async () => {
   await installKubeletStandin(lab, lab.host('edge-1'));
   await waitNodeReady(lab, 'edge-1');
   await startApp();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
 });
 

@@ -1,34 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright';
+import type { Browser } from 'playwright';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type BrowserHost, startBrowserHost } from '../../src-main/browser-host/server.ts';
+import { launchChromium } from './chromium.ts';
 
 // The app's UI in a real browser: Debian's Chromium driven by Playwright against the browser
 // host with no IPC behind it: the shell must still render and say plainly that it has no link.
-const CHROMIUM = process.env.EDGEFLEET_CHROMIUM ?? '/usr/bin/chromium';
 
 let host: BrowserHost;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
   const build = spawnSync('npx', ['electron-vite', 'build'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('electron-vite build failed');
   host = await startBrowserHost({ rendererDir: 'out/renderer' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -44,7 +30,7 @@ test('the app shell renders in Chromium and says when it cannot reach EdgeFleet'
   await expect(page.getByRole('heading', { name: 'EdgeFleet' }).isVisible()).resolves.toBe(true);
   await expect(
     page.getByRole('navigation', { name: 'Views' }).getByRole('button').allTextContents(),
-  ).resolves.toEqual(['Clusters', 'Node pools', 'Nodes', 'Apps', 'Topology']);
+  ).resolves.toEqual(['Clusters', 'Node pools', 'Nodes', 'Apps', 'Topology', 'Provisioning']);
   // No IPC behind this host: the page reports the refusal instead of spinning.
   await page.getByRole('alert').getByText('EdgeFleet refused this page').waitFor({ timeout: 10_000 });
   expect(errors).toEqual([]);
