@@ -245,7 +245,9 @@ export class Lab {
     for (const node of this.kubeletMap.values()) {
       await node.stop().catch((e: Error) => errors.push(`kubelet ${node.name}: ${e.message}`));
     }
-    await Promise.all(this.hosts.map((h) => h.stop().catch((e: Error) => errors.push(`host ${h.name}: ${e.message}`))));
+    await Promise.all(
+      this.hosts.map((h) => h.stop().catch((e: Error) => errors.push(`host ${h.name}: ${e.message}`))),
+    );
     await this.cluster.stop().catch((e: Error) => errors.push(`cluster: ${e.message}`));
     await Lab.downFromState(this.dir, opts).catch((e: Error) => errors.push(e.message));
     if (errors.length) throw new Error(errors.join('; '));
