@@ -14,6 +14,7 @@ import type {
   ProvisionProgressBatch,
   ProvisionRunInfo,
   SiteHost,
+  TunnelAccessProfile,
   VaultStatus,
 } from './types.ts';
 import {
@@ -50,6 +51,12 @@ const USER = str({ min: 1, max: 32, pattern: /^[a-z_][a-z0-9_-]*\$?$/ });
 const RUN_ID = str({ min: 1, max: 100, pattern: /^[A-Za-z0-9._-]+$/ });
 const POOL_NAME = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
 const HOST_IDS = array(HOST_ID, { max: 500 });
+/** One PEM certificate block (a bundle of a few for a CA); never a private key. */
+const CERT_PEM = str({
+  min: 64,
+  max: 65_536,
+  pattern: /^\s*(-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$/,
+});
 
 /** SSH credentials by vault reference; exactly the fields of one kind. */
 const SSH_AUTH: Validator<
@@ -99,7 +106,13 @@ export const REQUEST_SCHEMAS = {
    * answers with its reference. Settings, hosts and run files only ever hold the reference.
    */
   'vault:storeSecret': object({
-    kind: literal('ssh-private-key', 'ssh-passphrase', 'ssh-password', 'bootstrap-token'),
+    kind: literal(
+      'ssh-private-key',
+      'ssh-passphrase',
+      'ssh-password',
+      'bootstrap-token',
+      'tunnel-client-key',
+    ),
     id: str({ min: 1, max: 200, pattern: /^[A-Za-z0-9._@:-]+$/ }),
     value: str({ min: 1, max: 65_536 }),
   }),
@@ -115,6 +128,17 @@ export const REQUEST_SCHEMAS = {
     viaTunnel: optional(bool()),
   }),
   'hosts:remove': object({ hostId: HOST_ID }),
+  'tunnels:list': none(),
+  /** Sets (adds or replaces) how the app reaches a site's via-tunnel hosts: the tunnel server's access door. */
+  'tunnels:set': object({
+    site: SITE_NAME,
+    door: object({ host: ADDRESS, port: int({ min: 1, max: 65_535 }) }),
+    caPem: CERT_PEM,
+    certPem: CERT_PEM,
+    keyRef: VAULT_REF(['tunnel-client-key']),
+    serverName: optional(HOST_NAME),
+  }),
+  'tunnels:remove': object({ site: SITE_NAME }),
   /** Connects to a host (and its jump host): trusted, or the unknown key's fingerprint to show. A changed key is an error. */
   'hosts:checkHostKey': object({ hostId: HOST_ID }),
   /** The user accepts the fingerprint they were shown; main accepts only the key it last saw for that host. */
@@ -161,6 +185,9 @@ export interface ResponseMap {
   'hosts:list': SiteHost[];
   'hosts:add': SiteHost;
   'hosts:remove': null;
+  'tunnels:list': TunnelAccessProfile[];
+  'tunnels:set': TunnelAccessProfile;
+  'tunnels:remove': null;
   'hosts:checkHostKey': HostKeyCheck;
   'hosts:acceptHostKey': null;
   'provision:runs': ProvisionRunInfo[];

@@ -210,6 +210,25 @@ export interface SiteHost {
   viaTunnel?: boolean;
 }
 
+/**
+ * How the app reaches the sshd of a site's "via tunnel" hosts: the operator access door of the
+ * EdgeFleet tunnel server (mTLS). The client key is in the vault; only its reference is here.
+ */
+export interface TunnelAccessProfile {
+  /** The site whose via-tunnel hosts use this door. */
+  site: string;
+  /** Address of the tunnel server's access door (default port 10264). */
+  door: { host: string; port: number };
+  /** PEM of the CA that signed the tunnel server's certificate. */
+  caPem: string;
+  /** PEM of the operator client certificate (its CN or O must be allowed on the door). */
+  certPem: string;
+  /** `vault:tunnel-client-key/<id>`: the client certificate's private key. */
+  keyRef: string;
+  /** Name to verify the server certificate against when the door address is not in it. */
+  serverName?: string;
+}
+
 /** Result of checking a host's SSH key: trusted, or unknown with the fingerprint to show the user. */
 export type HostKeyCheck =
   | { status: 'trusted'; host: string; port: number }

@@ -10,12 +10,15 @@ import { SshRemote } from './remote.ts';
 import { type Connection, runPlan, toIpcError } from './runner.ts';
 import type { KnownHosts } from './ssh-known-hosts.ts';
 import { SshSession, type SshTarget } from './ssh-session.ts';
+import type { TunnelRoute } from './tunnel-access.ts';
 import type { HostRunResult, Plan } from './types.ts';
 
 export interface BatchHost {
   /** What the user calls this host (unique within the batch). */
   name: string;
   target: SshTarget;
+  /** The first hop of `target` (the host, or its outermost jump host) is reached through this tunnel. */
+  tunnel?: TunnelRoute;
 }
 
 export interface BatchOptions<F> {
@@ -33,7 +36,10 @@ export interface BatchOptions<F> {
   reconnectDelayMs?: number;
   onProgress?: (p: ProvisionProgress) => void;
   onLog?: (l: ProvisionLogLine) => void;
-  /** Opens the SSH stream another way (the EdgeFleet tunnel for NATed sites). */
+  /**
+   * Opens the stream to the first hop's sshd another way (the EdgeFleet tunnel for NATed sites:
+   * `tunnelSockFor` in tunnel-access.ts); undefined means a direct TCP connection.
+   */
   sockFor?: (host: BatchHost) => Promise<import('node:stream').Readable | undefined>;
   signal?: AbortSignal;
 }

@@ -57,4 +57,25 @@ describe('provisioning request validators', () => {
     expect(join(j).ok).toBe(true);
     expect(join({ ...j, bootstrapTokenRef: 'abcdef.0123456789abcdef' }).ok).toBe(false);
   });
+
+  it('tunnel access takes certificates and a key reference, never a private key', () => {
+    const set = REQUEST_SCHEMAS['tunnels:set'];
+    const cert = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ0FfY2VydA==\n-----END CERTIFICATE-----\n';
+    const t = {
+      site: 'site-a',
+      door: { host: 'tunnel.example', port: 10264 },
+      caPem: cert,
+      certPem: cert,
+      keyRef: 'vault:tunnel-client-key/site-a',
+    };
+    expect(set(t).ok).toBe(true);
+    expect(set({ ...t, serverName: 'edgefleet-tunnel-server' }).ok).toBe(true);
+    const key = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----\n';
+    expect(set({ ...t, certPem: key }).ok).toBe(false);
+    expect(set({ ...t, certPem: `${cert}${key}` }).ok).toBe(false);
+    expect(set({ ...t, keyRef: key }).ok).toBe(false);
+    expect(set({ ...t, keyRef: 'vault:ssh-private-key/x' }).ok).toBe(false);
+    expect(set({ ...t, door: { host: 'tunnel.example; rm -rf /', port: 10264 } }).ok).toBe(false);
+    expect(set({ ...t, key: 'inline' }).ok).toBe(false);
+  });
 });

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,6 +81,69 @@ describe('provisioning handlers', () => {
       }),
     ).rejects.toThrow(/did not present/);
     expect(await s.svc.knownHosts.get('198.18.0.10', 22)).toBeUndefined();
+  });
+});
+
+describe('hosts reached through the EdgeFleet tunnel', () => {
+  let dir = '';
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const cert = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ0FfY2VydA==\n-----END CERTIFICATE-----\n';
+  const keyPem =
+    '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHsecretsecret\n-----END PRIVATE KEY-----\n';
+
+  it('keeps the site tunnel access with the key in the vault only, and uses it for via-tunnel hosts', async () => {
+    const s = await service();
+    dir = s.dir;
+    const h = s.svc.handlers();
+    const ssh = await h['vault:storeSecret']({ kind: 'ssh-private-key', id: 'k', value: 'x' });
+    const host = {
+      site: 'site-a',
+      address: '10.0.0.3',
+      user: 'root',
+      auth: { kind: 'key' as const, privateKeyRef: ssh.ref },
+    };
+    await h['hosts:add']({ ...host, name: 'edge-3', viaTunnel: true });
+    await h['hosts:add']({ ...host, name: 'edge-4', address: '10.0.0.4', jumpHostId: 'site-a/edge-3' });
+    // No tunnel access for the site yet: said before any connection is tried.
+    await expect(s.svc.checkHostKey('site-a/edge-3')).rejects.toMatchObject({
+      code: 'provision/no-tunnel-profile',
+    });
+    const { ref } = await h['vault:storeSecret']({ kind: 'tunnel-client-key', id: 'site-a', value: keyPem });
+    // A door where nothing listens: the error names it, for the host and for a host behind it as jump host.
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    await h['tunnels:set']({
+      site: 'site-a',
+      door: { host: '127.0.0.1', port },
+      caPem: cert,
+      certPem: cert,
+      keyRef: ref,
+    });
+    expect(await h['tunnels:list'](undefined)).toHaveLength(1);
+    const file = await readFile(join(dir, 'hosts.json'), 'utf8');
+    expect(file).toContain(ref);
+    expect(file).not.toContain('secretsecret');
+    for (const id of ['site-a/edge-3', 'site-a/edge-4'])
+      await expect(s.svc.checkHostKey(id)).rejects.toMatchObject({
+        message: expect.stringContaining(`tunnel access door 127.0.0.1:${port}`),
+      });
+    await h['tunnels:remove']({ site: 'site-a' });
+    expect(await h['tunnels:list'](undefined)).toEqual([]);
+  });
+
+  it('refuses a host marked both via tunnel and behind a jump host', async () => {
+    const s = await service();
+    dir = s.dir;
+    const h = s.svc.handlers();
+    const base = { site: 'site-a', address: '10.0.0.3', user: 'root', auth: { kind: 'agent' as const } };
+    await h['hosts:add']({ ...base, name: 'gw' });
+    await expect(
+      h['hosts:add']({ ...base, name: 'edge-3', viaTunnel: true, jumpHostId: 'site-a/gw' }),
+    ).rejects.toMatchObject({ code: 'hosts/tunnel-and-jump' });
   });
 });
 

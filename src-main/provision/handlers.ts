@@ -15,7 +15,6 @@ import type {
   ProvisionOperation,
   ProvisionProgress,
   ProvisionRunInfo,
-  SiteHost,
 } from '../ipc/types.ts';
 import type { SecretKind } from '../vault/refs.ts';
 import type { Vault } from '../vault/vault.ts';
@@ -27,6 +26,7 @@ import { joinPlan } from './join.ts';
 import { revertPlan } from './revert.ts';
 import { hostId, KnownHosts } from './ssh-known-hosts.ts';
 import { HostKeyUnknownError, SshSession } from './ssh-session.ts';
+import { openSshThroughTunnel, tunnelSockFor } from './tunnel-access.ts';
 import type { Plan } from './types.ts';
 import { upgradePlan } from './upgrade.ts';
 
@@ -36,6 +36,9 @@ type ProvisionHandlers = Pick<
   | 'hosts:list'
   | 'hosts:add'
   | 'hosts:remove'
+  | 'tunnels:list'
+  | 'tunnels:set'
+  | 'tunnels:remove'
   | 'hosts:checkHostKey'
   | 'hosts:acceptHostKey'
   | 'provision:runs'
@@ -165,12 +168,14 @@ export class ProvisionService {
   }
 
   async checkHostKey(id: string) {
-    const target = await this.hosts.target(id);
+    const { target, tunnel } = await this.batchHost(id);
     try {
+      const sock = tunnel ? await openSshThroughTunnel(tunnel, this.opts.vault) : undefined;
       const s = await SshSession.connect(target, {
         vault: this.opts.vault,
         knownHosts: this.knownHosts,
         readyTimeoutMs: 15_000,
+        ...(sock ? { sock } : {}),
       });
       s.close();
       return { status: 'trusted' as const, host: target.host, port: target.port ?? 22 };
@@ -210,19 +215,23 @@ export class ProvisionService {
     return connectionClusterAccess(kubeConnectionOf(await this.opts.kubeConfigFor(clusterId)));
   }
 
+  /** The SSH target of a host, and the tunnel route when its first hop is a via-tunnel host. */
+  private async batchHost(id: string): Promise<BatchHost> {
+    const target = await this.hosts.target(id);
+    const first = await this.hosts.firstHop(id);
+    if (!first.tunnel) return { name: id, target };
+    // The tunnel agent registers under the node name, which is the host's name in its site.
+    return {
+      name: id,
+      target,
+      tunnel: { profile: first.tunnel, node: first.host.name, port: first.host.port },
+    };
+  }
+
   private async batchHosts(ids: string[]): Promise<BatchHost[]> {
     if (!ids.length) throw new AppError('provision/no-hosts', 'Pick at least one host');
     const out: BatchHost[] = [];
-    for (const id of new Set(ids)) {
-      const h: SiteHost = await this.hosts.get(id);
-      if (h.viaTunnel)
-        throw new AppError(
-          'provision/no-tunnel',
-          `${id} is reached through the EdgeFleet tunnel, which the app cannot open yet`,
-          'Reach the host directly or through a jump host for now.',
-        );
-      out.push({ name: id, target: await this.hosts.target(id) });
-    }
+    for (const id of new Set(ids)) out.push(await this.batchHost(id));
     return out;
   }
 
@@ -255,6 +264,7 @@ export class ProvisionService {
       vault: this.opts.vault,
       knownHosts: this.knownHosts,
       stateDir: this.stateDir,
+      sockFor: tunnelSockFor(this.opts.vault),
       concurrency: input.concurrency ?? 5,
       signal: abort.signal,
       onProgress: (p) => this.batcher.addProgress(p),
@@ -318,6 +328,17 @@ export class ProvisionService {
           ...(h.viaTunnel ? { viaTunnel: true } : {}),
         }),
       'hosts:remove': ({ hostId: id }) => this.hosts.remove(id),
+      'tunnels:list': () => this.hosts.tunnels(),
+      'tunnels:set': (t) =>
+        this.hosts.setTunnel({
+          site: t.site,
+          door: t.door,
+          caPem: t.caPem,
+          certPem: t.certPem,
+          keyRef: t.keyRef,
+          ...(t.serverName ? { serverName: t.serverName } : {}),
+        }),
+      'tunnels:remove': ({ site }) => this.hosts.removeTunnel(site),
       'hosts:checkHostKey': ({ hostId: id }) => this.checkHostKey(id),
       'hosts:acceptHostKey': (k) => this.acceptHostKey(k),
       'provision:runs': () => [...this.runs.values()].map((r) => r.info),

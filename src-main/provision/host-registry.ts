@@ -1,18 +1,27 @@
 /**
- * The sites and hosts the user provisions: one JSON file next to the settings (0600), holding
- * addresses and vault references only. Like the settings store, it refuses to write anything
- * that looks like a secret.
+ * The sites and hosts the user provisions, and per site how its tunnel access door is reached:
+ * one JSON file next to the settings (0600), holding addresses, certificates and vault references
+ * only. Like the settings store, it refuses to write anything that looks like a secret.
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AppError } from '../ipc/errors.ts';
-import type { SiteHost } from '../ipc/types.ts';
+import type { SiteHost, TunnelAccessProfile } from '../ipc/types.ts';
 import { findSecretFields } from '../settings/schema.ts';
 import type { SshTarget } from './ssh-session.ts';
 
 interface HostsFile {
   version: 1;
   hosts: SiteHost[];
+  /** One per site at most (absent in files written before tunnel access existed). */
+  tunnels?: TunnelAccessProfile[];
+}
+
+/** Where a host's SSH connection starts: the host itself, or the first jump host of its chain. */
+export interface FirstHop {
+  host: SiteHost;
+  /** Set when that first hop is reached through the site's tunnel access door. */
+  tunnel?: TunnelAccessProfile;
 }
 
 export class HostRegistry {
@@ -41,6 +50,12 @@ export class HostRegistry {
         throw new AppError('hosts/exists', `Host ${host.name} is already in site ${host.site}`);
       if (host.jumpHostId && !f.hosts.some((h) => h.id === host.jumpHostId))
         throw new AppError('hosts/unknown-jump', `Jump host ${host.jumpHostId} is not registered`);
+      if (host.jumpHostId && host.viaTunnel)
+        throw new AppError(
+          'hosts/tunnel-and-jump',
+          `${id} cannot be reached both through the tunnel and through jump host ${host.jumpHostId}`,
+          'Mark the jump host "via tunnel" instead: the tunnel then carries the whole chain.',
+        );
       const added: SiteHost = { id, ...host };
       f.hosts.push(added);
       return added;
@@ -73,6 +88,45 @@ export class HostRegistry {
       auth: h.auth,
       ...(h.jumpHostId ? { jump: await this.target(h.jumpHostId, [...seen, id]) } : {}),
     };
+  }
+
+  /**
+   * The first hop of a host's jump chain and, when it is a via-tunnel host, its site's tunnel
+   * access profile (missing profile: a clear error before any connection is tried).
+   */
+  async firstHop(id: string, seen: string[] = []): Promise<FirstHop> {
+    if (seen.includes(id))
+      throw new AppError('hosts/jump-loop', `Jump hosts loop: ${[...seen, id].join(' → ')}`);
+    const h = await this.get(id);
+    if (h.jumpHostId) return this.firstHop(h.jumpHostId, [...seen, id]);
+    if (!h.viaTunnel) return { host: h };
+    const tunnel = (await this.load()).tunnels?.find((t) => t.site === h.site);
+    if (!tunnel)
+      throw new AppError(
+        'provision/no-tunnel-profile',
+        `${h.id} is reached through the EdgeFleet tunnel, but site ${h.site} has no tunnel access set up`,
+        "Set the site's tunnel access (access door address, CA, operator certificate and key) first.",
+      );
+    return { host: h, tunnel };
+  }
+
+  async tunnels(): Promise<TunnelAccessProfile[]> {
+    return (await this.load()).tunnels ?? [];
+  }
+
+  /** Adds or replaces the tunnel access of `profile.site`. */
+  setTunnel(profile: TunnelAccessProfile): Promise<TunnelAccessProfile> {
+    return this.update((f) => {
+      f.tunnels = [...(f.tunnels ?? []).filter((t) => t.site !== profile.site), profile];
+      return profile;
+    });
+  }
+
+  removeTunnel(site: string): Promise<null> {
+    return this.update((f) => {
+      f.tunnels = (f.tunnels ?? []).filter((t) => t.site !== site);
+      return null;
+    });
   }
 
   private async load(): Promise<HostsFile> {

@@ -45,8 +45,14 @@ export function revertPlan(opts: { cluster: ClusterAccess }): Plan<RevertFacts> 
         name: 'stop-services',
         title: 'Stop and disable the EdgeFleet services',
         async apply(ctx) {
+          // A tunnel agent that was there before EdgeFleet's conversion (installer image, first
+          // visit) stays: it is the node's state before, and for a NAT-only node the very path this
+          // revert runs over. Only a unit the manifest says EdgeFleet added is stopped.
           await ctx.remote.sh(
-            'for u in edgefleet-hub edgefleet-tunnel-agent; do systemctl disable --now $u.service 2>/dev/null || true; done',
+            `systemctl disable --now edgefleet-hub.service 2>/dev/null || true
+if [ -f ${MANIFEST} ] && cut -d' ' -f1,3- ${MANIFEST} | grep -q -F -x 'A /etc/systemd/system/edgefleet-tunnel-agent.service'; then
+  systemctl disable --now edgefleet-tunnel-agent.service 2>/dev/null || true
+fi`,
           );
         },
       },

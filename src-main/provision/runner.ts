@@ -28,6 +28,9 @@ const TRANSIENT_CODES = new Set([
   'ssh/connection-lost',
   'ssh/failed',
   'ssh/jump-failed',
+  // The tunnel agent reconnects after a link drop; a missing door is usually a network problem too.
+  'tunnel/no-agent',
+  'tunnel/door-unreachable',
 ]);
 
 export function isTransient(e: unknown): boolean {

@@ -30,7 +30,10 @@ export interface SshSessionOptions {
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
   readyTimeoutMs?: number;
-  /** An already-open stream to the target's sshd (e.g. through the EdgeFleet tunnel). */
+  /**
+   * An already-open stream to the sshd of the first hop: the outermost jump host, or the target
+   * itself without one (e.g. through the EdgeFleet tunnel).
+   */
   sock?: Readable;
 }
 
@@ -176,9 +179,10 @@ export class SshSession {
   static async connect(target: SshTarget, options: SshSessionOptions): Promise<SshSession> {
     const port = target.port ?? 22;
     let jump: SshSession | undefined;
-    let sock = options.sock;
+    let sock = target.jump ? undefined : options.sock;
     if (target.jump) {
-      jump = await SshSession.connect(target.jump, { ...options, sock: undefined });
+      // The given stream leads to the first hop; the target is then reached through the jump host.
+      jump = await SshSession.connect(target.jump, options);
       try {
         sock = await jump.forwardOut(target.host, port);
       } catch (e) {

@@ -10,6 +10,8 @@ export const SECRET_KINDS = [
   'ssh-passphrase',
   'ssh-password',
   'bootstrap-token',
+  /** Private key of the operator certificate for a tunnel server's access door. */
+  'tunnel-client-key',
 ] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
 

@@ -6,7 +6,7 @@
  * Two server replicas run; every agent connects to both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
 import { SshSession } from '../../src-main/provision/ssh-session.ts';
-import { readHostStates } from './host.ts';
 import { Lab } from './lab.ts';
 import { provisionKit } from './provision-support.ts';
 import { sh } from './sh.ts';
@@ -30,11 +29,11 @@ import {
   tlsBuffers,
   writeJson,
 } from './tunnel/fixtures.ts';
+import { installHostTunnelAgent, TUNNEL_AGENT_UNIT } from './tunnel/host-agent.ts';
 
 const KUBE = 'kube-1';
 const EDGE = 'edge-1';
 const POD = 'tunnel-app';
-const AGENT_UNIT = 'edgefleet-tunnel-agent';
 
 interface Replica {
   id: string;
@@ -111,20 +110,8 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
     await r.proc.waitFor(msg('tunnel admin endpoint listening'), 15_000);
   }
 
-  const hostAgent = (action: 'start' | 'stop') => {
-    const h = must().host(EDGE);
-    return action === 'stop'
-      ? h.run(['systemctl', 'stop', AGENT_UNIT])
-      : h.run([
-          'systemd-run',
-          `--unit=${AGENT_UNIT}`,
-          '/opt/edgefleet/node',
-          '/opt/edgefleet/edgefleet-agent.mjs',
-          'tunnel-agent',
-          '--config',
-          '/etc/edgefleet/tunnel-agent.yaml',
-        ]);
-  };
+  const hostAgent = (action: 'start' | 'stop') =>
+    must().host(EDGE).run(['systemctl', action, TUNNEL_AGENT_UNIT]);
 
   beforeAll(async () => {
     // Short: unix socket paths (containerd, the egress socket) live under it.
@@ -214,35 +201,9 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
       }),
     );
 
-    // edge-1: nspawn host; the agent bundle and runtime are installed into it as provisioning does.
-    const host = l.host(EDGE);
-    const hostState = (await readHostStates(l.dir)).find((s) => s.name === EDGE);
-    if (!hostState) throw new Error(`no state for host ${EDGE}`);
-    const root = (p: string) => join(hostState.merged, p);
-    await mkdir(root('opt/edgefleet'), { recursive: true });
-    await mkdir(root('etc/edgefleet/pki'), { recursive: true });
-    await copyFile(
-      join(REPO, 'resources/agent/edgefleet-agent.mjs'),
-      root('opt/edgefleet/edgefleet-agent.mjs'),
-    );
-    await copyFile(join(REPO, 'resources/node/linux-x64/node'), root('opt/edgefleet/node'));
-    const edgeCert = await pki.issueClientCert(`tunnel-${EDGE}`, `system:node:${EDGE}`, ['system:nodes']);
-    await copyFile(edgeCert.cert, root('etc/edgefleet/pki/tunnel-agent.crt'));
-    await copyFile(edgeCert.key, root('etc/edgefleet/pki/tunnel-agent.key'));
-    await copyFile(pki.ca.cert, root('etc/edgefleet/pki/tunnel-server-ca.crt'));
-    await writeJson(root('etc/edgefleet/tunnel-agent.yaml'), {
-      nodeName: EDGE,
-      servers,
-      tls: {
-        certFile: '/etc/edgefleet/pki/tunnel-agent.crt',
-        keyFile: '/etc/edgefleet/pki/tunnel-agent.key',
-        caFile: '/etc/edgefleet/pki/tunnel-server-ca.crt',
-      },
-      backoff: { initialMs: 250, maxMs: 2000 },
-    });
-    await host.run(['chmod', '0755', '/opt/edgefleet/node']);
-    await host.setNatOnly(true);
-    await hostAgent('start');
+    // edge-1: nspawn host with the agent installed and running as an installer image would leave it.
+    await l.host(EDGE).setNatOnly(true);
+    await installHostTunnelAgent(l, EDGE, servers, { backoff: { initialMs: 250, maxMs: 2000 } });
 
     for (const r of replicas) {
       await until(`both agents on replica ${r.id}`, 30_000, async () =>
