@@ -1,8 +1,11 @@
 /**
- * `npm run bench -- hub [--quick]`: the hub against a real kube-apiserver (lab control plane on loopback),
- * figures printed side by side: proxy overhead (GET, LIST of 100 and 5,000 objects) hub vs direct,
- * offline LIST from cache and time from link cut to the first cached answer, hub RSS idle and loaded,
- * uplink bytes for 3 local watchers with and without the hub. Every loop is bounded in count and time.
+ * `npm run bench -- hub [--quick] [--parts=overhead,memory,uplink,offline] [--ts] [--node-flags=a,b]`: the hub against a real
+ * kube-apiserver (lab control plane on loopback), figures printed side by side: proxy overhead (GET, LIST
+ * of 100 and 5,000 objects) hub vs direct, offline LIST from cache and time from link cut to the first
+ * cached answer, hub RSS idle and loaded, uplink bytes for 3 local watchers with and without the hub.
+ * The hub runs as it does on a node: the esbuild bundle, with the Node flags of the systemd unit
+ * (`--ts` runs the TypeScript sources instead, which costs ~17 MB RSS for Node's type stripper).
+ * Every loop is bounded in count and time.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +16,8 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { build } from 'esbuild';
+import { agentBuildOptions } from '../scripts/agent-bundle.mjs';
 import { Cluster } from '../test/lab/cluster.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -89,6 +94,37 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The Node flags the shipped unit starts the hub with (between the node binary and the bundle). */
+function unitNodeFlags(): string[] {
+  const unit = readFileSync(join(ROOT, 'resources', 'systemd', 'edgefleet-hub.service'), 'utf8');
+  const m = /^ExecStart=\S+\/node\s+(.*?)\s*\S+edgefleet-agent\.mjs/m.exec(unit);
+  return (m?.[1] ?? '').split(/\s+/).filter((f) => f.startsWith('--'));
+}
+
+/** The environment the shipped unit sets (malloc tuning), except the version placeholder. */
+function unitEnvironment(): Record<string, string> {
+  const unit = readFileSync(join(ROOT, 'resources', 'systemd', 'edgefleet-hub.service'), 'utf8');
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=([A-Z_][A-Z0-9_]*)=(\S*)$/gm))
+    if (m[1] && !m[2]?.includes('@')) env[m[1]] = m[2] ?? '';
+  return env;
+}
+
+/** The agent bundled exactly as scripts/build-agent.mjs does, so the bench measures what nodes run. */
+async function bundleAgent(outfile: string): Promise<void> {
+  await build({ ...agentBuildOptions(ROOT, outfile, 'bench'), sourcemap: false });
+}
+
+/** heapUsed / external / arrayBuffers as the hub reports them on /metrics, for the memory breakdown. */
+async function memoryBreakdown(adminPort: number): Promise<string> {
+  const m = await text(adminPort, '/metrics');
+  const get = (name: string) => {
+    const v = new RegExp(`^${name} (\\S+)$`, 'm').exec(m)?.[1];
+    return v === undefined ? '   n/a' : (Number(v) / 1048576).toFixed(1).padStart(6);
+  };
+  return `heap used ${get('edgefleet_hub_heap_used_bytes')} MB, heap total ${get('edgefleet_hub_heap_total_bytes')} MB, external ${get('edgefleet_hub_external_memory_bytes')} MB, array buffers ${get('edgefleet_hub_array_buffers_bytes')} MB`;
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? Number.NaN) / 1024;
@@ -105,6 +141,11 @@ async function objects(cluster: Cluster, items: unknown[]): Promise<void> {
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
+  const partsArg = args.find((a) => a.startsWith('--parts='))?.slice('--parts='.length);
+  const parts = new Set((partsArg ?? 'overhead,memory,uplink,offline').split(','));
+  const useTs = args.includes('--ts');
+  // --heap-snapshot=<dir>: the loaded hub writes a V8 heap snapshot there (open it in Chrome DevTools).
+  const heapDir = args.find((a) => a.startsWith('--heap-snapshot='))?.slice('--heap-snapshot='.length);
   const dir = await fsp.mkdtemp(join(tmpdir(), 'edgefleet-bench-hub-'));
   let cluster: Cluster | undefined;
   let child: ReturnType<typeof spawn> | undefined;
@@ -151,10 +192,11 @@ export async function run(args: string[]): Promise<void> {
       c,
       Array.from({ length: 100 }, (_, i) => cm('b100', i)),
     );
-    await objects(
-      c,
-      Array.from({ length: quick ? 1000 : 5000 }, (_, i) => cm('b5000', i)),
-    );
+    if (parts.has('overhead') || parts.has('offline'))
+      await objects(
+        c,
+        Array.from({ length: quick ? 1000 : 5000 }, (_, i) => cm('b5000', i)),
+      );
 
     link.l = new Link(Number(apiUrl.port));
     await link.l.up();
@@ -177,13 +219,25 @@ export async function run(args: string[]): Promise<void> {
       gcIntervalSeconds: 3600,
     };
     await fsp.writeFile(join(hubDir, 'hub.json'), JSON.stringify(config));
-    child = spawn(
-      process.execPath,
-      [join(ROOT, 'src-agent', 'main.ts'), 'hub', '--config', join(hubDir, 'hub.json')],
-      {
-        stdio: ['ignore', 'ignore', 'ignore'],
-      },
-    );
+    // --node-flags=a,b: extra Node flags for the hub, to try settings before putting them in the unit.
+    const extraFlags = args.find((a) => a.startsWith('--node-flags='))?.slice('--node-flags='.length);
+    const nodeFlags = [...unitNodeFlags(), ...(extraFlags ? extraFlags.split(',') : [])];
+    if (heapDir) {
+      await fsp.mkdir(heapDir, { recursive: true });
+      nodeFlags.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`);
+    }
+    let entry = join(ROOT, 'src-agent', 'main.ts');
+    if (!useTs) {
+      entry = join(dir, 'edgefleet-agent.mjs');
+      await bundleAgent(entry);
+    }
+    process.stderr.write(`bench: hub = node ${[...nodeFlags, entry].join(' ')}\n`);
+    const unitEnv = unitEnvironment();
+    process.stderr.write(`bench: hub environment from the unit: ${JSON.stringify(unitEnv)}\n`);
+    child = spawn(process.execPath, [...nodeFlags, entry, 'hub', '--config', join(hubDir, 'hub.json')], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, ...unitEnv },
+    });
     const hubPid = child.pid ?? 0;
     const plain = new http.Agent({ keepAlive: true });
     const viaHub: Target = (path, ua) =>
@@ -203,6 +257,7 @@ export async function run(args: string[]): Promise<void> {
     }
     await sleep(1000);
     const rssIdle = rssMb(hubPid);
+    const memIdle = await memoryBreakdown(adminPort).catch(() => '');
 
     const N = quick ? 50 : 200;
     const rows: [
@@ -217,151 +272,188 @@ export async function run(args: string[]): Promise<void> {
       const hc = await sample(() => viaHub(path, 'edgefleet-bench/1'), count, 120_000);
       rows.push([label, d, h, hc]);
     };
-    await bench3('GET one object', '/api/v1/namespaces/b100/configmaps/cm-1', N);
-    await bench3('LIST 100 objects', '/api/v1/namespaces/b100/configmaps', N);
-    await bench3(
-      `LIST ${quick ? '1,000' : '5,000'} objects`,
-      '/api/v1/namespaces/b5000/configmaps',
-      quick ? 10 : 30,
-    );
-    console.log('\nProxy overhead (ms)            direct p50/p99        hub p50/p99     hub+cache p50/p99');
-    for (const [label, d, h, hc] of rows)
-      console.log(
-        `${label.padEnd(26)} ${fmt(d.p50)} ${fmt(d.p99)}   ${fmt(h.p50)} ${fmt(h.p99)}   ${fmt(hc.p50)} ${fmt(hc.p99)}`,
+    if (parts.has('overhead')) {
+      await bench3('GET one object', '/api/v1/namespaces/b100/configmaps/cm-1', N);
+      await bench3('LIST 100 objects', '/api/v1/namespaces/b100/configmaps', N);
+      await bench3(
+        `LIST ${quick ? '1,000' : '5,000'} objects`,
+        '/api/v1/namespaces/b5000/configmaps',
+        quick ? 10 : 30,
       );
+      console.log('\nProxy overhead (ms)            direct p50/p99        hub p50/p99     hub+cache p50/p99');
+      for (const [label, d, h, hc] of rows)
+        console.log(
+          `${label.padEnd(26)} ${fmt(d.p50)} ${fmt(d.p99)}   ${fmt(h.p50)} ${fmt(h.p99)}   ${fmt(hc.p50)} ${fmt(hc.p99)}`,
+        );
+    }
 
     // Memory at OpenYurt's published load: 2,000 pods and 1,000 Services, 20 pods on this node,
     // kubelet and kube-proxy through the hub.
-    process.stderr.write('bench: loading 2,000 pods and 1,000 services\n');
-    const pods = Array.from({ length: quick ? 200 : 2000 }, (_, i) => ({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: `p-${i}`, namespace: 'load', labels: { app: `a-${i % 50}` } },
-      spec: {
-        nodeName: i < 20 ? node : `other-${i % 100}`,
-        containers: [{ name: 'c', image: 'example.invalid/none:1' }],
-      },
-    }));
-    const svcs = Array.from({ length: quick ? 100 : 1000 }, (_, i) => ({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: `s-${i}`, namespace: 'load' },
-      spec: { selector: { app: `a-${i % 50}` }, ports: [{ port: 80 }] },
-    }));
-    await objects(c, pods);
-    await objects(c, svcs);
-    const podList = await viaHub(`/api/v1/pods?fieldSelector=spec.nodeName%3D${node}`, 'kubelet/v1.36');
-    const svcList = await viaHub('/api/v1/services', 'kube-proxy/v1.36');
-    const sliceList = await viaHub('/apis/discovery.k8s.io/v1/endpointslices', 'kube-proxy/v1.36');
-    if (podList.status !== 200 || svcList.status !== 200 || sliceList.status !== 200)
-      throw new Error(`load lists answered ${podList.status}/${svcList.status}/${sliceList.status}`);
-    const watches = [
-      openWatch(
-        proxyPort,
-        `/api/v1/pods?fieldSelector=spec.nodeName%3D${node}&watch=true&timeoutSeconds=120`,
-        'kubelet/v1.36',
-      ),
-      openWatch(proxyPort, '/api/v1/services?watch=true&timeoutSeconds=120', 'kube-proxy/v1.36'),
-    ];
-    await sleep(3000);
-    const rssLoaded = rssMb(hubPid);
-    for (const w of watches) w.close();
-
-    // Uplink bytes: 3 local watchers of the same ConfigMaps, 100 updates; hub vs each watching directly.
-    const updates = quick ? 30 : 100;
-    // Each run writes new values, or the second would be a no-op apply with no watch events.
-    let phase = 0;
-    const workload = async () => {
-      phase++;
-      for (let i = 0; i < updates; i++)
-        await objects(c, [
-          { ...cm('b100', i % 100), data: { k: `changed-${phase}-${i}`, pad: 'y'.repeat(200) } },
-        ]);
-    };
-    const uplinkOf = async () => {
-      const m = /edgefleet_hub_uplink_received_bytes_total (\d+)/.exec(await text(adminPort, '/metrics'));
-      return Number(m?.[1] ?? 0);
-    };
-    const rv2 = JSON.parse(await directText(apiUrl, agent, '/api/v1/namespaces/b100/configmaps')).metadata
-      .resourceVersion;
-    const directWatchers = [1, 2, 3].map(() =>
-      openDirectWatch(
-        apiUrl,
-        agent,
-        `/api/v1/namespaces/b100/configmaps?watch=true&resourceVersion=${rv2}&timeoutSeconds=300`,
-      ),
-    );
-    await sleep(500);
-    await workload();
-    await sleep(1500);
-    const directBytes = directWatchers.reduce((n, w) => n + w.bytes(), 0);
-    if (directBytes === 0)
-      process.stderr.write(
-        `bench: direct watchers got nothing (rv ${rv2}, status ${directWatchers.map((w) => w.status()).join(',')})\n`,
-      );
-    for (const w of directWatchers) w.close();
-    const listRv = JSON.parse(await text(proxyPort, '/api/v1/namespaces/b100/configmaps', 'edgefleet-w/1'))
-      .metadata.resourceVersion;
-    const before = await uplinkOf();
-    const hubWatchers = ['edgefleet-w1/1', 'edgefleet-w2/1', 'edgefleet-w3/1'].map((ua) =>
-      openWatch(
-        proxyPort,
-        `/api/v1/namespaces/b100/configmaps?watch=true&resourceVersion=${listRv}&timeoutSeconds=300`,
-        ua,
-      ),
-    );
-    await sleep(500);
-    await workload();
-    await sleep(1500);
-    const hubUplink = (await uplinkOf()) - before;
-    const hubDelivered = hubWatchers.reduce((n, w) => n + w.bytes(), 0);
-    for (const w of hubWatchers) w.close();
-
-    // Offline: fill the cache, cut the link, time to the first answer from cache, then cached LIST latency.
-    await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1');
-    await viaHub('/api/v1/namespaces/b5000/configmaps', 'edgefleet-bench/1');
-    await sleep(1000);
-    await link.l.cut();
-    const cutAt = performance.now();
-    let firstServed = Number.NaN;
-    for (let i = 0; i < 2000 && performance.now() - cutAt < 60_000; i++) {
-      const r = await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1').catch(
-        () => undefined,
-      );
-      if (r?.status === 200) {
-        firstServed = performance.now() - cutAt;
-        break;
+    let rssLoaded = Number.NaN;
+    let memLoaded = '';
+    if (parts.has('memory')) {
+      process.stderr.write('bench: loading 2,000 pods and 1,000 services\n');
+      const pods = Array.from({ length: quick ? 200 : 2000 }, (_, i) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `p-${i}`, namespace: 'load', labels: { app: `a-${i % 50}` } },
+        spec: {
+          nodeName: i < 20 ? node : `other-${i % 100}`,
+          containers: [{ name: 'c', image: 'example.invalid/none:1' }],
+        },
+      }));
+      const svcs = Array.from({ length: quick ? 100 : 1000 }, (_, i) => ({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: `s-${i}`, namespace: 'load' },
+        spec: { selector: { app: `a-${i % 50}` }, ports: [{ port: 80 }] },
+      }));
+      // Pods are refused until the namespace's default ServiceAccount exists (a fast run gets here first).
+      for (let i = 0; i < 100; i++) {
+        const sa = await c.kubectl(['-n', 'load', 'get', 'serviceaccount', 'default']).then(
+          () => true,
+          () => false,
+        );
+        if (sa) break;
+        await sleep(200);
       }
+      await objects(c, pods);
+      await objects(c, svcs);
+      const podList = await viaHub(`/api/v1/pods?fieldSelector=spec.nodeName%3D${node}`, 'kubelet/v1.36');
+      const svcList = await viaHub('/api/v1/services', 'kube-proxy/v1.36');
+      const sliceList = await viaHub('/apis/discovery.k8s.io/v1/endpointslices', 'kube-proxy/v1.36');
+      if (podList.status !== 200 || svcList.status !== 200 || sliceList.status !== 200)
+        throw new Error(`load lists answered ${podList.status}/${svcList.status}/${sliceList.status}`);
+      const watches = [
+        openWatch(
+          proxyPort,
+          `/api/v1/pods?fieldSelector=spec.nodeName%3D${node}&watch=true&timeoutSeconds=120`,
+          'kubelet/v1.36',
+        ),
+        openWatch(proxyPort, '/api/v1/services?watch=true&timeoutSeconds=120', 'kube-proxy/v1.36'),
+      ];
+      await sleep(3000);
+      rssLoaded = rssMb(hubPid);
+      memLoaded = await memoryBreakdown(adminPort).catch(() => '');
+      if (heapDir) {
+        child.kill('SIGUSR2');
+        await sleep(5000);
+        process.stderr.write(`bench: heap snapshot of the loaded hub in ${heapDir}\n`);
+      }
+      for (const w of watches) w.close();
     }
-    const off100 = await sample(
-      () => viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1'),
-      N,
-      60_000,
-    );
-    const offBig = await sample(
-      () => viaHub('/api/v1/namespaces/b5000/configmaps', 'edgefleet-bench/1'),
-      quick ? 5 : 20,
-      120_000,
-    );
 
-    console.log('\nOffline (served from the disk cache)             p50 ms     p99 ms');
-    console.log(`LIST 100 objects                             ${fmt(off100.p50)}  ${fmt(off100.p99)}`);
-    console.log(
-      `LIST ${quick ? '1,000' : '5,000'} objects                           ${fmt(offBig.p50)}  ${fmt(offBig.p99)}`,
-    );
-    console.log(`link cut → first answer from cache           ${fmt(firstServed)} ms`);
+    const updates = quick ? 30 : 100;
+    let hubUplink = 0;
+    let directBytes = 0;
+    let hubDelivered = 0;
+    if (parts.has('uplink')) {
+      // Uplink bytes: 3 local watchers of the same ConfigMaps, 100 updates; hub vs each watching directly.
+      // Each run writes new values, or the second would be a no-op apply with no watch events.
+      let phase = 0;
+      const workload = async () => {
+        phase++;
+        for (let i = 0; i < updates; i++)
+          await objects(c, [
+            { ...cm('b100', i % 100), data: { k: `changed-${phase}-${i}`, pad: 'y'.repeat(200) } },
+          ]);
+      };
+      const uplinkOf = async () => {
+        const m = /edgefleet_hub_uplink_received_bytes_total (\d+)/.exec(await text(adminPort, '/metrics'));
+        return Number(m?.[1] ?? 0);
+      };
+      const rv2 = JSON.parse(await directText(apiUrl, agent, '/api/v1/namespaces/b100/configmaps')).metadata
+        .resourceVersion;
+      const directWatchers = [1, 2, 3].map(() =>
+        openDirectWatch(
+          apiUrl,
+          agent,
+          `/api/v1/namespaces/b100/configmaps?watch=true&resourceVersion=${rv2}&timeoutSeconds=300`,
+        ),
+      );
+      await sleep(500);
+      await workload();
+      await sleep(1500);
+      directBytes = directWatchers.reduce((n, w) => n + w.bytes(), 0);
+      if (directBytes === 0)
+        process.stderr.write(
+          `bench: direct watchers got nothing (rv ${rv2}, status ${directWatchers.map((w) => w.status()).join(',')})\n`,
+        );
+      for (const w of directWatchers) w.close();
+      const listRv = JSON.parse(await text(proxyPort, '/api/v1/namespaces/b100/configmaps', 'edgefleet-w/1'))
+        .metadata.resourceVersion;
+      const before = await uplinkOf();
+      const hubWatchers = ['edgefleet-w1/1', 'edgefleet-w2/1', 'edgefleet-w3/1'].map((ua) =>
+        openWatch(
+          proxyPort,
+          `/api/v1/namespaces/b100/configmaps?watch=true&resourceVersion=${listRv}&timeoutSeconds=300`,
+          ua,
+        ),
+      );
+      await sleep(500);
+      await workload();
+      await sleep(1500);
+      hubUplink = (await uplinkOf()) - before;
+      hubDelivered = hubWatchers.reduce((n, w) => n + w.bytes(), 0);
+      for (const w of hubWatchers) w.close();
+    }
+
+    let firstServed = Number.NaN;
+    let off100 = { p50: Number.NaN, p99: Number.NaN };
+    let offBig = { p50: Number.NaN, p99: Number.NaN };
+    if (parts.has('offline')) {
+      // Offline: fill the cache, cut the link, time to the first answer from cache, then cached LIST latency.
+      await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1');
+      await viaHub('/api/v1/namespaces/b5000/configmaps', 'edgefleet-bench/1');
+      await sleep(1000);
+      await link.l.cut();
+      const cutAt = performance.now();
+      firstServed = Number.NaN;
+      for (let i = 0; i < 2000 && performance.now() - cutAt < 60_000; i++) {
+        const r = await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1').catch(
+          () => undefined,
+        );
+        if (r?.status === 200) {
+          firstServed = performance.now() - cutAt;
+          break;
+        }
+      }
+      off100 = await sample(
+        () => viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1'),
+        N,
+        60_000,
+      );
+      offBig = await sample(
+        () => viaHub('/api/v1/namespaces/b5000/configmaps', 'edgefleet-bench/1'),
+        quick ? 5 : 20,
+        120_000,
+      );
+    }
+
+    if (parts.has('offline')) {
+      console.log('\nOffline (served from the disk cache)             p50 ms     p99 ms');
+      console.log(`LIST 100 objects                             ${fmt(off100.p50)}  ${fmt(off100.p99)}`);
+      console.log(
+        `LIST ${quick ? '1,000' : '5,000'} objects                           ${fmt(offBig.p50)}  ${fmt(offBig.p99)}`,
+      );
+      console.log(`link cut → first answer from cache           ${fmt(firstServed)} ms`);
+    }
     console.log('\nHub memory (RSS)                   measured     target   yurthub (published)');
     console.log(
       `idle                               ${rssIdle.toFixed(1).padStart(6)} MB   ≤ 60 MB   30–40 MB`,
     );
+    if (memIdle) console.log(`  idle:   ${memIdle}`);
     console.log(
       `loaded (${quick ? '200 pods/100 svcs' : '2,000 pods/1,000 svcs'}, 20 on node) ${rssLoaded.toFixed(1).padStart(6)} MB   ≤ 100 MB`,
     );
-    console.log(`\nUplink bytes, 3 watchers × ${updates} ConfigMap updates     via hub     no hub`);
-    console.log(
-      `bytes from the API server                       ${String(hubUplink).padStart(10)} ${String(directBytes).padStart(10)}`,
-    );
-    console.log(`(bytes delivered to the 3 local watchers via hub: ${hubDelivered})`);
+    if (memLoaded) console.log(`  loaded: ${memLoaded}`);
+    if (parts.has('uplink')) {
+      console.log(`\nUplink bytes, 3 watchers × ${updates} ConfigMap updates     via hub     no hub`);
+      console.log(
+        `bytes from the API server                       ${String(hubUplink).padStart(10)} ${String(directBytes).padStart(10)}`,
+      );
+      console.log(`(bytes delivered to the 3 local watchers via hub: ${hubDelivered})`);
+    }
   } finally {
     if (child?.pid) {
       child.kill('SIGTERM');

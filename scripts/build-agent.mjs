@@ -3,25 +3,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
+import { agentBuildOptions } from './agent-bundle.mjs';
 
 const outdir = 'resources/agent';
 mkdirSync(outdir, { recursive: true });
 const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
-await build({
-  entryPoints: ['src-agent/main.ts'],
-  outfile: `${outdir}/edgefleet-agent.mjs`,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  sourcemap: 'linked',
-  legalComments: 'none',
-  define: { 'process.env.EDGEFLEET_VERSION': JSON.stringify(version) },
-  banner: {
-    js: "import { createRequire as __efRequire } from 'node:module'; const require = __efRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
+await build(agentBuildOptions('.', `${outdir}/edgefleet-agent.mjs`, version));
 const bundle = readFileSync(`${outdir}/edgefleet-agent.mjs`);
 const sha256 = createHash('sha256').update(bundle).digest('hex');
 writeFileSync(`${outdir}/VERSION`, `${version}\n`);

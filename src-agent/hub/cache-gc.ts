@@ -57,15 +57,8 @@ export async function collectGarbage(
   for (const component of await storage.components()) {
     if (NOT_CACHES.has(component)) continue;
     for (const r of await storage.resources(component)) {
-      const objs = (await storage.list(component, r)) as Obj[];
-      const keys: ObjectKey[] = objs
-        .filter((o) => o.metadata?.name)
-        .map((o) => ({
-          component,
-          resource: r,
-          namespace: o.metadata?.namespace ?? '',
-          name: o.metadata?.name ?? '',
-        }));
+      // File names are the keys: nothing is read or decrypted to find what to check.
+      const keys: ObjectKey[] = await storage.listKeys(component, r);
       const gone: ObjectKey[] = [];
       if (r.group === '' && r.resource === 'pods') {
         const live = await podsOfNode();

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BUILTIN_CACHE_AGENTS } from '../api/hub-config.ts';
+import { ListSplitter } from './list-splitter.ts';
 import type { Logger } from './log.ts';
 import type { RequestInfo } from './request-info.ts';
 import { inScope, type ListScope, scopeFromQuery } from './selectors.ts';
@@ -35,8 +36,8 @@ interface K8sObject {
   items?: K8sObject[];
 }
 
-/** LIST bodies larger than this are streamed to the client but not cached (memory bound on small nodes). */
-const MAX_LIST_BYTES = 128 * 1024 * 1024;
+/** A list's envelope (everything but its items) is small; a huge one is not a list worth caching. */
+const MAX_ENVELOPE_BYTES = 1024 * 1024;
 /** Resources never cached: high churn and useless offline. */
 const UNCACHED = new Set([
   'events',
@@ -182,65 +183,93 @@ export class CacheManager {
     };
   }
 
+  /**
+   * Splits the LIST body item by item as it streams (never the whole body or its parsed tree in memory)
+   * and writes each object as it arrives, a bounded number of writes in flight. Only a complete body
+   * updates the list's metadata and removes cached objects the list no longer has.
+   */
   private listSink(component: string, info: RequestInfo): CacheSink {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let tooBig = false;
+    const envelope: Buffer[] = [];
+    let envelopeBytes = 0;
+    let itemMeta: ResourceMeta | undefined;
+    let failed = '';
+    const seen = new Set<string>();
+    const writes = this.storage.putQueue();
+    const metaOf = (env: K8sObject): ResourceMeta => {
+      const listKind = env.kind ?? '';
+      return {
+        apiVersion: env.apiVersion ?? '',
+        kind: listKind.replace(/List$/, ''),
+        listKind,
+        resourceVersion: env.metadata?.resourceVersion ?? '',
+      };
+    };
+    const splitter = new ListSplitter({
+      envelope: (b) => {
+        envelopeBytes += b.length;
+        if (envelopeBytes > MAX_ENVELOPE_BYTES)
+          throw new Error(`list envelope over ${MAX_ENVELOPE_BYTES} bytes`);
+        envelope.push(Buffer.from(b));
+      },
+      item: (b) => {
+        // The API server writes kind/apiVersion/metadata before items: what came so far, closed, is the envelope.
+        itemMeta ??= metaOf(parse(Buffer.concat([...envelope, Buffer.from(']}')])) ?? {});
+        const item = parse(b);
+        if (!item) return;
+        // List items come without kind/apiVersion; stored objects need them to be served alone.
+        const obj = { apiVersion: itemMeta.apiVersion, kind: itemMeta.kind, ...item };
+        const k = this.key(component, info.resource, obj);
+        if (!k) return;
+        seen.add(`${k.namespace}/${k.name}`);
+        // The disk cannot keep up: stop here rather than hold the list in memory; the next list fills it.
+        if (!writes.add(k, obj)) throw new Error('cache write backlog full (disk slower than the uplink)');
+      },
+    });
     return {
       write: (c) => {
-        if (tooBig) return;
-        bytes += c.length;
-        if (bytes > MAX_LIST_BYTES) {
-          tooBig = true;
-          chunks.length = 0;
-          this.log.warn('cache.list_too_big', {
+        if (failed) return;
+        try {
+          splitter.push(c);
+        } catch (err) {
+          failed = (err as Error).message;
+          this.log.warn('cache.list_not_cached', {
             component,
             resource: info.resource.resource,
-            limitBytes: MAX_LIST_BYTES,
+            error: failed,
           });
-        } else chunks.push(c);
+        }
       },
       end: async () => {
-        if (tooBig) return;
-        const list = parse(Buffer.concat(chunks));
+        await writes.done();
+        if (failed || !splitter.complete) return;
+        const list = parse(Buffer.concat(envelope));
         if (!list || !Array.isArray(list.items)) return;
-        await this.storeList(component, info, list);
+        await this.finishList(component, info, metaOf(list), list, seen);
       },
     };
   }
 
-  private async storeList(component: string, info: RequestInfo, list: K8sObject): Promise<void> {
-    const listKind = list.kind ?? '';
-    const meta: ResourceMeta = {
-      apiVersion: list.apiVersion ?? '',
-      kind: listKind.replace(/List$/, ''),
-      listKind,
-      resourceVersion: list.metadata?.resourceVersion ?? '',
-    };
-    const seen = new Set<string>();
-    const batch: { key: ObjectKey; obj: unknown }[] = [];
-    for (const item of list.items ?? []) {
-      // List items come without kind/apiVersion; stored objects need them to be served alone.
-      const obj = { apiVersion: meta.apiVersion, kind: meta.kind, ...item };
-      const k = this.key(component, info.resource, obj);
-      if (!k) continue;
-      seen.add(`${k.namespace}/${k.name}`);
-      batch.push({ key: k, obj });
-    }
-    await this.storage.putMany(batch);
+  private async finishList(
+    component: string,
+    info: RequestInfo,
+    meta: ResourceMeta,
+    list: K8sObject,
+    seen: ReadonlySet<string>,
+  ): Promise<void> {
     // A complete (unpaged) list is the truth for its scope: drop cached objects in that scope it no longer has.
     const paged = (list.metadata?.continue ?? '') !== '' || info.query.has('continue');
     if (!paged) {
       const scope = safeScope(info);
       if (scope) {
-        for (const old of (await this.storage.list(
-          component,
-          info.resource,
-          info.namespace,
-        )) as K8sObject[]) {
-          const k = this.key(component, info.resource, old);
-          if (k && !seen.has(`${k.namespace}/${k.name}`) && inScope(scope, old)) await this.storage.delete(k);
-        }
+        const byName = scope.labels.length === 0 && scope.fields.length === 0;
+        // Without selectors the names on disk are enough; with them the objects must be read.
+        const cached = byName
+          ? await this.storage.listKeys(component, info.resource, info.namespace)
+          : ((await this.storage.list(component, info.resource, info.namespace)) as K8sObject[])
+              .filter((o) => inScope(scope, o))
+              .map((o) => this.key(component, info.resource, o))
+              .filter((k) => k !== undefined);
+        for (const k of cached) if (!seen.has(`${k.namespace}/${k.name}`)) await this.storage.delete(k);
       }
     }
     const prev = (await this.storage.getMeta(component, info.resource)) as ResourceMeta | undefined;
@@ -298,16 +327,11 @@ export class CacheManager {
 
   /** LIST from cache filtered by the request's scope; undefined when this component never cached the resource. */
   async listObjects(component: string, info: RequestInfo, scope: ListScope): Promise<CachedList | undefined> {
-    const meta = (await this.storage.getMeta(component, info.resource)) as ResourceMeta | undefined;
-    if (!meta) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    const items = (await this.storage.list(component, info.resource, info.namespace)).filter((o) =>
-      inScope(scope, o),
-    );
-    items.sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    const items: unknown[] = [];
+    const meta = await this.scanList(component, info, scope, (plain) => {
+      items.push(JSON.parse(plain.toString('utf8')));
+    });
+    if (!meta) return undefined;
     return {
       apiVersion: meta.apiVersion,
       kind: meta.listKind,
@@ -315,11 +339,32 @@ export class CacheManager {
       items,
     };
   }
-}
 
-function keyOf(o: unknown): string {
-  const m = (o as K8sObject).metadata ?? {};
-  return `${m.namespace ?? ''}/${m.name ?? ''}`;
+  /**
+   * LIST from cache as a stream: hands each matching object's JSON bytes to `each`, in namespace/name
+   * order, without building the list (objects are parsed only when a selector must look inside them).
+   * Undefined when this component never cached the resource.
+   */
+  async scanList(
+    component: string,
+    info: RequestInfo,
+    scope: ListScope,
+    each: (plain: Buffer, meta: ResourceMeta) => void | Promise<void>,
+  ): Promise<ResourceMeta | undefined> {
+    const meta = (await this.storage.getMeta(component, info.resource)) as ResourceMeta | undefined;
+    if (!meta) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    // Files of one namespace are one directory; only selectors need the object itself.
+    const selective = scope.labels.length > 0 || scope.fields.length > 0;
+    await this.storage.scan(component, info.resource, scope.namespace, (plain) => {
+      if (selective && !inScope(scope, JSON.parse(plain.toString('utf8')))) return;
+      return each(plain, meta);
+    });
+    return meta;
+  }
 }
 
 function safeScope(info: RequestInfo): ListScope | undefined {

@@ -17,6 +17,11 @@ export interface CloudInformerOptions {
   /** Called after every change of the store (initial list included). */
   onChange: (store: ReadonlyMap<string, InformedObject>) => void;
   retryMs?: number;
+  /**
+   * The part of each object worth keeping (the rest is dropped as it arrives): the hub needs a few fields
+   * of thousands of Services, not the Services.
+   */
+  keep?: (o: InformedObject) => InformedObject;
 }
 
 const keyOf = (o: InformedObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -88,7 +93,8 @@ export class CloudInformer {
     if (res.status !== 200) throw new Error(`list ${this.o.path} answered ${res.status}: ${brief(res.body)}`);
     const body = res.body as { items?: InformedObject[]; metadata?: { resourceVersion?: string } };
     this.store.clear();
-    for (const it of body.items ?? []) this.store.set(keyOf(it), it);
+    const keep = this.o.keep ?? ((o: InformedObject) => o);
+    for (const it of body.items ?? []) this.store.set(keyOf(it), keep(it));
     this.synced = true;
     this.o.onChange(this.store);
     return body.metadata?.resourceVersion ?? '';
@@ -133,7 +139,7 @@ export class CloudInformer {
             }
             if (ev.type === 'BOOKMARK') continue;
             if (ev.type === 'DELETED') this.store.delete(keyOf(obj));
-            else this.store.set(keyOf(obj), obj);
+            else this.store.set(keyOf(obj), this.o.keep ? this.o.keep(obj) : obj);
             changed = true;
           }
           if (changed) this.o.onChange(this.store);

@@ -55,6 +55,10 @@ export class CloudView {
       // The Node authorizer lets a node list only itself, and only with this selector.
       query: { fieldSelector: `metadata.name=${this.nodeName}` },
       log: this.log,
+      keep: (o) => {
+        const m = (o as NodeLike).metadata;
+        return { metadata: { name: m?.name, labels: m?.labels, annotations: m?.annotations } };
+      },
       onChange: () => {
         const n = this.ownNode();
         this.pools.setOwnLabel(n?.metadata?.labels?.[LABEL_NODEPOOL]);
@@ -73,6 +77,10 @@ export class CloudView {
         upstream: this.upstream,
         path: `/apis/${r.group}/${r.version}/${r.plural}`,
         log: this.log,
+        keep: (o) => ({
+          metadata: { name: o.metadata?.name },
+          status: { nodes: (o as NodePool).status?.nodes },
+        }),
         onChange: (store) => {
           const seen = new Set<string>();
           for (const np of store.values() as Iterable<NodePool>) {
@@ -92,6 +100,17 @@ export class CloudView {
         upstream: this.upstream,
         path: '/api/v1/services',
         log: this.log,
+        // Only the topology annotation is read (by the service topology filter).
+        keep: (o) => {
+          const keys = annotations(o)?.[ANNOTATION_TOPOLOGY_KEYS];
+          return {
+            metadata: {
+              namespace: o.metadata?.namespace,
+              name: o.metadata?.name,
+              ...(keys === undefined ? {} : { annotations: { [ANNOTATION_TOPOLOGY_KEYS]: keys } }),
+            },
+          };
+        },
         onChange: (store) => {
           const sig = [...store.entries()]
             .map(([k, s]) => `${k}=${annotations(s)?.[ANNOTATION_TOPOLOGY_KEYS] ?? ''}`)

@@ -83,10 +83,16 @@ export class HealthChecker {
     this.listeners.push(cb);
   }
 
-  /** Probes once now (so the first requests after start are routed right), then every interval. */
+  /**
+   * The first probes after start, then one every interval. A reachable cloud needs two successes to
+   * count as healthy, so a first success is followed by a second probe at once; a first failure is
+   * not retried (offline it would only add another timeout). The hub serves from its cache meanwhile:
+   * until healthy, requests are answered as offline, so nothing waits on these probes.
+   */
   async start(): Promise<void> {
     await this.probe();
-    this.timer = setInterval(() => void this.probe(), this.o.intervalMs);
+    if (this.successes === 1) await this.probe();
+    this.timer ??= setInterval(() => void this.probe(), this.o.intervalMs);
     this.timer.unref();
   }
 

@@ -18,10 +18,12 @@ import { Journal } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
 import { type Logger, stderrLogger } from './log.ts';
 import { HubMetrics } from './metrics.ts';
-import { journalKindOf, OfflineServer } from './offline.ts';
+import { OfflineServer, offlineNeedsBody } from './offline.ts';
+import { registerOfflineMetrics } from './offline-metrics.ts';
 import { ApiProxy, refuseUpgrade } from './proxy.ts';
 import { componentOf, parseRequestInfo, type RequestInfo } from './request-info.ts';
 import { Storage, type StorageIo } from './storage.ts';
+import { isTokenRequest, TokenCache } from './token-cache.ts';
 import { Upstream } from './upstream.ts';
 
 export interface HubOptions {
@@ -80,6 +82,7 @@ export class Hub {
   private proxy!: ApiProxy;
   private health!: HealthChecker;
   private offline!: OfflineServer;
+  private tokens!: TokenCache;
   private readonly certs: CertManager;
   private central!: CentralConfig;
   private cloud!: CloudView;
@@ -151,7 +154,8 @@ export class Hub {
       this.cloud.watchOwnNode();
     }
     this.proxy = new ApiProxy(this.upstream, this.cache, this.log);
-    this.offline = new OfflineServer(this.cache, this.journal, this.log);
+    this.offline = new OfflineServer(this.cache, this.journal, this.log, this.config.nodeName);
+    this.tokens = new TokenCache(this.storage, this.upstream, this.log, () => this.cache.cachesSecrets);
     this.health = new HealthChecker({
       upstream: this.upstream,
       nodeName: this.config.nodeName,
@@ -170,9 +174,11 @@ export class Hub {
       } else this.proxy.endWatches();
     });
     this.registerGauges();
-    // Two probes so a reachable cloud is "healthy" before the first request (needs two successes).
-    await this.health.probe();
-    await this.health.probe();
+    registerOfflineMetrics(this.metrics, this.journal, this.tokens);
+    // Listen before probing: until the cloud is known healthy, requests are served from the cache and
+    // journal, so an offline start serves kubelet at once instead of after the probes' timeouts.
+    this.proxyAddress = addr(await listen(this.proxyServer, this.config.proxyListen, 'proxyListen'));
+    if (this.config.secureProxyListen) void this.startSecureProxy(this.config.secureProxyListen);
     await this.health.start();
     this.replayTimer = setInterval(() => {
       if (this.health.isHealthy() && this.journal.size > 0) void this.replayJournal();
@@ -184,8 +190,6 @@ export class Hub {
     this.gcTimer = setInterval(() => void this.collectGarbage(), gcEveryMs);
     this.gcTimer.unref();
     this.replayTimer.unref();
-    this.proxyAddress = addr(await listen(this.proxyServer, this.config.proxyListen, 'proxyListen'));
-    if (this.config.secureProxyListen) void this.startSecureProxy(this.config.secureProxyListen);
     this.log.info('hub.started', {
       proxy: this.proxyAddress,
       admin: this.adminAddress,
@@ -295,6 +299,11 @@ export class Hub {
       await this.cache
         .setCacheSecrets(s.cacheSecrets)
         .catch((err: Error) => this.log.warn('cache.secrets_purge_failed', { error: err.message }));
+    // Service-account tokens are credentials too: the same policy keeps them off the disk.
+    if (!s.cacheSecrets)
+      await this.tokens
+        .purge()
+        .catch((err: Error) => this.log.warn('token_cache.purge_failed', { error: err.message }));
   }
 
   isCloudHealthy(): boolean {
@@ -406,6 +415,22 @@ export class Hub {
       () => this.health.failures,
       'counter',
     );
+    // Where the memory is (V8 heap vs buffers outside it), so RSS growth can be told apart from leaks.
+    m.gauge('edgefleet_hub_resident_memory_bytes', 'Resident set size of the hub process.', () =>
+      process.memoryUsage.rss(),
+    );
+    m.gauge('edgefleet_hub_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
+    m.gauge('edgefleet_hub_heap_total_bytes', 'V8 heap reserved.', () => process.memoryUsage().heapTotal);
+    m.gauge(
+      'edgefleet_hub_external_memory_bytes',
+      'Memory of C++ objects bound to JS (buffers included).',
+      () => process.memoryUsage().external,
+    );
+    m.gauge(
+      'edgefleet_hub_array_buffers_bytes',
+      'Memory of ArrayBuffers and Buffers.',
+      () => process.memoryUsage().arrayBuffers,
+    );
     m.gauge(
       'edgefleet_hub_client_cert_expiry_seconds',
       'Seconds until the node client certificate expires.',
@@ -451,20 +476,30 @@ export class Hub {
           return;
         }
       }
+      if (isTokenRequest(info) && cacheable && !secure && req.headers.authorization === undefined) {
+        const tokenBody = await readBody(req, MAX_JOURNALED_BODY);
+        const contentType = String(req.headers['content-type'] ?? 'application/json');
+        servedBy = await this.tokens.serve(
+          res,
+          info,
+          { body: tokenBody, contentType },
+          this.health.isHealthy(),
+        );
+        return;
+      }
       let body: Buffer | undefined;
-      if (journalKindOf(info)) body = await readBody(req, MAX_JOURNALED_BODY);
+      if (offlineNeedsBody(info)) body = await readBody(req, MAX_JOURNALED_BODY);
       const offline = async (why: string): Promise<void> => {
         servedBy = 'cache';
         if (['get', 'list', 'watch'].includes(info.verb))
           await this.offline.read(res, info, component, cacheable, why);
         else if (info.isResource) {
-          await this.offline.write(
-            res,
-            info,
-            component,
-            body ?? Buffer.alloc(0),
-            String(req.headers['content-type'] ?? 'application/json'),
-          );
+          await this.offline.write(res, info, component, {
+            body: body ?? Buffer.alloc(0),
+            contentType: String(req.headers['content-type'] ?? 'application/json'),
+            contentEncoding: req.headers['content-encoding'],
+            accept: req.headers.accept,
+          });
         } else
           sendStatus(
             res,

@@ -13,8 +13,25 @@ export interface JournalEntry {
   method: string;
   path: string;
   contentType: string;
+  /** The request's Content-Encoding, when the client compressed its body. */
+  contentEncoding?: string;
+  /**
+   * How `body` is stored: 'base64' holds the client's bytes exactly as sent (kubelet writes events as
+   * protobuf, which does not survive a trip through UTF-8); 'utf8' (or absent) is text from older hubs.
+   */
+  bodyEncoding?: 'base64' | 'utf8';
   body: string;
   at: string;
+}
+
+/** One write to journal: the client's request as it arrived. */
+export interface JournalWrite {
+  kind: JournalKind;
+  method: string;
+  path: string;
+  contentType: string;
+  contentEncoding?: string;
+  body: Buffer;
 }
 
 export interface ReplayResult {
@@ -37,7 +54,14 @@ export class Journal {
   private entries: JournalEntry[] = [];
   private seq = 0;
   private replaying: Promise<ReplayResult> | undefined;
+  /** Entries pushed out because the journal was full (events first). */
   dropped = 0;
+  /** Entries the API server refused on replay for a reason other than those counted below. */
+  rejected = 0;
+  /** Event PATCHes answered 404: the event they update is gone (expired, or its create was dropped). */
+  eventsGone = 0;
+  /** Protobuf status writes answered 409 on replay, dropped as stale (see replayOne). */
+  staleStatusDropped = 0;
 
   constructor(dir: string, maxEntries: number, log: Logger) {
     this.dir = dir;
@@ -79,20 +103,17 @@ export class Journal {
     return join(this.dir, `${String(e.seq).padStart(12, '0')}.json`);
   }
 
-  async append(
-    kind: JournalKind,
-    method: string,
-    path: string,
-    contentType: string,
-    body: string,
-  ): Promise<void> {
+  async append(w: JournalWrite): Promise<void> {
+    const { kind, path } = w;
     const e: JournalEntry = {
       seq: ++this.seq,
       kind,
-      method,
+      method: w.method,
       path,
-      contentType,
-      body,
+      contentType: w.contentType,
+      ...(w.contentEncoding ? { contentEncoding: w.contentEncoding } : {}),
+      bodyEncoding: 'base64',
+      body: w.body.toString('base64'),
       at: new Date().toISOString(),
     };
     if (kind !== 'event') {
@@ -151,36 +172,69 @@ export class Journal {
   }
 
   private async replayOne(up: Upstream, e: JournalEntry): Promise<'applied' | 'resolved' | 'drop'> {
-    const first = await up.jsonRaw(e.method, e.path, e.body, e.contentType);
+    const bytes = bodyBytes(e);
+    const headers = e.contentEncoding ? { 'content-encoding': e.contentEncoding } : {};
+    // The client's own bytes and Content-Type: protobuf events are accepted as they were sent.
+    const first = await up.jsonRaw(e.method, e.path, bytes, e.contentType, 5_000, headers);
     if (first.status < 300) return 'applied';
-    if (first.status === 409 && e.kind === 'event') return 'drop';
-    if (first.status === 409) {
-      // Parsed only here: a body that is not JSON (kubelet writes events as protobuf) must be dropped,
-      // not stop the replay of every entry behind it.
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(e.body) as Record<string, unknown>;
-      } catch {
-        return this.dropWith(e, first.status);
+    if (e.kind === 'event') {
+      // Already created (a replay cut short after this entry landed): nothing is lost.
+      if (first.status === 409 && e.method === 'POST') return 'drop';
+      if (first.status === 404 && e.method === 'PATCH') {
+        // kubelet PATCHes an event to bump its count; the event it updates expired (events have a
+        // TTL) or its create was pushed out of the full journal. Counted, not an error.
+        this.eventsGone++;
+        this.log.info('journal.event_gone', { seq: e.seq, path: e.path });
+        return 'drop';
       }
-      // Someone else changed the object meanwhile: re-read it and re-apply only what the node owns (status).
-      if (e.method === 'PUT') {
-        const cur = await up.json('GET', e.path);
-        if (cur.status !== 200) return this.dropWith(e, cur.status);
-        const merged = { ...(cur.body as Record<string, unknown>), status: body.status };
-        const again = await up.json('PUT', e.path, merged);
-        return again.status < 300 ? 'resolved' : this.dropWith(e, again.status);
-      }
-      const meta = body.metadata as Record<string, unknown> | undefined;
-      if (meta) delete meta.resourceVersion;
-      const again = await up.jsonRaw(e.method, e.path, JSON.stringify(body), e.contentType);
+      return this.dropWith(e, first.status);
+    }
+    if (first.status !== 409) return this.dropWith(e, first.status);
+    if (!isJsonType(e.contentType) || e.contentEncoding) {
+      // A protobuf (or compressed) status write that conflicts cannot be re-applied on the fresh object
+      // without decoding it, and the hub cannot make kubelet send JSON (it only chooses what kubelet
+      // reads). Dropping it loses nothing lasting: kubelet writes its current status again within one
+      // sync period once its reads reach the cloud (and kubelet itself sends status as JSON patches;
+      // only other clients would send protobuf here). Counted
+      // (edgefleet_hub_journal_stale_status_dropped_total), not reported as a rejection.
+      this.staleStatusDropped++;
+      this.log.info('journal.stale_status_dropped', { seq: e.seq, kind: e.kind, path: e.path });
+      return 'drop';
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return this.dropWith(e, first.status);
+    }
+    // Someone else changed the object meanwhile: re-read it and re-apply only what the node owns (status).
+    if (e.method === 'PUT') {
+      const cur = await up.json('GET', e.path);
+      if (cur.status !== 200) return this.dropWith(e, cur.status);
+      const merged = { ...(cur.body as Record<string, unknown>), status: body.status };
+      const again = await up.json('PUT', e.path, merged);
       return again.status < 300 ? 'resolved' : this.dropWith(e, again.status);
     }
-    return this.dropWith(e, first.status);
+    const meta = body.metadata as Record<string, unknown> | undefined;
+    if (meta) delete meta.resourceVersion;
+    const again = await up.jsonRaw(e.method, e.path, JSON.stringify(body), e.contentType);
+    return again.status < 300 ? 'resolved' : this.dropWith(e, again.status);
   }
 
   private dropWith(e: JournalEntry, status: number): 'drop' {
+    this.rejected++;
     this.log.warn('journal.entry_rejected', { seq: e.seq, kind: e.kind, path: e.path, status });
     return 'drop';
   }
+}
+
+/** The entry's body as the client sent it. */
+export function bodyBytes(e: JournalEntry): Buffer {
+  return e.bodyEncoding === 'base64' ? Buffer.from(e.body, 'base64') : Buffer.from(e.body, 'utf8');
+}
+
+/** JSON and the JSON patch types (merge, strategic merge, JSON patch); protobuf and the rest are not. */
+export function isJsonType(contentType: string): boolean {
+  const t = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return t === 'application/json' || t.endsWith('+json');
 }

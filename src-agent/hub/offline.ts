@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { CacheManager } from './cache-manager.ts';
-import type { Journal, JournalKind } from './journal.ts';
+import type { CacheManager, ResourceMeta } from './cache-manager.ts';
+import { isJsonType, type Journal, type JournalKind } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
 import type { Logger } from './log.ts';
 import type { RequestInfo } from './request-info.ts';
@@ -17,6 +17,30 @@ export function journalKindOf(info: RequestInfo): JournalKind | undefined {
   return undefined;
 }
 
+/** kubelet registering its node (POST /api/v1/nodes), which it does at every start. */
+export function isNodeRegistration(info: RequestInfo): boolean {
+  return (
+    info.verb === 'create' &&
+    info.resource.resource === 'nodes' &&
+    info.resource.group === '' &&
+    info.name === '' &&
+    info.subresource === ''
+  );
+}
+
+/** Writes whose body the offline path needs (journaled, or inspected to answer). */
+export function offlineNeedsBody(info: RequestInfo): boolean {
+  return journalKindOf(info) !== undefined || isNodeRegistration(info);
+}
+
+/** The request as the offline path sees it: body and the headers that say how it is encoded. */
+export interface OfflineWrite {
+  body: Buffer;
+  contentType: string;
+  contentEncoding?: string;
+  accept?: string;
+}
+
 /**
  * Answers requests while the cloud is unreachable: reads from the cache, watches held open (ended
  * cleanly when the cloud returns so clients re-list), node-owned writes journaled.
@@ -26,11 +50,13 @@ export class OfflineServer {
   private readonly journal: Journal;
   private readonly log: Logger;
   private readonly held = new Set<ServerResponse>();
+  private readonly nodeName: string;
 
-  constructor(cache: CacheManager, journal: Journal, log: Logger) {
+  constructor(cache: CacheManager, journal: Journal, log: Logger, nodeName = '') {
     this.cache = cache;
     this.journal = journal;
     this.log = log;
+    this.nodeName = nodeName;
   }
 
   get heldWatches(): number {
@@ -92,11 +118,43 @@ export class OfflineServer {
       sendStatus(res, 400, 'BadRequest', (err as SelectorError).message);
       return;
     }
-    const list = await this.cache.listObjects(component, info, scope);
     const isKubeletPods =
       component === 'kubelet' && info.resource.resource === 'pods' && info.resource.group === '';
+    // Streamed object by object from the cache files: a 5,000-object list is never built in memory.
+    let opened = false;
+    const open = (meta: ResourceMeta): void => {
+      opened = true;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const head = JSON.stringify({
+        apiVersion: meta.apiVersion,
+        kind: meta.listKind,
+        metadata: { resourceVersion: meta.resourceVersion },
+      });
+      res.write(`${head.slice(0, -1)},"items":[`);
+    };
+    // Objects are sent in ~64 KiB writes: one write (one chunk, one syscall) per object is most of the time.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async (): Promise<void> => {
+      const chunk = Buffer.concat(batch);
+      batch = [];
+      batchBytes = 0;
+      if (!res.write(chunk) && !res.destroyed) await new Promise((r) => res.once('drain', r));
+    };
+    const meta = await this.cache.scanList(component, info, scope, async (plain, m) => {
+      if (opened) batch.push(COMMA);
+      else open(m);
+      batch.push(plain);
+      batchBytes += plain.length + 1;
+      if (batchBytes >= 64 * 1024) await flush();
+    });
+    if (opened) {
+      if (batchBytes > 0) await flush();
+      res.end(']}');
+      return;
+    }
     // An empty pod list would make kubelet kill every running pod; 404 makes it keep what it runs.
-    if (isKubeletPods && (!list || list.items.length === 0)) {
+    if (isKubeletPods) {
       sendStatus(
         res,
         404,
@@ -105,7 +163,7 @@ export class OfflineServer {
       );
       return;
     }
-    if (!list) {
+    if (!meta) {
       sendStatus(
         res,
         503,
@@ -114,7 +172,8 @@ export class OfflineServer {
       );
       return;
     }
-    sendJson(res, 200, list);
+    open(meta);
+    res.end(']}');
   }
 
   /**
@@ -176,13 +235,8 @@ export class OfflineServer {
   }
 
   /** Journals a node-owned write and answers as the API server would have, as far as the cache allows. */
-  async write(
-    res: ServerResponse,
-    info: RequestInfo,
-    component: string,
-    body: Buffer,
-    contentType: string,
-  ): Promise<void> {
+  async write(res: ServerResponse, info: RequestInfo, component: string, w: OfflineWrite): Promise<void> {
+    if (isNodeRegistration(info) && (await this.answerNodeExists(res, info, component, w))) return;
     const kind = journalKindOf(info);
     if (!kind) {
       sendStatus(
@@ -194,13 +248,14 @@ export class OfflineServer {
       return;
     }
     try {
-      await this.journal.append(
+      await this.journal.append({
         kind,
-        info.verb === 'create' ? 'POST' : info.verb === 'update' ? 'PUT' : 'PATCH',
-        info.path + queryOf(info),
-        contentType,
-        body.toString('utf8'),
-      );
+        method: info.verb === 'create' ? 'POST' : info.verb === 'update' ? 'PUT' : 'PATCH',
+        path: info.path + queryOf(info),
+        contentType: w.contentType,
+        contentEncoding: w.contentEncoding,
+        body: w.body,
+      });
     } catch (err) {
       this.log.error('journal.append_failed', { path: info.path, error: (err as Error).message });
       sendStatus(
@@ -211,34 +266,88 @@ export class OfflineServer {
       );
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      parsed = {};
-    }
-    if (kind === 'event') {
-      sendJson(res, info.verb === 'create' ? 201 : 200, parsed);
-      return;
-    }
-    if (info.verb === 'update') {
-      sendJson(res, 200, parsed);
-      return;
+    const code = info.verb === 'create' ? 201 : 200;
+    if (info.verb !== 'patch') {
+      // A create/update answers with the object written: the client's own body is that object.
+      const parsed = parseJson(w);
+      if (parsed !== undefined) {
+        sendJson(res, code, parsed);
+        return;
+      }
+      if (!w.contentEncoding && accepts(w.accept, w.contentType)) {
+        // Protobuf (kubelet's events): echo the bytes, so the client learns e.g. the event name it
+        // later PATCHes, exactly as the API server's answer would tell it.
+        res.writeHead(code, { 'content-type': w.contentType, 'content-length': w.body.length });
+        res.end(w.body);
+        return;
+      }
     }
     // A patch answers with the object; the cached copy is the best the node knows.
     const cached = await this.cache.getObject(component, { ...info, subresource: '' });
-    if (cached === undefined) {
-      sendStatus(
-        res,
-        503,
-        'ServiceUnavailable',
-        `offline: patch journaled, but ${info.resource.resource} "${info.name}" is not cached to answer with`,
-      );
+    if (cached !== undefined) {
+      sendJson(res, code, cached);
       return;
     }
-    sendJson(res, 200, cached);
+    if (kind === 'event') {
+      sendJson(res, code, {});
+      return;
+    }
+    sendStatus(
+      res,
+      503,
+      'ServiceUnavailable',
+      `offline: ${info.verb} journaled, but ${info.resource.resource} "${info.name}" is not cached to answer with`,
+    );
+  }
+
+  /**
+   * kubelet registers its node at every start and retries a failure forever, never reaching its status
+   * updates. Offline, a node this hub has cached exists in the cloud (the cache only holds what the API
+   * server returned), so the truthful answer is the API server's own: 409 AlreadyExists. kubelet then
+   * reads the node (from the cache) and goes on to status updates, which are journaled.
+   * Returns false when the node is not this hub's or not cached (the caller refuses with 503).
+   */
+  private async answerNodeExists(
+    res: ServerResponse,
+    info: RequestInfo,
+    component: string,
+    w: OfflineWrite,
+  ): Promise<boolean> {
+    const name = this.nodeName;
+    if (name === '') return false;
+    const parsed = parseJson(w) as { metadata?: { name?: string } } | undefined;
+    // Protobuf bodies are not decoded here; the node's name is at least among their bytes.
+    const isOwnNode =
+      parsed !== undefined ? parsed.metadata?.name === name : w.body.includes(Buffer.from(name));
+    if (!isOwnNode) return false;
+    const cached = await this.cache.getObject(component, { ...info, name });
+    if (cached === undefined) return false;
+    sendStatus(res, 409, 'AlreadyExists', `nodes "${name}" already exists`, { name, kind: 'nodes' });
+    return true;
   }
 }
+
+/** The body as JSON when it is JSON; undefined for protobuf, compressed or malformed bodies. */
+function parseJson(w: OfflineWrite): unknown {
+  if (w.contentEncoding || !isJsonType(w.contentType)) return undefined;
+  try {
+    return JSON.parse(w.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an Accept header admits a media type (no header admits anything). */
+function accepts(accept: string | undefined, type: string): boolean {
+  if (!accept) return true;
+  const want = type.split(';')[0]?.trim().toLowerCase();
+  return accept
+    .split(',')
+    .map((a) => a.split(';')[0]?.trim().toLowerCase())
+    .some((a) => a === '*/*' || a === want || a === `${want?.split('/')[0]}/*`);
+}
+
+const COMMA = Buffer.from(',');
 
 function queryOf(info: RequestInfo): string {
   const q = info.query.toString();

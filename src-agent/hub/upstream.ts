@@ -117,18 +117,22 @@ export class Upstream {
     return this.jsonRaw(method, path, body === undefined ? undefined : JSON.stringify(body), ct, timeoutMs);
   }
 
-  /** As json(), with a body already serialized in a given content type (journal replay keeps the client's patch type). */
+  /**
+   * As json(), with a body already serialized in a given content type — journal replay sends the
+   * client's own bytes (protobuf included) with its Content-Type (and Content-Encoding, if any).
+   */
   async jsonRaw(
     method: string,
     path: string,
-    body: string | undefined,
+    body: string | Buffer | undefined,
     contentType: string,
     timeoutMs = 5_000,
+    extraHeaders: http.OutgoingHttpHeaders = {},
   ): Promise<{ status: number; body: unknown }> {
     let last: Error | undefined;
     for (const server of this.order()) {
       try {
-        const res = await this.once(server, method, path, body, contentType, timeoutMs);
+        const res = await this.once(server, method, path, body, contentType, timeoutMs, extraHeaders);
         this.markOk(server);
         return res;
       } catch (err) {
@@ -143,13 +147,18 @@ export class Upstream {
     server: URL,
     method: string,
     path: string,
-    body: string | undefined,
+    body: string | Buffer | undefined,
     contentType: string,
     timeoutMs: number,
+    extraHeaders: http.OutgoingHttpHeaders = {},
   ): Promise<{ status: number; body: unknown }> {
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(body);
-      const headers: http.OutgoingHttpHeaders = { accept: 'application/json', 'user-agent': 'edgefleet-hub' };
+      const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+      const headers: http.OutgoingHttpHeaders = {
+        accept: 'application/json',
+        'user-agent': 'edgefleet-hub',
+        ...extraHeaders,
+      };
       if (payload) {
         headers['content-type'] = contentType;
         headers['content-length'] = payload.length;

@@ -44,6 +44,13 @@ interface PodJson {
     }[];
   };
 }
+interface EventJson {
+  reason?: string;
+  involvedObject: { uid?: string };
+  lastTimestamp?: string | null;
+  firstTimestamp?: string | null;
+  eventTime?: string | null;
+}
 interface SliceJson {
   endpoints?: { addresses: string[]; conditions?: { ready?: boolean }; targetRef?: { uid?: string } }[];
 }
@@ -277,9 +284,8 @@ function app() {
           spec: {
             nodeName: NODE,
             terminationGracePeriodSeconds: 5,
-            // kubelet mints projected service-account tokens with TokenRequest (a create): impossible
-            // offline, so a pod with one cannot start again after an offline reboot (see the report).
-            automountServiceAccountToken: false,
+            // The default service-account token is mounted: kubelet mints it with TokenRequest (a
+            // create), which the hub answers from its encrypted token cache after an offline reboot.
             tolerations: [
               { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
               { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
@@ -339,6 +345,12 @@ let uidsBefore: string[] = [];
 let ipsBefore: string[] = [];
 let containersBefore: NodeContainer[] = [];
 let containersAfterReboot: NodeContainer[] = [];
+let rebootAt = 0;
+
+/** When kubelet says an event happened (its own clock: the lab's nodes share the host's). */
+function eventTime(e: EventJson): number {
+  return Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '');
+}
 
 beforeAll(async () => {
   lab = await Lab.start({ log });
@@ -475,7 +487,13 @@ describe('node autonomy with the real kubelet behind the hub', () => {
 
   test('offline hub restart: kubelet reads pods, ConfigMaps and Secrets from the new hub’s cache; containers untouched', async () => {
     await theNode().stopInside('hub');
+    const spawnedAt = Date.now();
     await startHub();
+    // The proxy listens before the first cloud probe ends (a probe of the cut link times out after
+    // 5 s; the hub used to wait for three of them). waitForHub polls once a second.
+    const listeningAfterMs = Date.now() - spawnedAt;
+    log(`[test] offline hub listening ${(listeningAfterMs / 1000).toFixed(1)} s after spawn`);
+    expect(listeningAfterMs).toBeLessThan(6_000);
     const start = await hubMetrics();
     expect(metric(start, 'edgefleet_hub_cloud_healthy')).toBe(0);
     // kubelet re-lists what its watches were following once the hub is back.
@@ -516,6 +534,7 @@ describe('node autonomy with the real kubelet behind the hub', () => {
 
   test('offline reboot: containers die; kubelet starts the same pods again from the hub’s cache', async () => {
     const logStart = (await kubeletLog()).length;
+    rebootAt = Date.now();
     // The hub is a unit kubelet starts after (as provisioning orders them on a real node).
     await theNode().reboot({ log, beforeKubelet: waitForHub });
     const after = await until('both pods running again on the node', 240_000, async () => {
@@ -537,6 +556,8 @@ describe('node autonomy with the real kubelet behind the hub', () => {
     const m = await hubMetrics();
     expect(metric(m, 'edgefleet_hub_cloud_healthy')).toBe(0);
     expect(metric(m, 'edgefleet_hub_cache_hits_total')).toBeGreaterThan(0);
+    // The pods' service-account tokens (projected volume, RAM-backed) came from the token cache.
+    expect(metric(m, 'edgefleet_hub_token_cache_served_offline_total')).toBeGreaterThanOrEqual(2);
     expect(await kubeletSynced(logStart)).toBe(true);
     const newLog = (await kubeletLog()).slice(logStart);
     expect(newLog).not.toMatch(/failed to list \*v1\.Pod|Failed to watch \*v1\.Pod/);
@@ -548,6 +569,21 @@ describe('node autonomy with the real kubelet behind the hub', () => {
     await link?.restoreLink();
     await until('node Ready again', 60_000, async () => ((await nodeReady()) === 'True' ? true : undefined));
     log(`[test] node Ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the link came back`);
+    // Events kubelet wrote while offline (after the reboot: sandbox re-created, container started —
+    // sent as protobuf) were journaled byte for byte and reach the API on replay.
+    const offlineEvents = await until('events kubelet emitted offline in the API', 60_000, async () => {
+      const evs = (
+        await kubectlJson<{ items: EventJson[] }>(['get', 'events', '-n', 'default', '-o', 'json'])
+      ).items;
+      const during = evs.filter(
+        (e) =>
+          uidsBefore.includes(e.involvedObject.uid ?? '') &&
+          eventTime(e) >= rebootAt - 1_000 &&
+          eventTime(e) <= t0,
+      );
+      return uidsBefore.every((uid) => during.some((e) => e.involvedObject.uid === uid)) ? during : undefined;
+    });
+    log(`[test] offline events replayed: ${offlineEvents.map((e) => e.reason).join(', ')}`);
     const ipsOnNode = new Map<string, string>();
     for (const c of containersAfterReboot) ipsOnNode.set(c.podUid, await podIpOnNode(c));
     // The scenario of OpenYurt #2810: the reboot gave the pods new addresses, so old ones are stale.
@@ -589,6 +625,7 @@ describe('node autonomy with the real kubelet behind the hub', () => {
     for (const r of rejected)
       log(`[test] journal entry rejected on replay: ${r.kind} ${r.path} -> ${r.status}`);
     expect(rejected.filter((r) => r.kind !== 'event')).toEqual([]);
+    expect(metric(await hubMetrics(), 'edgefleet_hub_journal_stale_status_dropped_total')).toBe(0);
     // The Deployment never replaced a pod.
     const rs = await kubectlJson<{ items: { status: { replicas: number } }[] }>([
       'get',

@@ -129,17 +129,32 @@ describe('filter chain and response transform', () => {
   });
   it('filters a LIST body and answers 404 for a hidden GET', () => {
     const filters = chain.forRequest('kube-proxy', sliceList);
+    const sent: Buffer[] = [];
     const t = createTransform(
       filters,
       sliceList,
-      () => undefined,
+      (c) => sent.push(c),
       () => () => undefined,
     );
-    t.write(
-      Buffer.from(JSON.stringify({ kind: 'EndpointSliceList', items: [slice('by-pool', ['a1', 'b1'])] })),
+    // A LIST streams item by item: fed in small pieces, it comes out filtered and still one document.
+    const body = Buffer.from(
+      JSON.stringify({
+        kind: 'EndpointSliceList',
+        metadata: { resourceVersion: '7' },
+        items: [slice('by-pool', ['a1', 'b1']), slice('no-topology', ['b1', 'a1'])],
+      }),
     );
-    const out = JSON.parse(t.end().body?.toString() ?? '{}') as { items: KubeObj[] };
-    expect(nodesOf(out.items[0])).toEqual(['a1']);
+    expect(t.buffered).toBe(false);
+    for (let i = 0; i < body.length; i += 13) t.write(body.subarray(i, i + 13));
+    t.end();
+    const out = JSON.parse(Buffer.concat(sent).toString()) as {
+      items: KubeObj[];
+      metadata: { resourceVersion: string };
+    };
+    expect(out.metadata.resourceVersion).toBe('7');
+    expect(out.items.map(nodesOf)).toEqual([['a1'], ['b1', 'a1']]);
+    // An item no filter changed goes out byte for byte as the API server sent it.
+    expect(Buffer.concat(sent).toString()).toContain(JSON.stringify(slice('no-topology', ['b1', 'a1'])));
     const get = parseRequestInfo('GET', '/api/v1/namespaces/default/services/s');
     const g = createTransform(
       chain.forRequest('kube-proxy', get),

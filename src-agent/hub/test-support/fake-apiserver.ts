@@ -64,6 +64,8 @@ export interface SeenRequest {
   headers: IncomingMessage['headers'];
   clientCN: string;
   body: string;
+  /** The body's bytes as received (protobuf does not survive the UTF-8 `body`). */
+  raw: Buffer;
 }
 
 type Obj = {
@@ -82,6 +84,11 @@ export class FakeApiServer {
   rv = 100;
   /** Answer the next N status PUTs with 409 Conflict. */
   conflictsToSend = 0;
+  /** Names of the events created so far (namespace default); PATCHes of others answer 404. */
+  readonly events = new Set<string>();
+  /** Lifetime of the service-account tokens this server issues. */
+  tokenTtlSeconds = 3600;
+  tokensIssued = 0;
   private server: https.Server;
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<ServerResponse>();
@@ -111,6 +118,7 @@ export class FakeApiServer {
         headers: req.headers,
         clientCN: cn(req),
         body: '',
+        raw: Buffer.alloc(0),
       });
       socket.on('data', (c: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), c])));
     });
@@ -179,15 +187,17 @@ export class FakeApiServer {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const body = raw.toString('utf8');
       this.seen.push({
         method: req.method ?? '',
         url: req.url ?? '',
         headers: req.headers,
         clientCN: cn(req),
         body,
+        raw,
       });
-      this.route(req, res, body);
+      this.route(req, res, body, raw);
     });
   }
 
@@ -195,7 +205,7 @@ export class FakeApiServer {
     res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
   }
 
-  private route(req: IncomingMessage, res: ServerResponse, body: string) {
+  private route(req: IncomingMessage, res: ServerResponse, body: string, raw: Buffer) {
     const u = new URL(req.url ?? '/', 'https://x');
     const path = u.pathname;
     const m = req.method;
@@ -249,7 +259,50 @@ export class FakeApiServer {
     }
     if (/^\/api\/v1\/nodes\/[^/]+\/status$/.test(path))
       return this.json(res, 200, { kind: 'Node', apiVersion: 'v1', metadata: { name: 'n1' } });
-    if (path === '/api/v1/namespaces/default/events') return this.json(res, 201, JSON.parse(body));
+    if (path === '/api/v1/nodes/n1' && m === 'GET')
+      return this.json(res, 200, {
+        kind: 'Node',
+        apiVersion: 'v1',
+        metadata: { name: 'n1', resourceVersion: String(this.rv) },
+      });
+    if (path === '/api/v1/namespaces/default/events' && m === 'POST') {
+      const ct = String(req.headers['content-type'] ?? '');
+      if (ct.startsWith('application/vnd.kubernetes.protobuf')) {
+        // Real API servers decode protobuf; here it is enough that the bytes arrive intact.
+        if (!raw.subarray(0, 4).equals(Buffer.from('k8s\0')))
+          return this.json(res, 400, { kind: 'Status', code: 400, reason: 'BadRequest' });
+        this.events.add(`pb-${this.events.size}`);
+        res.writeHead(201, { 'content-type': ct }).end(raw);
+        return;
+      }
+      let ev: Obj;
+      try {
+        ev = JSON.parse(body) as Obj;
+      } catch {
+        return this.json(res, 400, { kind: 'Status', code: 400, reason: 'BadRequest' });
+      }
+      this.events.add(ev.metadata?.name ?? '');
+      return this.json(res, 201, ev);
+    }
+    const em = /^\/api\/v1\/namespaces\/default\/events\/([^/]+)$/.exec(path);
+    if (em && m === 'PATCH') {
+      if (!this.events.has(em[1] ?? ''))
+        return this.json(res, 404, { kind: 'Status', apiVersion: 'v1', code: 404, reason: 'NotFound' });
+      return this.json(res, 200, { kind: 'Event', apiVersion: 'v1', metadata: { name: em[1] } });
+    }
+    const tm = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(path);
+    if (tm && m === 'POST') {
+      const n = ++this.tokensIssued;
+      return this.json(res, 201, {
+        kind: 'TokenRequest',
+        apiVersion: 'authentication.k8s.io/v1',
+        metadata: { name: tm[2] },
+        status: {
+          token: `issued-token-${n}-for-${tm[1]}-${tm[2]}`,
+          expirationTimestamp: new Date(Date.now() + this.tokenTtlSeconds * 1000).toISOString(),
+        },
+      });
+    }
     if (path === '/chunked') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('first;');

@@ -76,3 +76,34 @@ export async function until(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+export interface RawReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One request to a hub listener with a body given as bytes (protobuf) and any headers. */
+export function send(
+  address: string,
+  method: string,
+  path: string,
+  opts: { ua: string; body?: Buffer; headers?: http.OutgoingHttpHeaders },
+): Promise<RawReply> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host, port, method, path, headers: { 'user-agent': opts.ua, ...opts.headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}

@@ -38,6 +38,7 @@ export async function startTestHub(prefix: string, extra: Partial<HubConfig> = {
     dir,
     api,
     hub,
+    config,
     log,
     stop: async () => {
       await hub.close();
