@@ -12,49 +12,16 @@ import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import { agentBuildOptions } from '../scripts/agent-bundle.mjs';
-import { Cluster } from '../test/lab/cluster.ts';
+import type { Cluster } from '../test/lab/cluster.ts';
+import { LoopbackLink, startHubLabCluster, waitForDefaultServiceAccount } from '../test/lab/hub-support.ts';
+import { freePort } from '../test/lab/proc.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-
-/** A loopback TCP relay standing in for the node's uplink, which the bench cuts. */
-class Link {
-  private server: net.Server | undefined;
-  private readonly conns = new Set<net.Socket>();
-  port = 0;
-  private readonly target: number;
-  constructor(target: number) {
-    this.target = target;
-  }
-  async up(): Promise<void> {
-    this.server = net.createServer((c) => {
-      const u = net.connect(this.target, '127.0.0.1');
-      for (const s of [c, u]) {
-        this.conns.add(s);
-        s.on('close', () => this.conns.delete(s));
-        s.on('error', () => undefined);
-      }
-      // Without this the relay adds Nagle/delayed-ACK stalls (~40 ms) that no real link has.
-      c.setNoDelay(true);
-      u.setNoDelay(true);
-      c.pipe(u);
-      u.pipe(c);
-    });
-    await new Promise<void>((r) => this.server?.listen(this.port, '127.0.0.1', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  async cut(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    for (const c of this.conns) c.destroy();
-    if (s) await new Promise((r) => s.close(r));
-  }
-}
 
 interface Timed {
   status: number;
@@ -85,14 +52,6 @@ async function sample(
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2).padStart(9) : '      n/a');
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** The Node flags the shipped unit starts the hub with (between the node binary and the bundle). */
 function unitNodeFlags(): string[] {
@@ -149,13 +108,9 @@ export async function run(args: string[]): Promise<void> {
   const dir = await fsp.mkdtemp(join(tmpdir(), 'edgefleet-bench-hub-'));
   let cluster: Cluster | undefined;
   let child: ReturnType<typeof spawn> | undefined;
-  const link = { l: undefined as Link | undefined };
+  const link = { l: undefined as LoopbackLink | undefined };
   try {
-    cluster = await Cluster.start({
-      dir: join(dir, 'cluster'),
-      bindAddress: '127.0.0.1',
-      serviceCidr: '198.19.0.0/20',
-    });
+    cluster = await startHubLabCluster(dir);
     const c = cluster;
     const node = 'bench-node';
     const admin = await c.pki.issueClientCert('bench-admin', 'bench-admin', ['system:masters']);
@@ -198,7 +153,8 @@ export async function run(args: string[]): Promise<void> {
         Array.from({ length: quick ? 1000 : 5000 }, (_, i) => cm('b5000', i)),
       );
 
-    link.l = new Link(Number(apiUrl.port));
+    // The bench measures latency through the relay: no Nagle/delayed-ACK stalls.
+    link.l = new LoopbackLink(Number(apiUrl.port), { noDelay: true });
     await link.l.up();
     const hubDir = join(dir, 'hub');
     await fsp.mkdir(hubDir, { recursive: true, mode: 0o700 });
@@ -309,14 +265,7 @@ export async function run(args: string[]): Promise<void> {
         spec: { selector: { app: `a-${i % 50}` }, ports: [{ port: 80 }] },
       }));
       // Pods are refused until the namespace's default ServiceAccount exists (a fast run gets here first).
-      for (let i = 0; i < 100; i++) {
-        const sa = await c.kubectl(['-n', 'load', 'get', 'serviceaccount', 'default']).then(
-          () => true,
-          () => false,
-        );
-        if (sa) break;
-        await sleep(200);
-      }
+      await waitForDefaultServiceAccount(c, 'load', 100, 200);
       await objects(c, pods);
       await objects(c, svcs);
       const podList = await viaHub(`/api/v1/pods?fieldSelector=spec.nodeName%3D${node}`, 'kubelet/v1.36');

@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HubConfig } from '../api/hub-config.ts';
-import { Hub } from './hub.ts';
-import { MemoryLogger } from './log.ts';
-import { FakeApiServer, makeTestPki } from './test-support/fake-apiserver.ts';
+import type { Hub } from './hub.ts';
+import type { FakeApiServer } from './test-support/fake-apiserver.ts';
+import { until } from './test-support/hub-client.ts';
+import { startTestHub } from './test-support/test-hub.ts';
 
 const KUBELET = 'kubelet/v1.36.3 (linux/amd64) kubernetes/abc';
 
@@ -100,59 +96,20 @@ function watch(hub: Hub, path: string, ua = KUBELET) {
   return { lines, done, started, status: () => res?.statusCode, state: () => ({ endedCleanly, errored }) };
 }
 
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-let dir: string;
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let api: FakeApiServer;
 let hub: Hub;
-let log: MemoryLogger;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
-  dir = await fsp.mkdtemp(join(tmpdir(), 'hub-unit-'));
-  const pki = makeTestPki(dir);
-  api = new FakeApiServer(pki, (p) => readFileSync(p));
-  await api.start();
-  api.addPod('web-1', { app: 'web' });
-  api.addPod('db-1', { app: 'db' });
-  const config: HubConfig = {
-    nodeName: 'n1',
-    servers: [api.url],
-    strategy: 'round-robin',
-    tls: { certFile: pki.clientCert, keyFile: pki.clientKey, caFile: pki.ca },
-    proxyListen: `127.0.0.1:${await freePort()}`,
-    adminListen: `127.0.0.1:${await freePort()}`,
-    cacheDir: join(dir, 'cache'),
-    journalDir: join(dir, 'journal'),
-    cacheKeyFile: join(dir, 'pki', 'cache.key'),
-    cacheAgents: ['my-agent'],
-    heartbeatIntervalSeconds: 3600,
-    kubeletSilenceSeconds: 3600,
-    leaseDurationSeconds: 40,
-    journalMaxEntries: 3,
-    centralConfig: false,
-  };
-  log = new MemoryLogger();
-  hub = await Hub.start(config, { log });
+  t = await startTestHub('hub-unit-', { cacheAgents: ['my-agent'], journalMaxEntries: 3 }, (fake) => {
+    fake.addPod('web-1', { app: 'web' });
+    fake.addPod('db-1', { app: 'db' });
+  });
+  ({ api, hub } = t);
 });
 
 afterAll(async () => {
-  await hub?.close();
-  await api?.stop().catch(() => undefined);
-  await fsp.rm(dir, { recursive: true, force: true });
+  await t?.stop();
 });
 
 async function goOffline(): Promise<void> {

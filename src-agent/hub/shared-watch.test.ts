@@ -1,48 +1,22 @@
-import { readFileSync } from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HubConfig } from '../api/hub-config.ts';
-import { Hub } from './hub.ts';
-import { MemoryLogger } from './log.ts';
-import { FakeApiServer, makeTestPki } from './test-support/fake-apiserver.ts';
-import { freePort, get, openWatch, until } from './test-support/hub-client.ts';
+import type { Hub } from './hub.ts';
+import type { FakeApiServer } from './test-support/fake-apiserver.ts';
+import { get, openWatch, until } from './test-support/hub-client.ts';
+import { startTestHub } from './test-support/test-hub.ts';
 
-let dir: string;
+let t: Awaited<ReturnType<typeof startTestHub>>;
 let api: FakeApiServer;
 let hub: Hub;
 
 beforeAll(async () => {
-  dir = await fsp.mkdtemp(join(tmpdir(), 'hub-shared-'));
-  const pki = makeTestPki(dir);
-  api = new FakeApiServer(pki, (p) => readFileSync(p));
-  await api.start();
-  for (let i = 0; i < 5; i++) api.addPod(`p-${i}`, { app: 'x' });
-  const config: HubConfig = {
-    nodeName: 'n1',
-    servers: [api.url],
-    strategy: 'round-robin',
-    tls: { certFile: pki.clientCert, keyFile: pki.clientKey, caFile: pki.ca },
-    proxyListen: `127.0.0.1:${await freePort()}`,
-    adminListen: `127.0.0.1:${await freePort()}`,
-    cacheDir: join(dir, 'cache'),
-    journalDir: join(dir, 'journal'),
-    cacheKeyFile: join(dir, 'pki', 'cache.key'),
-    cacheAgents: [],
-    heartbeatIntervalSeconds: 3600,
-    kubeletSilenceSeconds: 3600,
-    leaseDurationSeconds: 40,
-    journalMaxEntries: 100,
-    centralConfig: false,
-  };
-  hub = await Hub.start(config, { log: new MemoryLogger() });
+  t = await startTestHub('hub-shared-', {}, (fake) => {
+    for (let i = 0; i < 5; i++) fake.addPod(`p-${i}`, { app: 'x' });
+  });
+  ({ api, hub } = t);
 });
 
 afterAll(async () => {
-  await hub?.close();
-  await api?.stop().catch(() => undefined);
-  await fsp.rm(dir, { recursive: true, force: true });
+  await t?.stop();
 });
 
 const metric = async (name: string) => {

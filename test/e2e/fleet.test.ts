@@ -5,53 +5,31 @@
  * opens the cluster, sees the pools the controller manages, watches a node move pools without
  * reloading, and sees "unreachable" with the data's age when the API server stops.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../src-main/ipc/ws-protocol.ts';
+import { installCrds } from '../lab/controller-support.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { KWOK_POD_PLACEMENT } from '../lab/kwok.ts';
 import { Lab } from '../lab/lab.ts';
+import { BrowserApp, buildApp, REPO, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
 
-const REPO = resolve(import.meta.dirname, '../..');
 const SHOTS = '/tmp';
 const POOLS = { north: ['north-0', 'north-1'], south: ['south-0', 'south-1'] } as const;
 
 let dir = '';
 let lab: Lab | undefined;
 let keyring: TestKeyring | undefined;
-let app: ChildProcess | undefined;
-let appLog = '';
+let app: BrowserApp | undefined;
 let appUrl = '';
 let browser: Browser | undefined;
 let page: Page;
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined | false>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
-  );
-}
 
 const kubectl = (args: string[], input?: string) =>
   (lab as Lab).cluster.kubectl(args, input === undefined ? {} : { input });
@@ -95,53 +73,14 @@ async function poolInUi(name: string): Promise<{ ready: number; members: string[
   return { ready, members, reported };
 }
 
-async function startApp(): Promise<void> {
-  const home = join(dir, 'home');
-  const config = join(dir, 'config');
-  await mkdir(home, { recursive: true });
-  await mkdir(config, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: config,
-    EDGEFLEET_BROWSER: '1',
-    DBUS_SESSION_BUS_ADDRESS: (keyring as TestKeyring).busAddress,
-  };
-  delete env.KUBECONFIG;
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: REPO,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  app = child;
-  child.stdout?.on('data', (d: Buffer) => {
-    appLog += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    appLog += d.toString();
-  });
-  appUrl = await until('the app to print its URL', 60_000, async () => {
-    if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${appLog}`);
-    return /open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(appLog)?.[1];
-  });
-}
-
 beforeAll(async () => {
-  const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: REPO, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('electron-vite build failed');
+  buildApp();
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-fleet-'));
   keyring = await TestKeyring.start();
   lab = await Lab.start({ kwokNodes: 1 });
   const kwok = lab.kwok;
   if (!kwok) throw new Error('lab started without kwok');
-  await kubectl(['apply', '-f', join(REPO, 'resources/crds')]);
-  await kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/nodepools.apps.openyurt.io',
-    'crd/yurtappsets.apps.openyurt.io',
-  ]);
+  await installCrds(lab.cluster);
   for (const pool of Object.keys(POOLS)) {
     await kubectl(
       ['apply', '-f', '-'],
@@ -176,38 +115,15 @@ beforeAll(async () => {
     ]);
     return np?.status?.readyNodeNum === 2;
   });
-  await startApp();
+  app = new BrowserApp(dir, keyring);
+  await app.start();
+  appUrl = app.url;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 });
 
 afterAll(async () => {
-  const steps: [string, () => Promise<unknown>][] = [
-    ['browser', async () => browser?.close()],
-    [
-      'app',
-      async () => {
-        if (!app || app.exitCode !== null || app.signalCode !== null) return;
-        const exited = new Promise((r) => app?.once('exit', r));
-        app.kill('SIGTERM');
-        const timer = setTimeout(() => app?.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      },
-    ],
-    ['lab', async () => lab?.stop()],
-    ['keyring', async () => keyring?.stop()],
-    ['temp dir', async () => dir && rm(dir, { recursive: true, force: true })],
-  ];
-  const errors: string[] = [];
-  for (const [what, step] of steps) {
-    try {
-      await step();
-    } catch (e) {
-      errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (errors.length > 0) throw new Error(`cleanup failed: ${errors.join('; ')}`);
+  await tearDownE2e({ browser, app, lab, keyring, dir });
 });
 
 describe('the browser host IPC', () => {
@@ -385,7 +301,7 @@ describe('fleet views against the lab', () => {
     const files = await readdir(configDir);
     expect(files).toContain('settings.json');
     for (const f of files) expect(await readFile(join(configDir, f), 'utf8')).not.toContain(key as string);
-    expect(appLog).not.toContain(key as string);
+    expect((app as BrowserApp).output).not.toContain(key as string);
   });
 
   test('API server stopped → the UI says unreachable, with the age of the data it still shows', async () => {

@@ -5,87 +5,32 @@
  * reads the per-host summary, and finds the node in its pool on the Pools view.
  * The host's "kubelet" is the lab stand-in (test/lab/fixtures/kubelet-standin.sh, NOT a kubelet).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { installKubeletStandin, waitNodeReady } from '../lab/fixtures/kubelet-standin.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
+import { BrowserApp, buildApp, REPO, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
 
-const REPO = resolve(import.meta.dirname, '../..');
 const SHOTS = '/tmp';
 const POOL = 'site-e2e';
 
 let dir = '';
 let lab: Lab | undefined;
 let keyring: TestKeyring | undefined;
-let app: ChildProcess | undefined;
-let appLog = '';
+let app: BrowserApp | undefined;
 let appUrl = '';
 let browser: Browser | undefined;
 let page: Page;
 
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined | false>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
-  );
-}
-
-async function startApp(): Promise<void> {
-  const home = join(dir, 'home');
-  const config = join(dir, 'config');
-  await mkdir(home, { recursive: true });
-  await mkdir(config, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: config,
-    EDGEFLEET_BROWSER: '1',
-    DBUS_SESSION_BUS_ADDRESS: (keyring as TestKeyring).busAddress,
-  };
-  delete env.KUBECONFIG;
-  const child = spawn(process.execPath, ['scripts/start.mjs'], {
-    cwd: REPO,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  app = child;
-  child.stdout?.on('data', (d: Buffer) => {
-    appLog += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    appLog += d.toString();
-  });
-  appUrl = await until('the app to print its URL', 60_000, async () => {
-    if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${appLog}`);
-    return /open (http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(appLog)?.[1];
-  });
-}
-
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('lab tests need root');
-  const build = spawnSync('npx', ['electron-vite', 'build'], { cwd: REPO, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('electron-vite build failed');
+  buildApp();
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-provision-'));
   keyring = await TestKeyring.start();
   lab = await Lab.start({ hosts: 1, kwokNodes: 0 });
@@ -106,38 +51,15 @@ beforeAll(async () => {
   });
   await installKubeletStandin(lab, lab.host('edge-1'));
   await waitNodeReady(lab, 'edge-1');
-  await startApp();
+  app = new BrowserApp(dir, keyring);
+  await app.start();
+  appUrl = app.url;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
 });
 
 afterAll(async () => {
-  const steps: [string, () => Promise<unknown>][] = [
-    ['browser', async () => browser?.close()],
-    [
-      'app',
-      async () => {
-        if (!app || app.exitCode !== null || app.signalCode !== null) return;
-        const exited = new Promise((r) => app?.once('exit', r));
-        app.kill('SIGTERM');
-        const timer = setTimeout(() => app?.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      },
-    ],
-    ['lab', async () => lab?.stop()],
-    ['keyring', async () => keyring?.stop()],
-    ['temp dir', async () => dir && rm(dir, { recursive: true, force: true })],
-  ];
-  const errors: string[] = [];
-  for (const [what, step] of steps) {
-    try {
-      await step();
-    } catch (e) {
-      errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (errors.length > 0) throw new Error(`cleanup failed: ${errors.join('; ')}`);
+  await tearDownE2e({ browser, app, lab, keyring, dir });
 });
 
 describe('provisioning in the app', () => {
@@ -257,6 +179,6 @@ describe('provisioning in the app', () => {
       if (f.endsWith('.gz')) continue;
       expect((await readFile(f, 'utf8')).includes(keyBody), f).toBe(false);
     }
-    expect(appLog.includes(keyBody)).toBe(false);
+    expect((app as BrowserApp).output.includes(keyBody)).toBe(false);
   });
 });

@@ -23,16 +23,20 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  controllerLeaseHolder,
+  controllerManifestObjects,
+  installCrds,
+  REPO,
+  until,
+} from './controller-support.ts';
 import { buildAgentImage, importImages, type LabImage } from './images.ts';
 import { Lab } from './lab.ts';
 import { sh } from './sh.ts';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const MANIFEST = join(REPO, 'resources/manifests/controller.yaml');
 const NS = 'kube-system';
 const NODE = 'kube-1';
 const APP_LABEL = 'app.kubernetes.io/name=edgefleet-controller';
@@ -66,28 +70,8 @@ interface PodJson {
     containerStatuses?: { restartCount: number; ready: boolean; containerID?: string }[];
   };
 }
-interface LeaseJson {
-  spec?: { holderIdentity?: string };
-}
 interface NodePoolJson {
   status?: { nodes?: string[]; readyNodeNum?: number; unreadyNodeNum?: number };
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(500);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last})` : ''}`,
-  );
 }
 
 describe('controller Deployment from the manifest, on a real kubelet node', () => {
@@ -105,9 +89,7 @@ describe('controller Deployment from the manifest, on a real kubelet node', () =
     (await getJson<{ items: PodJson[] }>(['get', 'pods', '-n', NS, '-l', APP_LABEL])).items.filter(
       (p) => !p.metadata.deletionTimestamp,
     );
-  const leaseHolder = async () =>
-    (await getJson<LeaseJson>(['get', 'lease', '-n', NS, 'edgefleet-controller']).catch(() => undefined))
-      ?.spec?.holderIdentity ?? undefined;
+  const leaseHolder = () => controllerLeaseHolder(l().cluster);
   /** The replica holding the Lease: the default identity is `<hostname = pod name>_<suffix>`. */
   const leaderPod = async (pods: PodJson[]) => {
     const holder = await leaseHolder();
@@ -123,14 +105,7 @@ describe('controller Deployment from the manifest, on a real kubelet node', () =
     image = await buildAgentImage();
     lab = await Lab.start({ kubelets: 1 });
     await importImages(l().kubelet(NODE).containerdSocket, [image]);
-    await kubectl(['apply', '-f', join(REPO, 'resources/crds')]);
-    await kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/nodepools.apps.openyurt.io',
-      'crd/yurtappsets.apps.openyurt.io',
-    ]);
+    await installCrds(l().cluster);
   }, 600_000);
 
   afterAll(async () => {
@@ -168,8 +143,7 @@ describe('controller Deployment from the manifest, on a real kubelet node', () =
 
   test('two replicas run, one leads and reconciles; a deleted or killed leader is replaced within 15 s', async () => {
     // The manifest's objects as kubectl parses them (one JSON document per object).
-    const printed = await kubectl(['create', '--dry-run=client', '-o', 'json', '-f', MANIFEST]);
-    const objects = printed.split(/\n(?=\{)/).map((doc) => JSON.parse(doc) as ManifestObject);
+    const objects = await controllerManifestObjects<ManifestObject>(l().cluster);
     const deployment = objects.find((o) => o.kind === 'Deployment') as ManifestObject;
     const container = deployment.spec?.template?.spec.containers[0];
     if (!container) throw new Error('the manifest Deployment has no container');

@@ -12,16 +12,22 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from './cluster.ts';
+import {
+  type ControllerProcess,
+  controllerLeaseHolder,
+  controllerManifestObjects,
+  installCrds,
+  startControllerProcess,
+  until,
+} from './controller-support.ts';
 import { KWOK_POD_PLACEMENT, Kwok } from './kwok.ts';
 import { kubeconfigYaml } from './pki.ts';
 import { freePort, type RunningProcess } from './proc.ts';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const MANIFEST = join(REPO, 'resources/manifests/controller.yaml');
 const SA = { namespace: 'kube-system', name: 'edgefleet-controller' };
 const RBAC_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
 
@@ -62,23 +68,6 @@ interface EndpointsJson {
   subsets?: { addresses?: { ip: string }[]; notReadyAddresses?: { ip: string }[] }[];
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(500);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last})` : ''}`,
-  );
-}
-
 describe('controller as its manifest ServiceAccount, with the endpoints webhook', () => {
   let dir = '';
   let cluster: Cluster | undefined;
@@ -87,7 +76,7 @@ describe('controller as its manifest ServiceAccount, with the endpoints webhook'
   let saKubeconfig = '';
   let webhookPort = 0;
   let webhookCert = { cert: '', key: '' };
-  const controllers = new Map<string, { proc: RunningProcess; metricsPort: number }>();
+  const controllers = new Map<string, ControllerProcess>();
 
   const c = () => cluster as Cluster;
   const kubectl = (args: string[], input?: string) => c().kubectl(args, input ? { input } : {});
@@ -95,60 +84,30 @@ describe('controller as its manifest ServiceAccount, with the endpoints webhook'
   const apply = (obj: unknown) => kubectl(['apply', '-f', '-'], JSON.stringify(obj));
 
   async function startController(name: string, webhook: boolean): Promise<RunningProcess> {
-    const metricsPort = await freePort();
-    const proc = c().processes.start({
-      name,
-      file: process.execPath,
-      args: [
-        join(REPO, 'src-agent/main.ts'),
-        'controller',
-        `--kubeconfig=${saKubeconfig}`,
-        '--leader-elect-namespace=kube-system',
-        `--leader-elect-identity=${name}`,
-        `--metrics-addr=127.0.0.1:${metricsPort}`,
-        '--resync=60',
-        ...(webhook
-          ? [
-              `--webhook-addr=127.0.0.1:${webhookPort}`,
-              `--webhook-cert-file=${webhookCert.cert}`,
-              `--webhook-key-file=${webhookCert.key}`,
-            ]
-          : []),
-      ],
-    });
-    controllers.set(name, { proc, metricsPort });
-    return proc;
+    const webhookArgs = webhook
+      ? [
+          `--webhook-addr=127.0.0.1:${webhookPort}`,
+          `--webhook-cert-file=${webhookCert.cert}`,
+          `--webhook-key-file=${webhookCert.key}`,
+        ]
+      : [];
+    const started = await startControllerProcess(c(), name, saKubeconfig, webhookArgs);
+    controllers.set(name, started);
+    return started.proc;
   }
   const metricsOf = async (name: string) =>
     (await fetch(`http://127.0.0.1:${controllers.get(name)?.metricsPort}/metrics`)).text();
-  async function leaseHolder(): Promise<string | undefined> {
-    const lease = await getJson<{ spec?: { holderIdentity?: string } }>([
-      'get',
-      'lease',
-      '-n',
-      'kube-system',
-      'edgefleet-controller',
-    ]).catch(() => undefined);
-    return lease?.spec?.holderIdentity ?? undefined;
-  }
+  const leaseHolder = () => controllerLeaseHolder(c());
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ef-controller-sa-'));
     cluster = await Cluster.start({ dir, bindAddress: '127.0.0.1' });
     kwok = await Kwok.start(cluster);
-    await kubectl(['apply', '-f', join(REPO, 'resources/crds')]);
-    await kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/nodepools.apps.openyurt.io',
-      'crd/yurtappsets.apps.openyurt.io',
-    ]);
+    await installCrds(cluster);
     nodes = await kwok.createNodes(4, { namePrefix: 'sa-edge' });
 
     // The manifest's objects, parsed by kubectl itself (one JSON document per object).
-    const printed = await kubectl(['create', '--dry-run=client', '-o', 'json', '-f', MANIFEST]);
-    const manifest = { items: printed.split(/\n(?=\{)/).map((doc) => JSON.parse(doc) as ManifestObject) };
+    const manifest = { items: await controllerManifestObjects<ManifestObject>(c()) };
     const rbac = manifest.items.filter((o) => RBAC_KINDS.includes(o.kind));
     expect(rbac.map((o) => o.kind).sort()).toEqual([...RBAC_KINDS].sort());
     await apply({ apiVersion: 'v1', kind: 'List', items: rbac });

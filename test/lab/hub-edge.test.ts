@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +10,8 @@ import { ensureClientCert, rotationDue } from '../../src-agent/hub/bootstrap.ts'
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import { freePort, get, openWatch, until } from '../../src-agent/hub/test-support/hub-client.ts';
-import { Cluster } from './cluster.ts';
+import type { Cluster } from './cluster.ts';
+import { selfSubjectReviewVia, startHubLabCluster } from './hub-support.ts';
 import { Kwok } from './kwok.ts';
 
 /**
@@ -135,11 +135,7 @@ async function approveServingCsrs(): Promise<void> {
 
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'edgefleet-hub-edge-'));
-  cluster = await Cluster.start({
-    dir: join(dir, 'cluster'),
-    bindAddress: '127.0.0.1',
-    serviceCidr: '198.19.0.0/20',
-  });
+  cluster = await startHubLabCluster(dir);
   await cluster.kubectl([
     'apply',
     '-f',
@@ -266,28 +262,11 @@ describe('hub against a real cluster: certificates', () => {
     await until(() => (hub?.secureProxyAddress ?? '') !== '', 60_000, 'secure proxy listening');
     await cluster?.kubectl(['create', 'serviceaccount', '-n', 'default', 'edge-pod']);
     const token = (await cluster?.kubectl(['create', 'token', '-n', 'default', 'edge-pod']))?.trim() ?? '';
-    const [host, port] = (hub?.secureProxyAddress ?? '').split(':');
-    const who = await new Promise<string>((resolve, reject) => {
-      const req = https.request(
-        {
-          host,
-          port,
-          method: 'POST',
-          path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-          ca: readFileSync(cluster?.caCertPath ?? ''),
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        },
-        (res) => {
-          let b = '';
-          res.on('data', (c) => {
-            b += c;
-          });
-          res.on('end', () => resolve(b));
-        },
-      );
-      req.on('error', reject);
-      req.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));
-    });
+    const who = await selfSubjectReviewVia(
+      hub?.secureProxyAddress ?? '',
+      token,
+      readFileSync(cluster?.caCertPath ?? ''),
+    );
     expect(JSON.parse(who).status.userInfo.username).toBe('system:serviceaccount:default:edge-pod');
   });
 });

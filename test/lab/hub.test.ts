@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,51 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
-import { Cluster } from './cluster.ts';
+import type { Cluster } from './cluster.ts';
+import {
+  LoopbackLink,
+  selfSubjectReviewVia,
+  startHubLabCluster,
+  waitForDefaultServiceAccount,
+} from './hub-support.ts';
+import { freePort } from './proc.ts';
 
 const NODE = 'hub-node-1';
 const KUBELET = 'kubelet/v1.36.3 (linux/amd64) kubernetes/lab';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A loopback TCP relay in front of the API server that the test can cut (drop all, refuse new) and restore. */
-class Link {
-  private server: net.Server | undefined;
-  private readonly conns = new Set<net.Socket>();
-  port = 0;
-  private readonly target: number;
-  constructor(target: number) {
-    this.target = target;
-  }
-  async up(): Promise<void> {
-    this.server = net.createServer((c) => {
-      const u = net.connect(this.target, '127.0.0.1');
-      for (const s of [c, u]) {
-        this.conns.add(s);
-        s.on('close', () => this.conns.delete(s));
-        s.on('error', () => undefined);
-      }
-      c.pipe(u);
-      u.pipe(c);
-      c.on('close', () => u.destroy());
-      u.on('close', () => c.destroy());
-    });
-    await new Promise<void>((r) => this.server?.listen(this.port, '127.0.0.1', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  async cut(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    for (const c of this.conns) c.destroy();
-    if (s) await new Promise((r) => s.close(r));
-  }
-}
 
 interface Reply {
   status: number;
@@ -82,7 +47,7 @@ function viaHub(hub: Hub, method: string, path: string, body?: unknown, ua = KUB
 let dir = '';
 let cluster: Cluster | undefined;
 let hub: Hub | undefined;
-let link: Link;
+let link: LoopbackLink;
 let nodeCert: { cert: string; key: string };
 let hubKubeconfig = '';
 
@@ -128,21 +93,9 @@ async function restoreLink(): Promise<void> {
 
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'edgefleet-hub-lab-'));
-  cluster = await Cluster.start({
-    dir: join(dir, 'cluster'),
-    bindAddress: '127.0.0.1',
-    serviceCidr: '198.19.0.0/20',
-  });
+  cluster = await startHubLabCluster(dir);
   const apiPort = Number(new URL(cluster.apiServerUrl).port);
-  // Pods need the namespace's default ServiceAccount, which controller-manager creates shortly after start.
-  for (let i = 0; i < 120; i++) {
-    const ok = await cluster.kubectl(['get', 'serviceaccount', '-n', 'default', 'default']).then(
-      () => true,
-      () => false,
-    );
-    if (ok) break;
-    await sleep(500);
-  }
+  await waitForDefaultServiceAccount(cluster, 'default', 120, 500);
   await cluster.kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({
       apiVersion: 'v1',
@@ -163,7 +116,7 @@ beforeAll(async () => {
     }),
   });
   nodeCert = await cluster.pki.issueClientCert('hub-node-1', `system:node:${NODE}`, ['system:nodes']);
-  link = new Link(apiPort);
+  link = new LoopbackLink(apiPort);
   await link.up();
   const config: HubConfig = {
     nodeName: NODE,
@@ -260,28 +213,7 @@ describe('hub against a real kube-apiserver', () => {
   it("a request with its own bearer token keeps its identity (not the node's)", async () => {
     await cluster?.kubectl(['create', 'serviceaccount', '-n', 'default', 'hub-probe']);
     const token = (await cluster?.kubectl(['create', 'token', '-n', 'default', 'hub-probe']))?.trim() ?? '';
-    // Raw request with the pod's token (kubectl will not send a bearer token over plain http).
-    const [host, port] = (hub as Hub).proxyAddress.split(':');
-    const review = await new Promise<string>((resolve, reject) => {
-      const req = http.request(
-        {
-          host,
-          port,
-          method: 'POST',
-          path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        },
-        (res) => {
-          let b = '';
-          res.on('data', (c) => {
-            b += c;
-          });
-          res.on('end', () => resolve(b));
-        },
-      );
-      req.on('error', reject);
-      req.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));
-    });
+    const review = await selfSubjectReviewVia((hub as Hub).proxyAddress, token);
     const who = JSON.parse(review).status.userInfo.username;
     expect(who).toBe('system:serviceaccount:default:hub-probe');
   });

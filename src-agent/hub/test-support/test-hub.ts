@@ -8,12 +8,20 @@ import { MemoryLogger } from '../log.ts';
 import { FakeApiServer, makeTestPki } from './fake-apiserver.ts';
 import { freePort } from './hub-client.ts';
 
+/** Objects the fake API server holds before the hub first connects. */
+export type SeedApi = (api: FakeApiServer) => void;
+
 /** A hub in front of a fake API server in a temp dir; `stop()` removes everything. */
-export async function startTestHub(prefix: string, extra: Partial<HubConfig> = {}) {
+export async function startTestHub(
+  prefix: string,
+  extra: Partial<HubConfig> = {},
+  seedApi: SeedApi = () => undefined,
+) {
   const dir = await fsp.mkdtemp(join(tmpdir(), prefix));
   const pki = makeTestPki(dir);
   const api = new FakeApiServer(pki, (p) => readFileSync(p));
   await api.start();
+  seedApi(api);
   const config: HubConfig = {
     nodeName: 'n1',
     servers: [api.url],
