@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -77,12 +77,14 @@ test('Ctrl-C on a process running a lab cleans everything up', async () => {
   const { dir, id, code } = await interruptLab(/READY \w+/);
   expect(code).toBe(130);
   expect(await Lab.leftovers(dir, id)).toEqual([]);
+  await rm(dir, { recursive: true, force: true });
 });
 
 test('Ctrl-C while the lab is still starting (hosts booting) cleans everything up', async () => {
   const { dir, id, code } = await interruptLab(/API server \S+ ready/);
   expect(code).toBe(130);
   expect(await Lab.leftovers(dir, id)).toEqual([]);
+  await rm(dir, { recursive: true, force: true });
 });
 
 test('npm run lab -- up | status | down (detached lab for people)', async () => {
@@ -110,4 +112,5 @@ test('npm run lab -- up | status | down (detached lab for people)', async () => 
   const down = cli('down');
   expect(down.status, down.stderr).toBe(0);
   expect(await Lab.leftovers(dir, parsed.id)).toEqual([]);
+  await rm(dir, { recursive: true, force: true });
 });
