@@ -40,7 +40,9 @@ const r = spawnSync(
 try {
   const summary = JSON.parse(readFileSync(results, 'utf8'));
   const skipped = (summary.numPendingTests ?? 0) + (summary.numTodoTests ?? 0);
-  console.log(`\n${summary.numPassedTests} passed, ${summary.numFailedTests} failed, ${skipped} skipped`);
+  // A file whose setup (beforeAll) fails has no failed test, only skipped ones: count the file.
+  const failed = summary.numFailedTests || (summary.numFailedTestSuites ?? 0);
+  console.log(`\n${summary.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
 } catch (err) {
   console.error(`[test] could not read vitest results (${err.message})`);
 }

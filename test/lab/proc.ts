@@ -51,16 +51,26 @@ export function logTail(path: string, lines = 8): string {
   }
 }
 
-/** A free TCP port on `host` (the kernel picks it; tiny race until the program binds it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free TCP port on `host` for a lab program to bind. Chosen at random below the kernel's
+ * ephemeral range (32768+): a port the kernel hands out with listen(0) can be taken by any
+ * outgoing connection's local port before the program binds it (seen: kube-scheduler failing
+ * with EADDRINUSE while a tunnel test had many connections open).
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(host, port)) return port;
+  }
+  throw new Error(`no free TCP port on ${host} in 20000-31999 after 100 tries`);
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
 
