@@ -52,7 +52,9 @@ describe('Lab.start', () => {
  * Starts the fixture lab in a child process and sends it SIGINT (Ctrl-C) once `when` matches
  * its output: after the lab is up, or in the middle of starting it (hosts booting).
  */
-async function interruptLab(when: RegExp): Promise<{ dir: string; id: string; code: number | null }> {
+async function interruptLab(
+  when: RegExp,
+): Promise<{ dir: string; id: string; code: number | null; output: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'efl-sigint-'));
   const child = spawn(process.execPath, ['test/lab/fixtures/lab-until-signal.ts', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,19 +72,20 @@ async function interruptLab(when: RegExp): Promise<{ dir: string; id: string; co
   const state = JSON.parse(await readFile(join(dir, 'lab.json'), 'utf8')) as { id: string };
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   child.kill('SIGINT');
-  return { dir, id: state.id, code: await exited };
+  const code = await exited;
+  return { dir, id: state.id, code, output: output.slice(-4000) };
 }
 
 test('Ctrl-C on a process running a lab cleans everything up', async () => {
-  const { dir, id, code } = await interruptLab(/READY \w+/);
-  expect(code).toBe(130);
+  const { dir, id, code, output } = await interruptLab(/READY \w+/);
+  expect(code, output).toBe(130);
   expect(await Lab.leftovers(dir, id)).toEqual([]);
   await rm(dir, { recursive: true, force: true });
 });
 
 test('Ctrl-C while the lab is still starting (hosts booting) cleans everything up', async () => {
-  const { dir, id, code } = await interruptLab(/API server \S+ ready/);
-  expect(code).toBe(130);
+  const { dir, id, code, output } = await interruptLab(/API server \S+ ready/);
+  expect(code, output).toBe(130);
   expect(await Lab.leftovers(dir, id)).toEqual([]);
   await rm(dir, { recursive: true, force: true });
 });

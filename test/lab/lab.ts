@@ -8,7 +8,7 @@ import { LabHost, mountPointsUnder, processesMentioning, readHostStates } from '
 import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
 import { Kwok } from './kwok.ts';
 import { destroyLabNetwork, LabNetwork, listLabNetworkObjects } from './net.ts';
-import { addShutdownHook } from './proc.ts';
+import { addShutdownHook, isShuttingDown } from './proc.ts';
 import { ensureRootfs } from './rootfs.ts';
 import { sh } from './sh.ts';
 import { ensureLabKey, type LabKey } from './ssh-keys.ts';
@@ -228,6 +228,8 @@ export class Lab {
       lab.unregisterShutdown = unregister;
       return lab;
     } catch (err) {
+      // Interrupted: the signal handler is already tearing down and will exit with 130.
+      if (isShuttingDown()) await new Promise<never>(() => {});
       unregister();
       await teardown().catch((e: Error) => log(`[lab] cleanup after failed start: ${e.message}`));
       throw err;

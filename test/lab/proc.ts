@@ -115,8 +115,19 @@ function installExitHook() {
 
 type ShutdownHook = () => Promise<void> | void;
 const shutdownHooks = new Set<ShutdownHook>();
+let shuttingDown = false;
+
+/**
+ * True once Ctrl-C cleanup has begun. Work that fails because cleanup pulled its parts away
+ * (a lab start in flight) checks this and waits for the exit instead of reporting that failure
+ * as its own: the process must end with the signal's code, after cleanup, not with exit 1.
+ */
+export function isShuttingDown(): boolean {
+  return shuttingDown;
+}
 
 function onSignal(signal: NodeJS.Signals) {
+  shuttingDown = true;
   process.stderr.write(`[lab] ${signal}: cleaning up\n`);
   const hooks = [...shutdownHooks].reverse();
   shutdownHooks.clear();
