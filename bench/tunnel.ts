@@ -18,10 +18,10 @@ import { openTunnelStream } from '../src-agent/api/tunnel-client.ts';
 import { parseTunnelAgentConfig, type TunnelServerStatus } from '../src-agent/api/tunnel-config.ts';
 import { TunnelAgent } from '../src-agent/tunnel/agent.ts';
 import { createLogger } from '../src-agent/tunnel/log.ts';
+import { freePort } from '../test/lab/proc.ts';
 import {
   agentProc,
   echoRoundTrip,
-  freePort,
   getJson,
   makeTunnelPki,
   median,

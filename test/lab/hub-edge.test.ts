@@ -9,10 +9,11 @@ import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { ensureClientCert, rotationDue } from '../../src-agent/hub/bootstrap.ts';
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
-import { freePort, get, openWatch, until } from '../../src-agent/hub/test-support/hub-client.ts';
+import { get, openWatch, until } from '../../src-agent/hub/test-support/hub-client.ts';
 import type { Cluster } from './cluster.ts';
 import { selfSubjectReviewVia, startHubLabCluster } from './hub-support.ts';
 import { Kwok } from './kwok.ts';
+import { freePort } from './proc.ts';
 
 /**
  * The hub's cloud-facing features against a real kube-apiserver + kube-controller-manager: bootstrap

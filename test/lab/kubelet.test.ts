@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from './cluster.ts';
+import { mountPointsUnder } from './host.ts';
 import { APP_IMAGE, ensureLabImages } from './images.ts';
-import { KubeletNode, mountsUnder, nodeClientCertRequest } from './kubelet.ts';
+import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
 import { type HostLink, LabNetwork, listLabNetworkObjects } from './net.ts';
 import { sh } from './sh.ts';
 
@@ -265,7 +266,7 @@ describe('lab real kubelet node: containerd + runc + CNI in a lab network namesp
     await KubeletNode.stopFromState(node2.nodeDir);
     expect(node2.livePids()).toEqual([]);
     expect(await processesMentioning(node2.nodeDir)).toEqual([]);
-    expect(mountsUnder(node2.nodeDir)).toEqual([]);
+    expect(mountPointsUnder(node2.nodeDir)).toEqual([]);
     expect(existsSync(join('/sys/fs/cgroup/memory', node2.cgroupRoot))).toBe(false);
     expect(await sh('ip', ['-n', link2.netns, '-o', 'link', 'show'])).not.toMatch(/cni0|veth/);
     node2Dir = '';
@@ -276,7 +277,7 @@ describe('lab real kubelet node: containerd + runc + CNI in a lab network namesp
     const { nodeDir, cgroupRoot } = node;
     await cleanup();
     expect(await processesMentioning(dir)).toEqual([]);
-    expect(mountsUnder(dir)).toEqual([]);
+    expect(mountPointsUnder(dir)).toEqual([]);
     expect(await listLabNetworkObjects(labId)).toEqual({ netns: [], links: [] });
     // Other labs may come and go meanwhile on this machine: look only at names that could be ours.
     const ours = (n: string) =>

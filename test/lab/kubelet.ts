@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSyn
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mountPointsUnder } from './host.ts';
 import { ensureLabImages, importImages, type LabImage, PAUSE_IMAGE } from './images.ts';
 import type { HostLink } from './net.ts';
 import { type CertPaths, kubeconfigYaml } from './pki.ts';
@@ -306,7 +307,7 @@ export class KubeletNode {
     await removeShimSockets(nodePaths(this.nodeDir).containerdState).catch((e: Error) =>
       errors.push(`shim sockets: ${e.message}`),
     );
-    const mounts = mountsUnder(this.nodeDir);
+    const mounts = mountPointsUnder(this.nodeDir);
     if (mounts.length > 0) errors.push(`mounts left under ${this.nodeDir}: ${mounts.join(', ')}`);
     else {
       const paths = nodePaths(this.nodeDir);
@@ -441,7 +442,7 @@ export class KubeletNode {
       errors.push(`shim sockets: ${e.message}`),
     );
     await removeCgroupTree(this.cgroupRoot).catch((e: Error) => errors.push(`cgroups: ${e.message}`));
-    const mounts = mountsUnder(this.nodeDir);
+    const mounts = mountPointsUnder(this.nodeDir);
     if (mounts.length > 0) errors.push(`mounts left under ${this.nodeDir}: ${mounts.join(', ')}`);
     if (errors.length > 0)
       throw new KubeletNodeError(
@@ -987,14 +988,6 @@ async function removeCgroupTree(root: string): Promise<void> {
     if (existsSync(dir)) await remove(dir);
   }
   if (failed.length > 0) throw new Error(`could not remove cgroups ${failed.join(', ')}`);
-}
-
-/** Mount points at or below `dir` in the lab machine's mount namespace. */
-export function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((l) => (l.split(' ')[1] ?? '').replaceAll('\\040', ' '))
-    .filter((m) => m === dir || m.startsWith(`${dir}/`));
 }
 
 /** The CNI bridge and the bridge/portmap plugins' iptables chains in the node's namespace. */

@@ -62,35 +62,17 @@ export class Pki {
   static async create(dir: string, opts: { caCommonName?: string; days?: number } = {}): Promise<Pki> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const pki = new Pki(dir);
-    const cnf = join(dir, 'ca.cnf');
-    await writeFile(
-      cnf,
-      opensslConfig([
+    await newCertificate({
+      configName: join(dir, 'ca'),
+      extensions: [
         'basicConstraints = critical,CA:TRUE',
         'keyUsage = critical,keyCertSign,cRLSign,digitalSignature',
         'subjectKeyIdentifier = hash',
-      ]),
-    );
-    await sh('openssl', [
-      'req',
-      '-x509',
-      '-new',
-      '-config',
-      cnf,
-      '-extensions',
-      'ext',
-      ...CURVE,
-      '-nodes',
-      '-keyout',
-      pki.ca.key,
-      '-out',
-      pki.ca.cert,
-      '-days',
-      String(opts.days ?? 3650),
-      '-subj',
-      subject(opts.caCommonName ?? 'edgefleet-lab-ca'),
-    ]);
-    await rm(cnf, { force: true });
+      ],
+      out: pki.ca,
+      days: opts.days ?? 3650,
+      subject: subject(opts.caCommonName ?? 'edgefleet-lab-ca'),
+    });
     await chmod(pki.ca.key, 0o600);
     await sh('openssl', [
       'genpkey',
@@ -124,44 +106,20 @@ export class Pki {
     const out = { cert: `${base}.crt`, key: `${base}.key` };
     const eku = { client: 'clientAuth', server: 'serverAuth', both: 'clientAuth,serverAuth' }[req.usage];
     const sans = (req.altNames ?? []).map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`));
-    const cnf = `${base}.cnf`;
-    await writeFile(
-      cnf,
-      opensslConfig([
+    await newCertificate({
+      configName: base,
+      extensions: [
         'basicConstraints = critical,CA:FALSE',
         'keyUsage = critical,digitalSignature,keyEncipherment',
         `extendedKeyUsage = ${eku}`,
         'authorityKeyIdentifier = keyid',
         ...(sans.length > 0 ? [`subjectAltName = ${sans.join(',')}`] : []),
-      ]),
-    );
-    try {
-      await sh('openssl', [
-        'req',
-        '-x509',
-        '-new',
-        '-config',
-        cnf,
-        '-extensions',
-        'ext',
-        ...CURVE,
-        '-nodes',
-        '-keyout',
-        out.key,
-        '-out',
-        out.cert,
-        '-days',
-        String(req.days ?? 365),
-        '-subj',
-        subject(req.commonName, req.organizations),
-        '-CA',
-        this.ca.cert,
-        '-CAkey',
-        this.ca.key,
-      ]);
-    } finally {
-      await rm(cnf, { force: true });
-    }
+      ],
+      out,
+      days: req.days ?? 365,
+      subject: subject(req.commonName, req.organizations),
+      signer: this.ca,
+    });
     await chmod(out.key, 0o600);
     return out;
   }
@@ -215,4 +173,44 @@ export function kubeconfigYaml(o: {
     'current-context': 'lab',
   };
   return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/**
+ * A new P-256 key and certificate with the given extensions: self-signed, or signed by `signer`.
+ * The extensions go through a config file next to the output, removed afterwards.
+ */
+async function newCertificate(opts: {
+  configName: string;
+  extensions: string[];
+  out: CertPaths;
+  days: number;
+  subject: string;
+  signer?: CertPaths;
+}): Promise<void> {
+  const cnf = `${opts.configName}.cnf`;
+  await writeFile(cnf, opensslConfig(opts.extensions));
+  try {
+    await sh('openssl', [
+      'req',
+      '-x509',
+      '-new',
+      '-config',
+      cnf,
+      '-extensions',
+      'ext',
+      ...CURVE,
+      '-nodes',
+      '-keyout',
+      opts.out.key,
+      '-out',
+      opts.out.cert,
+      '-days',
+      String(opts.days),
+      '-subj',
+      opts.subject,
+      ...(opts.signer ? ['-CA', opts.signer.cert, '-CAkey', opts.signer.key] : []),
+    ]);
+  } finally {
+    await rm(cnf, { force: true });
+  }
 }

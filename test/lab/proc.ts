@@ -60,10 +60,15 @@ export function logTail(path: string, lines = 8): string {
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
+    // Callers often ask for several ports before binding any: never hand out one twice.
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await canBind(host, port)) return port;
   }
   throw new Error(`no free TCP port on ${host} in 20000-31999 after 100 tries`);
 }
+
+const handedOut = new Set<number>();
 
 function canBind(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -24,9 +24,9 @@ import {
 } from '../../src-main/provision/tunnel-access.ts';
 import { installKubeletStandin, waitNodeReady } from './fixtures/kubelet-standin.ts';
 import { Lab } from './lab.ts';
-import { waitFor } from './proc.ts';
+import { freePort, waitFor } from './proc.ts';
 import { provisionKit, snapshot } from './provision-support.ts';
-import { freePort, getJson, msg, type Proc, serverProc, writeJson } from './tunnel/fixtures.ts';
+import { getJson, msg, type Proc, serverProc, writeJson } from './tunnel/fixtures.ts';
 import { installHostTunnelAgent, TUNNEL_AGENT_UNIT } from './tunnel/host-agent.ts';
 
 const RESOURCES = resolve(import.meta.dirname, '../../resources');

@@ -16,11 +16,11 @@ import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
 import { SshSession } from '../../src-main/provision/ssh-session.ts';
 import { Lab } from './lab.ts';
+import { freePort } from './proc.ts';
 import { provisionKit } from './provision-support.ts';
 import { sh } from './sh.ts';
 import {
   agentProc,
-  freePort,
   getJson,
   msg,
   type Proc,

@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
 import { type HostLink, LabNetwork } from './net.ts';
+import { freePort } from './proc.ts';
 import {
   agentProc,
   echoRoundTrip,
-  freePort,
   getJson,
   makeTunnelPki,
   median,

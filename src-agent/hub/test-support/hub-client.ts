@@ -1,14 +1,6 @@
 import * as http from 'node:http';
-import * as net from 'node:net';
 
 /** Small HTTP helpers for tests that talk to a hub's proxy listener. */
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export function get(
   address: string,

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../../test/lab/proc.ts';
 import type { HubConfig } from '../../api/hub-config.ts';
 import { Hub } from '../hub.ts';
 import { MemoryLogger } from '../log.ts';
 import { FakeApiServer, makeTestPki } from './fake-apiserver.ts';
-import { freePort } from './hub-client.ts';
 
 /** Objects the fake API server holds before the hub first connects. */
 export type SeedApi = (api: FakeApiServer) => void;

@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -130,15 +129,6 @@ export async function targetsProc(
   const p = nodeProc('targets', netns, TARGETS, args);
   await p.waitFor((l) => l.event === 'ready', 10_000);
   return p;
-}
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, host, r));
-  const a = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  if (typeof a !== 'object' || !a) throw new Error('no port');
-  return a.port;
 }
 
 export async function writeJson(path: string, value: unknown): Promise<string> {
