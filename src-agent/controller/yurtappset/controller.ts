@@ -242,58 +242,8 @@ export class YurtAppSetController {
       if (s.ready) ready++;
       if (s.revision === r.revision && s.rolledOut) updated++;
     }
-    const cond = (c: Condition, list: Condition[] | undefined) => setCondition(list, c);
-    let conditions = yas.status?.conditions;
-    conditions = cond(
-      rendered.length
-        ? {
-            type: YAS_CONDITION_POOL_FOUND,
-            status: 'True',
-            reason: 'PoolFound',
-            message: rendered.map((r) => r.pool).join(', '),
-          }
-        : {
-            type: YAS_CONDITION_POOL_FOUND,
-            status: 'False',
-            reason: 'NoPoolFound',
-            message: 'no NodePool matches pools or nodepoolSelector',
-          },
-      conditions,
-    );
     const missing = rendered.filter((r) => !states.has(r.pool)).map((r) => r.pool);
-    conditions = cond(
-      missing.length
-        ? {
-            type: YAS_CONDITION_APP_DISPATCHED,
-            status: 'False',
-            reason: 'Pending',
-            message: `no workload yet in ${missing.join(', ')}`,
-          }
-        : { type: YAS_CONDITION_APP_DISPATCHED, status: 'True', reason: 'Dispatched', message: '' },
-      conditions,
-    );
-    conditions = cond(
-      updated === rendered.length
-        ? { type: YAS_CONDITION_APP_UPDATED, status: 'True', reason: 'Updated', message: '' }
-        : {
-            type: YAS_CONDITION_APP_UPDATED,
-            status: 'False',
-            reason: 'Updating',
-            message: `${updated}/${rendered.length} pools updated`,
-          },
-      conditions,
-    );
-    conditions = cond(
-      ready === rendered.length
-        ? { type: YAS_CONDITION_APP_READY, status: 'True', reason: 'Ready', message: '' }
-        : {
-            type: YAS_CONDITION_APP_READY,
-            status: 'False',
-            reason: 'NotReady',
-            message: `${ready}/${rendered.length} pools ready`,
-          },
-      conditions,
-    );
+    const pools = rendered.length;
     const rollout: Condition = plan.paused
       ? {
           type: YAS_CONDITION_ROLLOUT,
@@ -309,7 +259,30 @@ export class YurtAppSetController {
             message: `updating ${plan.update.join(', ') || '-'}; waiting ${plan.waiting.join(', ') || '-'}`,
           }
         : { type: YAS_CONDITION_ROLLOUT, status: 'True', reason: 'Complete', message: '' };
-    conditions = cond(rollout, conditions);
+    const conditions = [
+      condition(YAS_CONDITION_POOL_FOUND, pools > 0, {
+        trueReason: 'PoolFound',
+        trueMessage: rendered.map((r) => r.pool).join(', '),
+        falseReason: 'NoPoolFound',
+        falseMessage: 'no NodePool matches pools or nodepoolSelector',
+      }),
+      condition(YAS_CONDITION_APP_DISPATCHED, missing.length === 0, {
+        trueReason: 'Dispatched',
+        falseReason: 'Pending',
+        falseMessage: `no workload yet in ${missing.join(', ')}`,
+      }),
+      condition(YAS_CONDITION_APP_UPDATED, updated === pools, {
+        trueReason: 'Updated',
+        falseReason: 'Updating',
+        falseMessage: `${updated}/${pools} pools updated`,
+      }),
+      condition(YAS_CONDITION_APP_READY, ready === pools, {
+        trueReason: 'Ready',
+        falseReason: 'NotReady',
+        falseMessage: `${ready}/${pools} pools ready`,
+      }),
+      rollout,
+    ].reduce<Condition[]>((list, c) => setCondition(list, c), yas.status?.conditions ?? []);
     // One short id for the whole desired state (template + tweaks as rendered for every pool).
     const currentRevision = createHash('sha256')
       .update(rendered.map((r) => `${r.pool}=${r.revision}`).join(','))
@@ -346,4 +319,15 @@ export class YurtAppSetController {
       if (!isNotFound(e)) throw e;
     }
   }
+}
+
+/** A status condition that is True with one reason or False with another (and why). */
+function condition(
+  type: string,
+  isTrue: boolean,
+  r: { trueReason: string; trueMessage?: string; falseReason: string; falseMessage: string },
+): Condition {
+  return isTrue
+    ? { type, status: 'True', reason: r.trueReason, message: r.trueMessage ?? '' }
+    : { type, status: 'False', reason: r.falseReason, message: r.falseMessage };
 }
