@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { appRows } from '../model/fleet.ts';
 import { useActiveSnapshot } from '../store/context.tsx';
-import { Empty, NoCluster, ResourceNotice } from './common.tsx';
+import { DataTable, Empty, NoCluster, ResourceNotice } from './common.tsx';
 
 export function AppsView() {
   const snap = useActiveSnapshot();
@@ -29,24 +29,16 @@ export function AppsView() {
                 ? `Controller: ${a.readyWorkloads ?? 0} of ${a.totalWorkloads} pool workloads ready`
                 : 'No status from a controller yet'}
             </p>
-            <table aria-label={`Workloads of ${a.name}`}>
-              <thead>
-                <tr>
-                  <th scope="col">Pool</th>
-                  <th scope="col">Pods ready</th>
+            <DataTable label={`Workloads of ${a.name}`} columns={['Pool', 'Pods ready']}>
+              {a.pools.map((p) => (
+                <tr key={p.pool}>
+                  <th scope="row">{p.pool}</th>
+                  <td className={p.pods > 0 && p.readyPods === p.pods ? 'ok' : undefined}>
+                    {p.readyPods} / {p.pods}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {a.pools.map((p) => (
-                  <tr key={p.pool}>
-                    <th scope="row">{p.pool}</th>
-                    <td className={p.pods > 0 && p.readyPods === p.pods ? 'ok' : undefined}>
-                      {p.readyPods} / {p.pods}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           </section>
         ))
       )}

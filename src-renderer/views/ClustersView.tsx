@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
 import { useActiveSnapshot, useApp } from '../store/context.tsx';
-import { ConnectionBadge, Empty, ErrorText, flavorLabel } from './common.tsx';
+import { ConnectionBadge, DataTable, Empty, ErrorText, flavorLabel } from './common.tsx';
 
 function VaultPanel() {
   const vault = useApp((s) => s.vault);
@@ -72,59 +72,49 @@ function SourcesTable() {
     return <Empty>No kubeconfig found in ~/.kube/config or $KUBECONFIG, and none imported yet.</Empty>;
   }
   return (
-    <table aria-label="Clusters">
-      <thead>
-        <tr>
-          <th scope="col">Context</th>
-          <th scope="col">Source</th>
-          <th scope="col">Server</th>
-          <th scope="col">Auth</th>
-          <th scope="col">
-            <span className="sr-only">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {sources.flatMap((src) =>
-          src.error
-            ? [
-                <tr key={src.id}>
-                  <td colSpan={5} className="error-cell">
-                    {src.path}: {src.error.message}
-                    {src.error.fix ? ` — ${src.error.fix}` : ''}
-                  </td>
-                </tr>,
-              ]
-            : src.contexts.map((c) => (
-                <tr key={c.clusterId} className={c.clusterId === active ? 'active' : undefined}>
-                  <th scope="row">
-                    {c.context}
-                    {c.clusterId === active ? <span className="tag"> open</span> : null}
-                  </th>
-                  <td>
-                    {src.kind === 'imported'
-                      ? 'imported'
-                      : src.kind === 'env'
-                        ? '$KUBECONFIG'
-                        : '~/.kube/config'}
-                    <div className="sub">{src.path}</div>
-                  </td>
-                  <td className="mono">{c.server}</td>
-                  <td>{c.auth}</td>
-                  <td>
-                    <button
-                      type="button"
-                      onClick={() => void openCluster(c.clusterId)}
-                      aria-label={`Open ${c.context} (${src.kind})`}
-                    >
-                      {c.clusterId === active ? 'Reopen' : 'Open'}
-                    </button>
-                  </td>
-                </tr>
-              )),
-        )}
-      </tbody>
-    </table>
+    <DataTable
+      label="Clusters"
+      columns={['Context', 'Source', 'Server', 'Auth', { label: 'Actions', hidden: true }]}
+    >
+      {sources.flatMap((src) =>
+        src.error
+          ? [
+              <tr key={src.id}>
+                <td colSpan={5} className="error-cell">
+                  {src.path}: {src.error.message}
+                  {src.error.fix ? ` — ${src.error.fix}` : ''}
+                </td>
+              </tr>,
+            ]
+          : src.contexts.map((c) => (
+              <tr key={c.clusterId} className={c.clusterId === active ? 'active' : undefined}>
+                <th scope="row">
+                  {c.context}
+                  {c.clusterId === active ? <span className="tag"> open</span> : null}
+                </th>
+                <td>
+                  {src.kind === 'imported'
+                    ? 'imported'
+                    : src.kind === 'env'
+                      ? '$KUBECONFIG'
+                      : '~/.kube/config'}
+                  <div className="sub">{src.path}</div>
+                </td>
+                <td className="mono">{c.server}</td>
+                <td>{c.auth}</td>
+                <td>
+                  <button
+                    type="button"
+                    onClick={() => void openCluster(c.clusterId)}
+                    aria-label={`Open ${c.context} (${src.kind})`}
+                  >
+                    {c.clusterId === active ? 'Reopen' : 'Open'}
+                  </button>
+                </td>
+              </tr>
+            )),
+      )}
+    </DataTable>
   );
 }
 
@@ -152,26 +142,17 @@ function ActiveCluster() {
               </>
             ) : null}
           </dl>
-          <table aria-label="Resource access">
-            <thead>
-              <tr>
-                <th scope="col">Resource</th>
-                <th scope="col">State</th>
-                <th scope="col">Objects</th>
+          <DataTable label="Resource access" columns={['Resource', 'State', 'Objects']}>
+            {RESOURCE_KINDS.map((k) => (
+              <tr key={k}>
+                <th scope="row">{k}</th>
+                <td className={`state-${snap.resources[k].state.status}`}>
+                  {snap.resources[k].state.status}
+                </td>
+                <td>{snap.resources[k].items.length}</td>
               </tr>
-            </thead>
-            <tbody>
-              {RESOURCE_KINDS.map((k) => (
-                <tr key={k}>
-                  <th scope="row">{k}</th>
-                  <td className={`state-${snap.resources[k].state.status}`}>
-                    {snap.resources[k].state.status}
-                  </td>
-                  <td>{snap.resources[k].items.length}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
         </>
       ) : (
         <p role="status">Connecting…</p>

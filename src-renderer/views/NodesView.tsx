@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { nodeRows } from '../model/fleet.ts';
 import { useActiveSnapshot } from '../store/context.tsx';
-import { Empty, NoCluster, ResourceNotice } from './common.tsx';
+import { DataTable, Empty, NoCluster, ResourceNotice } from './common.tsx';
 
 export function NodesView() {
   const snap = useActiveSnapshot();
@@ -14,28 +14,17 @@ export function NodesView() {
       {nodes.length === 0 ? (
         <Empty>No nodes.</Empty>
       ) : (
-        <table aria-label="Nodes">
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Ready</th>
-              <th scope="col">Pool</th>
-              <th scope="col">Autonomy</th>
-              <th scope="col">Edge worker</th>
+        <DataTable label="Nodes" columns={['Node', 'Ready', 'Pool', 'Autonomy', 'Edge worker']}>
+          {nodes.map((n) => (
+            <tr key={n.name}>
+              <th scope="row">{n.name}</th>
+              <td className={n.ready ? 'ok' : 'bad'}>{n.ready ? 'Ready' : 'Not ready'}</td>
+              <td>{n.pool ?? '—'}</td>
+              <td>{n.autonomy ?? 'off'}</td>
+              <td>{n.edge ? 'yes' : 'no'}</td>
             </tr>
-          </thead>
-          <tbody>
-            {nodes.map((n) => (
-              <tr key={n.name}>
-                <th scope="row">{n.name}</th>
-                <td className={n.ready ? 'ok' : 'bad'}>{n.ready ? 'Ready' : 'Not ready'}</td>
-                <td>{n.pool ?? '—'}</td>
-                <td>{n.autonomy ?? 'off'}</td>
-                <td>{n.edge ? 'yes' : 'no'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
     </>
   );

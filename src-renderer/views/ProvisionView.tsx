@@ -3,7 +3,7 @@ import type { ProvisionHostResult, ProvisionOperation, SiteHost } from '../../sr
 import { useApp } from '../store/context.tsx';
 import { useProvision } from '../store/provision-context.tsx';
 import type { HostProgress, RunView } from '../store/provision-store.ts';
-import { Empty, ErrorText } from './common.tsx';
+import { DataTable, Empty, ErrorText } from './common.tsx';
 
 function mib(bytes: number): string {
   return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${Math.round(bytes / 1024)} KiB`;
@@ -200,54 +200,43 @@ function HostsTable(props: { selected: Set<string>; toggle: (id: string) => void
   const busy = useProvision((s) => s.busy);
   if (hosts.length === 0) return <Empty>No hosts yet: add one above.</Empty>;
   return (
-    <table aria-label="Site hosts">
-      <thead>
-        <tr>
-          <th scope="col">Host</th>
-          <th scope="col">Site</th>
-          <th scope="col">Address</th>
-          <th scope="col">User</th>
-          <th scope="col">Sign-in</th>
-          <th scope="col">Route</th>
-          <th scope="col">Host key</th>
-          <th scope="col">In run</th>
+    <DataTable
+      label="Site hosts"
+      columns={['Host', 'Site', 'Address', 'User', 'Sign-in', 'Route', 'Host key', 'In run']}
+    >
+      {hosts.map((h) => (
+        <tr key={h.id}>
+          <th scope="row">{h.name}</th>
+          <td>{h.site}</td>
+          <td className="mono">
+            {h.address}
+            {h.port !== 22 ? `:${h.port}` : ''}
+          </td>
+          <td>{h.user}</td>
+          <td>{authText(h)}</td>
+          <td>{h.viaTunnel ? 'tunnel' : h.jumpHostId ? `via ${h.jumpHostId}` : 'direct'}</td>
+          <td>
+            {trusted[h.id] ? <span className="ok">trusted</span> : null}{' '}
+            <button
+              type="button"
+              disabled={busy}
+              onClick={() => void check(h.id)}
+              aria-label={`Check host key of ${h.name}`}
+            >
+              Check
+            </button>
+          </td>
+          <td>
+            <input
+              type="checkbox"
+              aria-label={`Include ${h.name} in the run`}
+              checked={props.selected.has(h.id)}
+              onChange={() => props.toggle(h.id)}
+            />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {hosts.map((h) => (
-          <tr key={h.id}>
-            <th scope="row">{h.name}</th>
-            <td>{h.site}</td>
-            <td className="mono">
-              {h.address}
-              {h.port !== 22 ? `:${h.port}` : ''}
-            </td>
-            <td>{h.user}</td>
-            <td>{authText(h)}</td>
-            <td>{h.viaTunnel ? 'tunnel' : h.jumpHostId ? `via ${h.jumpHostId}` : 'direct'}</td>
-            <td>
-              {trusted[h.id] ? <span className="ok">trusted</span> : null}{' '}
-              <button
-                type="button"
-                disabled={busy}
-                onClick={() => void check(h.id)}
-                aria-label={`Check host key of ${h.name}`}
-              >
-                Check
-              </button>
-            </td>
-            <td>
-              <input
-                type="checkbox"
-                aria-label={`Include ${h.name} in the run`}
-                checked={props.selected.has(h.id)}
-                onChange={() => props.toggle(h.id)}
-              />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }
 
@@ -402,41 +391,33 @@ function Summary(props: { run: RunView }) {
         {s.counts.refused} refused, {s.counts.interrupted} interrupted in {(s.durationMs / 1000).toFixed(1)}{' '}
         s, {mib(s.bytesSent)} sent
       </p>
-      <table aria-label="Run summary">
-        <thead>
-          <tr>
-            <th scope="col">Host</th>
-            <th scope="col">Result</th>
-            <th scope="col">Steps applied</th>
-            <th scope="col">Already done</th>
-            <th scope="col">What happened</th>
+      <DataTable
+        label="Run summary"
+        columns={['Host', 'Result', 'Steps applied', 'Already done', 'What happened']}
+      >
+        {s.hosts.map((h) => (
+          <tr key={h.host}>
+            <th scope="row">{h.host}</th>
+            <td data-col="status" className={h.status === 'done' ? 'ok' : 'bad'}>
+              {h.status}
+            </td>
+            <td>{h.applied.length}</td>
+            <td>{h.skipped.length}</td>
+            <td>
+              {h.error ? (
+                <>
+                  {h.failedStep ? `at ${h.failedStep}: ` : ''}
+                  {h.error.message}
+                  {h.error.fix ? <span className="fix"> {h.error.fix}</span> : null}
+                  {h.rolledBack.length ? ` — rolled back ${h.rolledBack.join(', ')}` : ''}
+                </>
+              ) : (
+                `${(h.durationMs / 1000).toFixed(1)} s, ${mib(h.bytesSent)} sent`
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {s.hosts.map((h) => (
-            <tr key={h.host}>
-              <th scope="row">{h.host}</th>
-              <td data-col="status" className={h.status === 'done' ? 'ok' : 'bad'}>
-                {h.status}
-              </td>
-              <td>{h.applied.length}</td>
-              <td>{h.skipped.length}</td>
-              <td>
-                {h.error ? (
-                  <>
-                    {h.failedStep ? `at ${h.failedStep}: ` : ''}
-                    {h.error.message}
-                    {h.error.fix ? <span className="fix"> {h.error.fix}</span> : null}
-                    {h.rolledBack.length ? ` — rolled back ${h.rolledBack.join(', ')}` : ''}
-                  </>
-                ) : (
-                  `${(h.durationMs / 1000).toFixed(1)} s, ${mib(h.bytesSent)} sent`
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </>
   );
 }

@@ -81,3 +81,30 @@ export function Empty(props: { children: ReactNode }) {
 export function NoCluster() {
   return <Empty>Open a cluster on the Clusters page first.</Empty>;
 }
+
+/** A column heading; `hidden` keeps it for screen readers only (e.g. an actions column). */
+export type Column = string | { label: string; hidden: true };
+
+/** A labelled table with column headings; rows (`<tr>`, first cell `<th scope="row">`) as children. */
+export function DataTable(props: { label: string; columns: Column[]; children: ReactNode }) {
+  return (
+    <table aria-label={props.label}>
+      <thead>
+        <tr>
+          {props.columns.map((c) =>
+            typeof c === 'string' ? (
+              <th scope="col" key={c}>
+                {c}
+              </th>
+            ) : (
+              <th scope="col" key={c.label}>
+                <span className="sr-only">{c.label}</span>
+              </th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+}
