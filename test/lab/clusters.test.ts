@@ -3,7 +3,7 @@
  * last-known snapshot when the API server stops, connected again after it restarts, and
  * "forbidden" for a resource an RBAC-limited user may not list.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -297,6 +297,76 @@ describe('clusters against a real API server', () => {
       ),
     );
     expect(m.gaps).toBe(0);
+  });
+
+  it('a kubeconfig whose user is an exec credential plugin: the plugin runs, its token is used; a failing plugin is named', async () => {
+    const c = cluster as Cluster;
+    await c.kubectl(['create', 'serviceaccount', '-n', 'default', 'plugin-user']);
+    await c.kubectl([
+      'create',
+      'clusterrolebinding',
+      'plugin-user-viewer',
+      '--clusterrole=edgefleet-viewer',
+      '--serviceaccount=default:plugin-user',
+    ]);
+    const token = (await c.kubectl(['create', 'token', '-n', 'default', 'plugin-user'])).trim();
+    // A real plugin, as cloud CLIs are: a program that prints an ExecCredential on stdout. It logs
+    // each call so the test sees it really ran.
+    const calls = join(dir, 'plugin-calls.log');
+    const plugin = join(dir, 'edgefleet-test-plugin');
+    const credential = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token },
+    });
+    await writeFile(
+      plugin,
+      `#!/bin/sh\nif [ "$1" = fail ]; then echo "plugin: your SSO session has expired, run sso-login" >&2; exit 1; fi\necho called >> '${calls}'\necho '${credential}'\n`,
+    );
+    await chmod(plugin, 0o755);
+    const server = c.apiServerUrl;
+    const ca = (await readFile(c.caCertPath)).toString('base64');
+    const kubeconfig = (name: string, args: string[]) =>
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: lab, cluster: {server: "${server}", certificate-authority-data: "${ca}"}}]`,
+        `users: [{name: sso, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: "${plugin}", args: ${JSON.stringify(args)}, interactiveMode: Never}}}]`,
+        `contexts: [{name: ${name}, context: {cluster: lab, user: sso}}]`,
+        `current-context: ${name}`,
+        '',
+      ].join('\n');
+    await writeFile(join(dir, 'sso.kubeconfig'), kubeconfig('sso', []));
+    await writeFile(join(dir, 'expired.kubeconfig'), kubeconfig('expired', ['fail']));
+    const svc = service as ClustersService;
+    const ssoId = (await svc.importFile(join(dir, 'sso.kubeconfig'), 'sso')).contexts[0]?.clusterId as string;
+    await svc.watch(ssoId);
+    const sso = mirror(ssoId);
+    // The plugin's identity is the ServiceAccount's: it may list nodes but not pods (edgefleet-viewer).
+    await until('nodes synced through the plugin credential', () =>
+      sso.snap?.resources.nodes.state.status === 'synced' ? true : false,
+    );
+    await until('pods forbidden for the plugin identity', () =>
+      sso.snap?.resources.pods.state.status === 'forbidden' ? true : false,
+    );
+    expect(sso.snap?.connection.state).toBe('connected');
+    expect(sso.snap?.resources.pods.state.message).toMatch(/system:serviceaccount:default:plugin-user/);
+    const nodes = await c.kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'nodes']);
+    expect(sso.names('nodes')).toEqual(nodes.items.map((n) => n.metadata.name).sort());
+    expect((await readFile(calls, 'utf8')).split('\n')).toContain('called');
+
+    const expiredId = (await svc.importFile(join(dir, 'expired.kubeconfig'), 'expired')).contexts[0]
+      ?.clusterId as string;
+    await svc.watch(expiredId);
+    const expired = mirror(expiredId);
+    const failed = await until(
+      'the plugin failure to show',
+      () => (expired.snap?.connection.lastError ? expired.snap : false),
+      60_000,
+    );
+    expect(failed.connection.state).not.toBe('connected');
+    expect(failed.connection.lastError?.message).toMatch(/SSO session has expired/);
+    expect(failed.resources.nodes.items).toEqual([]);
   });
 
   it('settings of the imported admin source hold no private key', async () => {
