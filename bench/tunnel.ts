@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,6 +42,44 @@ function procStats(pid: number): { rssMB: number; cpuSec: number } {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
   return { rssMB: rssKb / 1024, cpuSec: cpu };
+}
+
+/**
+ * CPU seconds of named groups of processes (and of this process, the reading end, counted in
+ * `ends`) summed over the measured calls.
+ */
+class CpuMeter {
+  private readonly parts: Record<string, number[]>;
+  private readonly spent: Record<string, number> = {};
+
+  constructor(parts: Record<string, number[]>) {
+    this.parts = parts;
+    for (const k of Object.keys(parts)) this.spent[k] = 0;
+  }
+
+  async during<T>(fn: () => Promise<T>): Promise<T> {
+    const before = this.read();
+    const out = await fn();
+    const after = this.read();
+    for (const k of Object.keys(this.parts))
+      this.spent[k] = (this.spent[k] ?? 0) + (after[k] ?? 0) - (before[k] ?? 0);
+    return out;
+  }
+
+  perMB(mb: number): { total: number; byPart: Record<string, number> } {
+    const byPart = Object.fromEntries(Object.entries(this.spent).map(([k, sec]) => [k, (sec * 1000) / mb]));
+    return { total: Object.values(byPart).reduce((a, b) => a + b, 0), byPart };
+  }
+
+  private read(): Record<string, number> {
+    const own = process.cpuUsage();
+    const out: Record<string, number> = {};
+    for (const [k, pids] of Object.entries(this.parts)) {
+      out[k] = pids.reduce((sum, pid) => sum + procStats(pid).cpuSec, 0);
+    }
+    out.ends = (out.ends ?? 0) + (own.user + own.system) / 1e6;
+    return out;
+  }
 }
 
 function pct(sorted: number[], p: number): number {
@@ -137,9 +175,14 @@ export async function run(args: string[] = []): Promise<void> {
     const coldTunnel = await readBlast(await viaTunnel(), warmBytes);
     const direct: number[] = [];
     const tunnel: number[] = [];
+    // CPU time every process on the path spends per MB: on a CPU-bound machine this, not the
+    // link, sets the ceiling (cores x 1000 ms / CPU ms per MB).
+    const pathPids = { ends: [targets.child.pid ?? 0], server: [serverPid], agent: [agent.child.pid ?? 0] };
+    const cpuDirect = new CpuMeter({ ends: pathPids.ends });
+    const cpuTunnel = new CpuMeter(pathPids);
     for (let i = 0; i < (quick ? 1 : 3); i++) {
-      direct.push(await readBlast(await directConnect(blastPort), bytes));
-      tunnel.push(await readBlast(await viaTunnel(), bytes));
+      direct.push(await cpuDirect.during(async () => readBlast(await directConnect(blastPort), bytes)));
+      tunnel.push(await cpuTunnel.during(async () => readBlast(await viaTunnel(), bytes)));
     }
     const directMBps = median(direct);
     const tunnelMBps = median(tunnel);
@@ -150,6 +193,19 @@ export async function run(args: string[] = []): Promise<void> {
       `tunnel = ${((100 * tunnelMBps) / directMBps).toFixed(0)}% of direct (goal >= 70%); rounds tunnel ${tunnel.map((x) => x.toFixed(0)).join('/')} direct ${direct.map((x) => x.toFixed(0)).join('/')}`,
     );
     row('first 50 MB, cold (MB/s)', coldTunnel.toFixed(0), coldDirect.toFixed(0));
+    const mb = (bytes / 1e6) * direct.length;
+    const tunnelCpu = cpuTunnel.perMB(mb);
+    const directCpu = cpuDirect.perMB(mb);
+    row(
+      'CPU per MB, all processes (ms)',
+      tunnelCpu.total.toFixed(2),
+      directCpu.total.toFixed(2),
+      `tunnel: ${Object.entries(tunnelCpu.byPart)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(
+          ', ',
+        )}; ceiling on ${availableParallelism()} cores: tunnel ${((availableParallelism() * 1000) / tunnelCpu.total).toFixed(0)} MB/s, direct ${((availableParallelism() * 1000) / directCpu.total).toFixed(0)} MB/s`,
+    );
 
     // 2. 1 KB request/response.
     const dSock = await directConnect(echoPort);
