@@ -12,6 +12,7 @@ import type {
   ProvisionRunInfo,
   SiteHost,
   SshAuthRef,
+  TunnelAccessProfile,
 } from '../../src-main/ipc/types.ts';
 import { IpcCallError, type Transport } from '../transport/transport.ts';
 
@@ -52,6 +53,17 @@ export interface NewHost {
   viaTunnel?: boolean;
 }
 
+/** A site's tunnel access door as typed in the form; the key goes to the vault on save. */
+export interface NewTunnelAccess {
+  site: string;
+  doorHost: string;
+  doorPort: number;
+  serverName?: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
 export interface RunRequest {
   operation: ProvisionOperation;
   hostIds: string[];
@@ -64,6 +76,8 @@ export interface RunRequest {
 
 export interface ProvisionState {
   hosts: SiteHost[];
+  /** How the app reaches each NATed site's hosts: the tunnel server's access door. */
+  tunnels: TunnelAccessProfile[];
   runs: Record<string, RunView>;
   currentRunId: string | null;
   hostKeyPrompt: HostKeyPrompt | null;
@@ -74,6 +88,8 @@ export interface ProvisionState {
 
   refresh(): Promise<void>;
   addHost(h: NewHost): Promise<boolean>;
+  setTunnel(t: NewTunnelAccess): Promise<boolean>;
+  removeTunnel(site: string): Promise<void>;
   checkHostKey(hostId: string): Promise<void>;
   acceptHostKey(): Promise<void>;
   rejectHostKey(): void;
@@ -115,6 +131,18 @@ export function applyProgress(run: RunView, items: ProvisionProgress[]): RunView
 
 export function createProvisionStore(transport: Transport): StoreApi<ProvisionState> {
   const store = createStore<ProvisionState>()((set, get) => {
+    /** A user action: the view is busy while it runs and shows its failure, which yields `failed`. */
+    const act = async <T>(failed: T, action: () => Promise<T>): Promise<T> => {
+      set({ busy: true, error: null });
+      try {
+        return await action();
+      } catch (e) {
+        set({ error: toUserError(e) });
+        return failed;
+      } finally {
+        set({ busy: false });
+      }
+    };
     const updateRun = (runId: string, change: (r: RunView) => RunView) => {
       const current = get().runs[runId];
       if (!current) return;
@@ -142,6 +170,7 @@ export function createProvisionStore(transport: Transport): StoreApi<ProvisionSt
 
     return {
       hosts: [],
+      tunnels: [],
       runs: {},
       currentRunId: null,
       hostKeyPrompt: null,
@@ -151,8 +180,9 @@ export function createProvisionStore(transport: Transport): StoreApi<ProvisionSt
 
       async refresh() {
         try {
-          const [hosts, runs] = await Promise.all([
+          const [hosts, tunnels, runs] = await Promise.all([
             transport.invoke('hosts:list', undefined),
+            transport.invoke('tunnels:list', undefined),
             transport.invoke('provision:runs', undefined),
           ]);
           const views = { ...get().runs };
@@ -160,15 +190,14 @@ export function createProvisionStore(transport: Transport): StoreApi<ProvisionSt
             views[info.runId] = views[info.runId]
               ? ({ ...views[info.runId], info } as RunView)
               : emptyRun(info);
-          set({ hosts, runs: views });
+          set({ hosts, tunnels, runs: views });
         } catch (e) {
           set({ error: toUserError(e) });
         }
       },
 
-      async addHost(h) {
-        set({ busy: true, error: null });
-        try {
+      addHost(h) {
+        return act(false, async () => {
           let auth: SshAuthRef;
           const id = vaultId(h.site, h.name);
           if (h.auth.kind === 'key') {
@@ -206,25 +235,42 @@ export function createProvisionStore(transport: Transport): StoreApi<ProvisionSt
           });
           set({ hosts: [...get().hosts, added] });
           return true;
-        } catch (e) {
-          set({ error: toUserError(e) });
-          return false;
-        } finally {
-          set({ busy: false });
-        }
+        });
       },
 
-      async checkHostKey(hostId) {
-        set({ busy: true, error: null });
-        try {
+      setTunnel(t) {
+        return act(false, async () => {
+          const { ref } = await transport.invoke('vault:storeSecret', {
+            kind: 'tunnel-client-key',
+            id: vaultId('tunnel', t.site),
+            value: t.keyPem,
+          });
+          const saved = await transport.invoke('tunnels:set', {
+            site: t.site,
+            door: { host: t.doorHost, port: t.doorPort },
+            caPem: t.caPem,
+            certPem: t.certPem,
+            keyRef: ref,
+            ...(t.serverName ? { serverName: t.serverName } : {}),
+          });
+          set({ tunnels: [...get().tunnels.filter((x) => x.site !== saved.site), saved] });
+          return true;
+        });
+      },
+
+      removeTunnel(site) {
+        return act(undefined, async () => {
+          await transport.invoke('tunnels:remove', { site });
+          set({ tunnels: get().tunnels.filter((x) => x.site !== site) });
+        });
+      },
+
+      checkHostKey(hostId) {
+        return act(undefined, async () => {
           const r = await transport.invoke('hosts:checkHostKey', { hostId });
           if (r.status === 'unknown') set({ hostKeyPrompt: { ...r, hostId } });
           else set({ trusted: { ...get().trusted, [hostId]: true } });
-        } catch (e) {
-          set({ error: toUserError(e) });
-        } finally {
-          set({ busy: false });
-        }
+        });
       },
 
       async acceptHostKey() {
@@ -249,9 +295,8 @@ export function createProvisionStore(transport: Transport): StoreApi<ProvisionSt
         set({ hostKeyPrompt: null });
       },
 
-      async startRun(r) {
-        set({ busy: true, error: null });
-        try {
+      startRun(r) {
+        return act(false, async () => {
           const base = { hostIds: r.hostIds };
           const cluster = () => {
             if (!r.clusterId)
@@ -302,12 +347,7 @@ export function createProvisionStore(transport: Transport): StoreApi<ProvisionSt
             runs: { ...get().runs, [info.runId]: existing ? { ...existing, info } : emptyRun(info) },
           });
           return true;
-        } catch (e) {
-          set({ error: toUserError(e) });
-          return false;
-        } finally {
-          set({ busy: false });
-        }
+        });
       },
 
       async cancel(runId) {

@@ -189,6 +189,125 @@ function HostKeyPrompt() {
   );
 }
 
+/**
+ * How the app reaches NATed sites: per site, the tunnel server's operator door, its CA and a
+ * client certificate. The private key goes to the keychain; the settings keep a reference.
+ */
+function TunnelAccessPanel() {
+  const tunnels = useProvision((s) => s.tunnels);
+  const hosts = useProvision((s) => s.hosts);
+  const setTunnel = useProvision((s) => s.setTunnel);
+  const removeTunnel = useProvision((s) => s.removeTunnel);
+  const busy = useProvision((s) => s.busy);
+  const blank = {
+    site: '',
+    doorHost: '',
+    doorPort: '10264',
+    serverName: '',
+    caPem: '',
+    certPem: '',
+    keyPem: '',
+  };
+  const [f, setF] = useState(blank);
+  const set = (k: keyof typeof f) => (e: { target: { value: string } }) =>
+    setF({ ...f, [k]: e.target.value });
+  const withoutDoor = [...new Set(hosts.filter((h) => h.viaTunnel).map((h) => h.site))].filter(
+    (site) => !tunnels.some((t) => t.site === site),
+  );
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const ok = await setTunnel({
+      site: f.site.trim(),
+      doorHost: f.doorHost.trim(),
+      doorPort: Number(f.doorPort),
+      caPem: f.caPem.trim(),
+      certPem: f.certPem.trim(),
+      keyPem: f.keyPem.trim(),
+      ...(f.serverName.trim() ? { serverName: f.serverName.trim() } : {}),
+    });
+    if (ok) setF(blank);
+  };
+  return (
+    <section className="panel" aria-labelledby="tunnel-h">
+      <h3 id="tunnel-h">Tunnel access for NATed sites</h3>
+      {withoutDoor.length > 0 ? (
+        <p className="notice" role="alert">
+          Hosts of {withoutDoor.join(', ')} are reached through the tunnel, but no tunnel access is set for{' '}
+          {withoutDoor.length === 1 ? 'that site' : 'those sites'}: add it below.
+        </p>
+      ) : null}
+      {tunnels.length === 0 ? (
+        <Empty>No site uses the tunnel yet.</Empty>
+      ) : (
+        <DataTable
+          label="Tunnel access"
+          columns={['Site', 'Tunnel server door', 'Server name', { label: 'Actions', hidden: true }]}
+        >
+          {tunnels.map((t) => (
+            <tr key={t.site}>
+              <th scope="row">{t.site}</th>
+              <td className="mono">
+                {t.door.host}:{t.door.port}
+              </td>
+              <td>{t.serverName ?? '(the door address)'}</td>
+              <td>
+                <button type="button" disabled={busy} onClick={() => void removeTunnel(t.site)}>
+                  Remove {t.site}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+      <form aria-label="Set tunnel access" onSubmit={(e) => void submit(e)}>
+        <div className="row">
+          <label>
+            Tunnel site
+            <input value={f.site} onChange={set('site')} placeholder="site-a" required />
+          </label>
+          <label>
+            Door address
+            <input value={f.doorHost} onChange={set('doorHost')} placeholder="tunnel.example.com" required />
+          </label>
+          <label>
+            Door port
+            <input value={f.doorPort} onChange={set('doorPort')} inputMode="numeric" required />
+          </label>
+          <label>
+            Server name (if not the address)
+            <input value={f.serverName} onChange={set('serverName')} />
+          </label>
+        </div>
+        <div className="row">
+          {(
+            [
+              ['caPem', 'Tunnel server CA (PEM)', '-----BEGIN CERTIFICATE-----'],
+              ['certPem', 'Client certificate (PEM)', '-----BEGIN CERTIFICATE-----'],
+              ['keyPem', 'Client key (PEM, kept in the keychain)', '-----BEGIN PRIVATE KEY-----'],
+            ] as const
+          ).map(([k, label, placeholder]) => (
+            <label className="grow" key={k}>
+              {label}
+              <textarea
+                value={f[k]}
+                onChange={set(k)}
+                rows={3}
+                placeholder={placeholder}
+                required
+                spellCheck={false}
+                autoComplete="off"
+              />
+            </label>
+          ))}
+          <button type="submit" disabled={busy}>
+            Save tunnel access
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
 function authText(h: SiteHost): string {
   return h.auth.kind === 'key' ? 'SSH key' : h.auth.kind === 'password' ? 'password' : 'SSH agent';
 }
@@ -474,6 +593,7 @@ export function ProvisionView() {
       <HostKeyPrompt />
       <AddHostForm />
       <HostsTable selected={selected} toggle={toggle} />
+      <TunnelAccessPanel />
       <RunForm selected={selected} />
       <RunPanel />
     </>

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
+import { VAULT_SERVICE } from '../../src-main/vault/vault.ts';
 import { installKubeletStandin, waitNodeReady } from '../lab/fixtures/kubelet-standin.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
@@ -27,6 +28,7 @@ let app: BrowserApp | undefined;
 let appUrl = '';
 let browser: Browser | undefined;
 let page: Page;
+let tunnelKeyPem = '';
 
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('lab tests need root');
@@ -162,7 +164,60 @@ describe('provisioning in the app', () => {
     expect(errors).toEqual([]);
   });
 
-  test("the SSH key stays out of the app's files and log", async () => {
+  test('a NATed site: the app asks for its tunnel access and keeps the client key in the keychain', async () => {
+    const l = lab as Lab;
+    const operator = await l.cluster.pki.issueClientCert('e2e-tunnel-operator', 'edgefleet-operator');
+    tunnelKeyPem = await readFile(operator.key, 'utf8');
+    await page.getByRole('button', { name: 'Provisioning' }).click();
+    const form = page.getByRole('form', { name: 'Add a host' });
+    await form.getByLabel('Site', { exact: true }).fill('nat-site');
+    await form.getByLabel('Host name', { exact: true }).fill('edge-nat');
+    await form.getByLabel('Address', { exact: true }).fill('198.18.250.10');
+    await form.getByLabel('Private key', { exact: true }).fill(l.key.privateKey);
+    await form.getByLabel('Through the EdgeFleet tunnel (NATed site)').check();
+    await form.getByRole('button', { name: 'Add host' }).click();
+    const panel = page.getByRole('region', { name: 'Tunnel access for NATed sites' });
+    const missing = panel.getByRole('alert');
+    await missing.getByText(/Hosts of nat-site are reached through the tunnel/).waitFor({ timeout: 15_000 });
+
+    const tunnelForm = panel.getByRole('form', { name: 'Set tunnel access' });
+    await tunnelForm.getByLabel('Tunnel site').fill('nat-site');
+    await tunnelForm.getByLabel('Door address').fill('198.18.0.1');
+    await tunnelForm.getByLabel('Server name (if not the address)').fill('tunnel.lab');
+    await tunnelForm.getByLabel('Tunnel server CA (PEM)').fill(await readFile(l.cluster.caCertPath, 'utf8'));
+    await tunnelForm.getByLabel('Client certificate (PEM)').fill(await readFile(operator.cert, 'utf8'));
+    await tunnelForm.getByLabel('Client key (PEM, kept in the keychain)').fill(tunnelKeyPem);
+    await tunnelForm.getByRole('button', { name: 'Save tunnel access' }).click();
+    const row = panel
+      .getByRole('table', { name: 'Tunnel access' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('rowheader', { name: 'nat-site', exact: true }) });
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.getByRole('cell').allTextContents()).toEqual([
+      '198.18.0.1:10264',
+      'tunnel.lab',
+      'Remove nat-site',
+    ]);
+    await expect(missing.count()).resolves.toBe(0);
+    await expect(tunnelForm.getByLabel('Client key (PEM, kept in the keychain)').inputValue()).resolves.toBe(
+      '',
+    );
+    // The key is in the keychain (the Secret Service of this test), the app's files hold a reference.
+    const keytar = (await import('keytar')).default;
+    const stored = await keytar.findCredentials(VAULT_SERVICE);
+    const entry = stored.find((c) => c.account.startsWith('tunnel-client-key/'));
+    expect(entry?.password.trim()).toBe(tunnelKeyPem.trim());
+
+    // A reload reads the profile back from main, not from the page's memory.
+    await page.reload();
+    await page.getByRole('button', { name: 'Provisioning' }).click();
+    await page
+      .getByRole('table', { name: 'Tunnel access' })
+      .getByRole('rowheader', { name: 'nat-site', exact: true })
+      .waitFor({ timeout: 15_000 });
+  });
+
+  test("the SSH key and the tunnel client key stay out of the app's files and log", async () => {
     const keyBody = (lab as Lab).key.privateKey.trim().split('\n')[1] as string;
     expect(keyBody.length).toBeGreaterThan(20);
     const files: string[] = [];
@@ -180,5 +235,11 @@ describe('provisioning in the app', () => {
       expect((await readFile(f, 'utf8')).includes(keyBody), f).toBe(false);
     }
     expect((app as BrowserApp).output.includes(keyBody)).toBe(false);
+    const tunnelKeyBody = tunnelKeyPem.trim().split('\n')[1] as string;
+    expect(tunnelKeyBody.length).toBeGreaterThan(20);
+    for (const f of files) {
+      if (f.endsWith('.gz')) continue;
+      expect((await readFile(f, 'utf8')).includes(tunnelKeyBody), f).toBe(false);
+    }
   });
 });
