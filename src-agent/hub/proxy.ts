@@ -336,26 +336,52 @@ export class ApiProxy {
     unreachable: Unreachable,
     ownCredentials = false,
   ): void {
-    const server = this.upstream.order()[0];
-    if (!server) {
+    const servers = this.upstream.order();
+    if (servers.length === 0) {
       unreachable('no API server configured');
       return;
     }
     const headers = outgoingHeaders(req, false);
     headers.connection = 'Upgrade';
     headers.upgrade = req.headers.upgrade ?? '';
+    this.tunnelTo(servers, 0, req, socket, head, headers, unreachable, ownCredentials);
+  }
+
+  /**
+   * Tunnels through `servers[at]`. Until a server answers, nothing has reached the client, so one that
+   * cannot be reached is marked failed and the next is tried (as forward() does for reads).
+   */
+  private tunnelTo(
+    servers: URL[],
+    at: number,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    headers: OutgoingHttpHeaders,
+    unreachable: Unreachable,
+    ownCredentials: boolean,
+  ): void {
+    const server = servers[at] as URL;
     const creq = this.upstream.request(server, {
       method: req.method ?? 'GET',
       path: req.url ?? '/',
       headers,
       ownCredentials: ownCredentials || req.headers.authorization !== undefined,
     });
-    socket.on('error', () => creq.destroy());
+    let answered = false;
+    const onClientError = (): void => {
+      creq.destroy();
+    };
+    socket.on('error', onClientError);
     creq.on('error', (err) => {
       this.upstream.markFailed(server);
-      unreachable(err.message);
+      if (!answered && at + 1 < servers.length && !socket.destroyed) {
+        socket.off('error', onClientError);
+        this.tunnelTo(servers, at + 1, req, socket, head, headers, unreachable, ownCredentials);
+      } else unreachable(err.message);
     });
     creq.on('upgrade', (ures, usocket, uhead) => {
+      answered = true;
       const lines = [`HTTP/1.1 ${ures.statusCode ?? 101} ${ures.statusMessage ?? 'Switching Protocols'}`];
       for (let i = 0; i < ures.rawHeaders.length; i += 2)
         lines.push(`${ures.rawHeaders[i]}: ${ures.rawHeaders[i + 1]}`);
@@ -377,8 +403,11 @@ export class ApiProxy {
     });
     // The server refused the upgrade (403, 404, 400): relay its answer as a plain response.
     creq.on('response', (ures) => {
+      answered = true;
       const lines = [`HTTP/1.1 ${ures.statusCode} ${ures.statusMessage ?? ''}`];
-      for (const [k, v] of Object.entries(responseHeaders(ures))) lines.push(`${k}: ${String(v)}`);
+      // The body is re-sent whole with its own length below: a second Content-Length breaks clients.
+      for (const [k, v] of Object.entries(responseHeaders(ures)))
+        if (k !== 'content-length') lines.push(`${k}: ${String(v)}`);
       const chunks: Buffer[] = [];
       ures.on('data', (c: Buffer) => chunks.push(c));
       ures.on('end', () => {

@@ -408,6 +408,65 @@ export class Cluster {
     return `${id}.${secret}`;
   }
 
+  /**
+   * Starts another kube-apiserver on this cluster's etcd, PKI and bind address, as a second
+   * control-plane instance (e.g. for a client that chooses between API servers). It runs in
+   * `processes` under `name`, so stop() ends it with the rest; `processes.stop(name)` stops it
+   * alone and calling this again with the same name and port starts it again.
+   */
+  async startExtraApiServer(
+    opts: { name?: string; port?: number; extraArgs?: readonly string[] } = {},
+  ): Promise<{ name: string; url: string; port: number }> {
+    const main = this.processes.get('kube-apiserver');
+    if (!main) throw new Error(`no kube-apiserver runs in ${this.dir}: start the cluster first`);
+    const name = opts.name ?? 'kube-apiserver-2';
+    const port = opts.port ?? (await freePort(this.bindAddress));
+    const url = `https://${urlHost(this.bindAddress)}:${port}`;
+    const args = [
+      ...main.args.filter(
+        (a) => !a.startsWith('--secure-port=') && !a.startsWith('--endpoint-reconciler-type='),
+      ),
+      `--secure-port=${port}`,
+      // Same address, another port: leave the `kubernetes` Service endpoints to the first instance.
+      '--endpoint-reconciler-type=none',
+      ...(opts.extraArgs ?? []),
+    ];
+    const proc = this.processes.start({ name, file: main.file, args });
+    const ca = await readFile(this.caCertPath);
+    await waitFor(`${name} /readyz`, () => httpsOk(`${url}/readyz`, { ca }), { timeoutMs: 90_000, proc });
+    return { name, url, port };
+  }
+
+  /**
+   * Compacts etcd's history up to its current revision, as kube-apiserver does every 5 minutes:
+   * watches from an older resourceVersion that reach etcd then fail with 410 Gone. Returns the revision.
+   */
+  async compactEtcd(): Promise<number> {
+    const flag = '--etcd-servers=';
+    const etcd = this.processes
+      .get('kube-apiserver')
+      ?.args.find((a) => a.startsWith(flag))
+      ?.slice(flag.length)
+      .split(',')[0];
+    if (!etcd) throw new Error(`no kube-apiserver with ${flag} runs in ${this.dir}: start the cluster first`);
+    const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+      const res = await fetch(`${etcd}${path}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`etcd ${path} answered ${res.status}: ${text.slice(0, 200)}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const range = await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+    const revision = Number((range.header as { revision?: string } | undefined)?.revision);
+    if (!Number.isFinite(revision))
+      throw new Error(`etcd /v3/kv/range gave no revision: ${JSON.stringify(range)}`);
+    await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+    return revision;
+  }
+
   /** Stops every program of this cluster (and what other parts added to `processes`). */
   async stop(): Promise<void> {
     await this.processes.stopAll();

@@ -346,7 +346,7 @@ describe('hub against a real kube-apiserver', () => {
 
   it('a watch from an old resourceVersion answers the same through the hub as directly', async () => {
     // kube-apiserver 1.36 serves resourceVersion=1 from its watch cache rather than 410 Gone; the
-    // 410 pass-through itself is covered against the fake API server in src-agent/hub/hub.test.ts.
+    // 410 pass-through against the real API server (watch cache off, etcd compacted) is in hub-streams.test.ts.
     const path = `/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3D${NODE}&resourceVersion=1&timeoutSeconds=1`;
     const d = await direct('GET', path);
     const h = await viaHub(hub as Hub, 'GET', path);
