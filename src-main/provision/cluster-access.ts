@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import {
+  KubeApiError,
   KubeClient,
   type KubeConnection,
   kubeconfigConnection,
@@ -30,6 +31,8 @@ export interface ClusterAccess {
     name: string,
     meta: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
   ): Promise<void>;
+  /** Deletes the Node object (a machine that leaves the cluster); absent already is fine. */
+  deleteNode(name: string): Promise<void>;
   close(): void;
 }
 
@@ -80,6 +83,11 @@ export function connectionClusterAccess(conn: KubeConnection): ClusterAccess {
     },
     async patchNodeMetadata(name, meta) {
       await client.patch(RESOURCES.nodes, name, { metadata: meta }, { type: 'merge' });
+    },
+    async deleteNode(name) {
+      await client.delete(RESOURCES.nodes, name).catch((e: unknown) => {
+        if (!(e instanceof KubeApiError && e.status === 404)) throw e;
+      });
     },
     close: () => client.close(),
   };

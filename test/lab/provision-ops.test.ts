@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSummary, runBatch } from '../../src-main/provision/batch.ts';
 import { type ClusterAccess, kubeClusterAccess } from '../../src-main/provision/cluster-access.ts';
 import { joinPlan } from '../../src-main/provision/join.ts';
+import { revertPlan } from '../../src-main/provision/revert.ts';
 import { HostKeyUnknownError, SshSession, type SshTarget } from '../../src-main/provision/ssh-session.ts';
 import { upgradePlan } from '../../src-main/provision/upgrade.ts';
 import { installKubeletStandinUnjoined } from './fixtures/kubelet-standin.ts';
 import { Lab } from './lab.ts';
-import { provisionKit } from './provision-support.ts';
+import { provisionKit, snapshot } from './provision-support.ts';
 
 // Join a new node with a bootstrap token and upgrade its agent, on a real Debian host (nspawn)
 // whose "kubelet" is the lab stand-in (test/lab/fixtures/kubelet-standin.sh — NOT a real
@@ -36,6 +37,8 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
   let cluster: ClusterAccess;
   let token = '';
   let tokenRef = '';
+  /** The machine before the join: kubelet installed, not joined (kubelet's own state dir included). */
+  let beforeJoin: string[] = [];
   const target = (): SshTarget => ({
     host: lab.host('edge-1').address,
     username: 'root',
@@ -48,6 +51,7 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
     kit = await provisionKit(lab);
     cluster = kubeClusterAccess(lab.kubeconfig);
     await installKubeletStandinUnjoined(lab.host('edge-1'));
+    beforeJoin = await snapshot(lab.host('edge-1'), ['/var/lib/kubelet']);
     token = await lab.cluster.createBootstrapToken({ description: 'edgefleet join test' });
     tokenRef = await kit.vault.put('bootstrap-token', 'lab-join', token);
     const err = await SshSession.connect(target(), { vault: kit.vault, knownHosts: kit.knownHosts }).then(
@@ -228,5 +232,33 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
         .host('edge-1')
         .run('stat -c %a /etc/kubernetes/bootstrap-kubelet.conf /var/lib/edgefleet/pki/bootstrap-token'),
     ).toBe('600\n600\n');
+  });
+
+  it('reverting the joined machine un-joins it: files as before the join, kubelet stopped, Node deleted; it can join again', async () => {
+    const h = lab.host('edge-1');
+    const summary = await batch(() => revertPlan({ cluster }));
+    console.log(formatSummary(summary));
+    expect(summary.hosts.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
+    expect(await snapshot(h, ['/var/lib/kubelet'])).toEqual(beforeJoin);
+    expect((await h.exec('systemctl is-active kubelet edgefleet-hub')).stdout.trim()).not.toMatch(
+      /\bactive\b/,
+    );
+    expect(await cluster.getNode('edge-1')).toBeUndefined();
+    const log = await readFile(summary.hosts[0]?.logFile ?? '', 'utf8');
+    expect(log).toContain('EdgeFleet joined this machine as node edge-1');
+
+    // Back to "kubelet installed, not joined": the join plan accepts it again and it ends Ready.
+    const again = await batch(() =>
+      joinPlan({
+        cluster,
+        vault: kit.vault,
+        bootstrapTokenRef: tokenRef,
+        resourcesDir: RESOURCES,
+        cacheDir: kit.cacheDir,
+        pool: 'site-j',
+      }),
+    );
+    expect(again.hosts.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
+    expect((await cluster.getNode('edge-1'))?.ready?.status).toBe('True');
   });
 });

@@ -35,9 +35,9 @@ export const WATCHED = [
   '/usr/local/bin',
 ];
 
-export async function snapshot(host: LabHost): Promise<string[]> {
+export async function snapshot(host: LabHost, extraRoots: readonly string[] = []): Promise<string[]> {
   const r = await host.exec(
-    `for root in ${WATCHED.join(' ')}; do [ -e "$root" ] && find "$root" -xdev; done | sort | while read -r p; do
+    `for root in ${[...WATCHED, ...extraRoots].join(' ')}; do [ -e "$root" ] && find "$root" -xdev; done | sort | while read -r p; do
   if [ -L "$p" ]; then echo "L $p -> $(readlink "$p")";
   elif [ -f "$p" ]; then echo "F $(stat -c '%a %U' "$p") $(sha256sum < "$p" | cut -c1-64) $p";
   else echo "D $(stat -c '%a %U' "$p") $p"; fi; done`,
