@@ -8,30 +8,11 @@ import { join, resolve } from 'node:path';
 import type { Browser } from 'playwright';
 import type { TestKeyring } from '../lab/keyring.ts';
 import type { Lab } from '../lab/lab.ts';
+import { until } from '../lab/until.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 
-/** Polls `probe` until it returns a value other than undefined/false; throws with the last error. */
-export async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined | false>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
-  );
-}
+export { until };
 
 /** Builds main, preload and renderer so `scripts/start.mjs` serves the current code. */
 export function buildApp(): void {

@@ -1,13 +1,13 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster, LAB_NODE_MONITOR_GRACE_SECONDS } from './cluster.ts';
 import { KWOK_POD_PLACEMENT, Kwok } from './kwok.ts';
 import { kubeconfigYaml } from './pki.ts';
 import { type ProcessRecord, pidRuns } from './proc.ts';
 import { sh } from './sh.ts';
+import { until } from './until.ts';
 
 interface NodeCondition {
   type: string;
@@ -44,16 +44,6 @@ async function processesMentioning(needle: string): Promise<number[]> {
     if (cmdline.includes(needle)) found.push(Number(entry));
   }
   return found;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(500);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
 
 describe('lab control plane: real kube-apiserver, etcd, controller-manager, scheduler + kwok', () => {

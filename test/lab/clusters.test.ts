@@ -343,11 +343,13 @@ describe('clusters against a real API server', () => {
     await svc.watch(ssoId);
     const sso = mirror(ssoId);
     // The plugin's identity is the ServiceAccount's: it may list nodes but not pods (edgefleet-viewer).
-    await until('nodes synced through the plugin credential', () =>
-      sso.snap?.resources.nodes.state.status === 'synced' ? true : false,
+    await until(
+      'nodes synced through the plugin credential',
+      () => sso.snap?.resources.nodes.state.status === 'synced',
     );
-    await until('pods forbidden for the plugin identity', () =>
-      sso.snap?.resources.pods.state.status === 'forbidden' ? true : false,
+    await until(
+      'pods forbidden for the plugin identity',
+      () => sso.snap?.resources.pods.state.status === 'forbidden',
     );
     expect(sso.snap?.connection.state).toBe('connected');
     expect(sso.snap?.resources.pods.state.message).toMatch(/system:serviceaccount:default:plugin-user/);

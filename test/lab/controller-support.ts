@@ -4,7 +4,6 @@
  * shipped manifest as kubectl parses it, and a poll-until helper.
  */
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from './cluster.ts';
 import { freePort, type RunningProcess } from './proc.ts';
 
@@ -12,28 +11,7 @@ export const REPO = resolve(import.meta.dirname, '../..');
 export const CRDS = join(REPO, 'resources/crds');
 export const CONTROLLER_MANIFEST = join(REPO, 'resources/manifests/controller.yaml');
 
-/** Polls `probe` every `intervalMs` until it returns a value; throws with the last error seen. */
-export async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-  intervalMs = 500,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${last})` : ''}`,
-  );
-}
+export { until } from './until.ts';
 
 /** Applies resources/crds and waits until the API server serves NodePool and YurtAppSet. */
 export async function installCrds(cluster: Cluster): Promise<void> {

@@ -8,6 +8,7 @@ import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
 import { Lab } from './lab.ts';
 import type { HostLink } from './net.ts';
 import { sh } from './sh.ts';
+import { until } from './until.ts';
 
 /**
  * Node autonomy end to end (issue 3): a real kubelet (containerd + runc) whose only way to the API
@@ -75,23 +76,6 @@ const kubectl = (args: string[], input?: string) =>
   (lab as Lab).cluster.kubectl(args, input ? { input } : {});
 const kubectlJson = <T>(args: string[]) => (lab as Lab).cluster.kubectlJson<T>(args);
 const theNode = () => node as KubeletNode;
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(1_000);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
-  );
-}
 
 const appPods = async () =>
   (await kubectlJson<{ items: PodJson[] }>(['get', 'pods', '-n', 'default', '-l', 'app=web', '-o', 'json']))

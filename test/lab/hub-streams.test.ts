@@ -13,6 +13,7 @@ import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import { APP_IMAGE } from './images.ts';
 import { Lab } from './lab.ts';
 import { freePort } from './proc.ts';
+import { until } from './until.ts';
 
 /**
  * The hub's streaming paths and upstream choice against the real kube-apiserver (issue 3):
@@ -296,23 +297,6 @@ async function getPodtemplates(hub: Hub, n: number): Promise<void> {
     );
     expect(r.status, r.body).toBe(200);
   }
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(1_000);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
-  );
 }
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import { APP_IMAGE, ensureLabImages } from './images.ts';
 import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
 import { type HostLink, LabNetwork, listLabNetworkObjects } from './net.ts';
 import { sh } from './sh.ts';
+import { until } from './until.ts';
 
 interface NodeJson {
   metadata: { name: string; labels?: Record<string, string> };
@@ -41,23 +42,6 @@ async function processesMentioning(needle: string): Promise<string[]> {
     if (cmdline.includes(needle)) found.push(`${entry}: ${cmdline.replaceAll('\0', ' ').slice(0, 120)}`);
   }
   return found;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(1_000);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`,
-  );
 }
 
 async function hostNetnsNames(): Promise<string[]> {

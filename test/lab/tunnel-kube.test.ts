@@ -30,6 +30,7 @@ import {
   writeJson,
 } from './tunnel/fixtures.ts';
 import { installHostTunnelAgent, TUNNEL_AGENT_UNIT } from './tunnel/host-agent.ts';
+import { until } from './until.ts';
 
 const KUBE = 'kube-1';
 const EDGE = 'edge-1';
@@ -43,23 +44,6 @@ interface Replica {
   accessPort: number;
   adminPort: number;
   proc: Proc | null;
-}
-
-function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return (async () => {
-    let last = '';
-    while (Date.now() < deadline) {
-      try {
-        const v = await fn();
-        if (v !== undefined) return v;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
-  })();
 }
 
 /** A long-running kubectl (logs -f, port-forward) whose output is kept. */
