@@ -392,6 +392,7 @@ export async function run(args: string[]): Promise<void> {
       `idle                               ${rssIdle.toFixed(1).padStart(6)} MB   ≤ 60 MB   30–40 MB`,
     );
     if (memIdle) console.log(`  idle:   ${memIdle}`);
+    console.log(`  (hub: node ${nodeFlags.join(' ')}, ${JSON.stringify(unitEnv)}; measured 1 s after ready)`);
     console.log(
       `loaded (${quick ? '200 pods/100 svcs' : '2,000 pods/1,000 svcs'}, 20 on node) ${rssLoaded.toFixed(1).padStart(6)} MB   ≤ 100 MB`,
     );

@@ -96,3 +96,126 @@ describe('cache manager: LIST tee', () => {
     expect(r.names).toEqual(['a', 'b', 'c', 'd']);
   });
 });
+
+/** A 17 MiB LIST: more than the cache's 16 MiB write queue. */
+const bigList = () =>
+  listBody(
+    '20',
+    Array.from({ length: 1100 }, (_, i) => `cm-${i}`),
+    'x'.repeat(16 * 1024),
+  );
+
+/**
+ * A cache whose disk takes no write until `open()` is called (a hung card), then takes each write
+ * after `delayMs` (a slow one).
+ */
+async function gatedCache(opts: { listStallMs?: number; listHoldBudgetMs?: number } = {}, delayMs = 0) {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  const log = new MemoryLogger();
+  const io = {
+    open: (async (...a: Parameters<typeof fsp.open>) => {
+      await gate;
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return fsp.open(...a);
+    }) as typeof fsp.open,
+    rename: fsp.rename,
+    mkdir: fsp.mkdir,
+  };
+  const s = new Storage({
+    root: join(dir, 'gated'),
+    key: await loadOrCreateCacheKey(join(dir, 'key')),
+    log,
+    io,
+  });
+  await s.init();
+  return { storage: s, cache: new CacheManager(s, [], log, opts), log, open };
+}
+
+describe('cache manager: backpressure', () => {
+  it('asks the producer to wait while the disk is behind, and lets go of a disk that makes no progress', async () => {
+    const g = await gatedCache({ listStallMs: 300 });
+    const body = bigList();
+    const sink = g.cache.sinkFor('edgefleet', listInfo, 200, 'application/json');
+    if (!sink) throw new Error('expected a cache sink for a LIST');
+    let offset = 0;
+    let accepted = true;
+    while (accepted && offset < body.length) {
+      accepted = sink.write(body.subarray(offset, offset + 64 * 1024));
+      offset += 64 * 1024;
+    }
+    // The queue filled before the body ended: the producer must pause here.
+    expect(accepted).toBe(false);
+    expect(offset).toBeLessThan(body.length);
+    const started = Date.now();
+    await new Promise<void>((r) => sink.onDrain(r));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    const line = g.log.lines.find((l) => l.event === 'cache.list_not_cached');
+    expect(String(line?.fields?.error)).toContain('stalled');
+    expect(g.cache.responsesNotCached).toBe(1);
+    // Given up: the rest streams through without waiting, and the list is never recorded as complete.
+    for (; offset < body.length; offset += 64 * 1024)
+      expect(sink.write(body.subarray(offset, offset + 64 * 1024))).toBe(true);
+    g.open();
+    await sink.end();
+    expect(await g.storage.getMeta('edgefleet', cms)).toBeUndefined();
+  }, 20_000);
+
+  it('lets go of a list held back longer than the API server would wait, though the disk progresses', async () => {
+    const g = await gatedCache({ listHoldBudgetMs: 400 }, 40);
+    g.open();
+    const body = bigList();
+    const sink = g.cache.sinkFor('edgefleet', listInfo, 200, 'application/json');
+    if (!sink) throw new Error('expected a cache sink for a LIST');
+    const started = Date.now();
+    let waits = 0;
+    for (let at = 0; at < body.length; at += 64 * 1024) {
+      if (sink.write(body.subarray(at, at + 64 * 1024))) continue;
+      waits++;
+      await new Promise<void>((r) => sink.onDrain(r));
+    }
+    // Held back at least once and let go by the budget: draining half the queue takes over a second here.
+    expect(waits).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const line = g.log.lines.find((l) => l.event === 'cache.list_not_cached');
+    expect(String(line?.fields?.error)).toContain('held back');
+    await sink.end();
+    expect(await g.storage.getMeta('edgefleet', cms)).toBeUndefined();
+    // What was queued before letting go still landed: the next LIST only writes the rest.
+    expect((await g.storage.listKeys('edgefleet', cms)).length).toBeGreaterThan(0);
+  }, 20_000);
+
+  it('never holds a watch back; a backlog past its bound stops caching that watch at a consistent point', async () => {
+    const g = await gatedCache();
+    const watchInfo = parseRequestInfo('GET', '/api/v1/namespaces/ns/configmaps?watch=true');
+    const sink = g.cache.sinkFor('edgefleet', watchInfo, 200, 'application/json');
+    if (!sink) throw new Error('expected a cache sink for a WATCH');
+    const event = (i: number) =>
+      Buffer.from(
+        `${JSON.stringify({
+          type: 'ADDED',
+          object: {
+            kind: 'ConfigMap',
+            apiVersion: 'v1',
+            metadata: { name: `w-${i}`, namespace: 'ns', resourceVersion: String(100 + i) },
+            data: { pad: 'y'.repeat(64 * 1024) },
+          },
+        })}\n`,
+      );
+    // 100 events of 64 KiB while the disk takes nothing: more than the 4 MiB the sink keeps waiting.
+    expect(sink.write(event(0))).toBe(true);
+    // Let the first event reach the (stuck) disk before the flood.
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 1; i < 100; i++) expect(sink.write(event(i))).toBe(true);
+    expect(g.log.lines.some((l) => l.event === 'cache.watch_not_cached')).toBe(true);
+    expect(g.cache.responsesNotCached).toBe(1);
+    g.open();
+    await sink.end();
+    // Only the event already being written landed; the resourceVersion matches what is on disk.
+    const names = (await g.storage.listKeys('edgefleet', cms)).map((k) => k.name);
+    expect(names).toEqual(['w-0']);
+    expect(await g.storage.getMeta('edgefleet', cms)).toMatchObject({ resourceVersion: '100' });
+  });
+});

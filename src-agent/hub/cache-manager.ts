@@ -15,9 +15,16 @@ export interface ResourceMeta {
   resourceVersion: string;
 }
 
-/** Receives a copy of an upstream response body as it streams to the client. */
+/**
+ * Receives a copy of an upstream response body as it streams to the client. Backpressure follows Node's
+ * writable streams: write() always takes the chunk, and answers false when the cache cannot keep up; the
+ * caller should then stop reading the upstream until the onDrain callback runs. A sink never holds the
+ * stream back for a disk that fails or stalls: it gives up caching that response and drains.
+ */
 export interface CacheSink {
-  write(chunk: Buffer): void;
+  write(chunk: Buffer): boolean;
+  /** Runs `cb` once, as soon as the sink takes writes without waiting (at once when it is not full). */
+  onDrain(cb: () => void): void;
   end(): Promise<void>;
 }
 
@@ -35,6 +42,22 @@ interface K8sObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string; continue?: string };
   items?: K8sObject[];
 }
+
+/**
+ * A LIST held back for the disk is let go (and not cached) when no queued write finished for this long:
+ * a slow SD card makes progress, a hung one must not stall the client for ever.
+ */
+const LIST_STALL_MS = 10_000;
+/**
+ * Nor is a LIST held back longer than this in total: kube-apiserver aborts a LIST still being written
+ * after its request timeout (60 s by default), and a cut list would fail the client. What was queued
+ * still lands, so the next LIST (which skips unchanged objects) gets further.
+ */
+const LIST_HOLD_BUDGET_MS = 40_000;
+/** Watch events waiting for the disk (bytes as received); past it the watch stops caching, never pauses. */
+const MAX_WATCH_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** The callback of a sink that never asks the producer to wait. */
+const neverFull = (cb: () => void): void => cb();
 
 /** A list's envelope (everything but its items) is small; a huge one is not a list worth caching. */
 const MAX_ENVELOPE_BYTES = 1024 * 1024;
@@ -57,13 +80,24 @@ export class CacheManager {
   private readonly log: Logger;
   private agents: string[];
   private readonly pending = new Set<Promise<void>>();
+  private readonly stallMs: number;
+  private readonly holdBudgetMs: number;
   hits = 0;
   misses = 0;
+  /** LIST and WATCH responses whose caching was given up (disk failing, stalled or too slow for a watch). */
+  responsesNotCached = 0;
 
-  constructor(storage: Storage, extraAgents: readonly string[], log: Logger) {
+  constructor(
+    storage: Storage,
+    extraAgents: readonly string[],
+    log: Logger,
+    opts: { listStallMs?: number; listHoldBudgetMs?: number } = {},
+  ) {
     this.storage = storage;
     this.log = log;
     this.agents = [...BUILTIN_CACHE_AGENTS, ...extraAgents];
+    this.stallMs = opts.listStallMs ?? LIST_STALL_MS;
+    this.holdBudgetMs = opts.listHoldBudgetMs ?? LIST_HOLD_BUDGET_MS;
   }
 
   /** Whether Secrets may be kept on this node's disk (a pool's policy can forbid it). */
@@ -128,6 +162,7 @@ export class CacheManager {
     if (!sink) return undefined;
     return {
       write: (c) => sink.write(c),
+      onDrain: (cb) => sink.onDrain(cb),
       end: () => {
         const p = sink.end().finally(() => this.pending.delete(p));
         this.pending.add(p);
@@ -156,9 +191,21 @@ export class CacheManager {
     return { component, resource: r, namespace: obj.metadata?.namespace ?? '', name };
   }
 
+  /** Gives up caching one response, counted and logged (proxying goes on regardless). */
+  private notCached(event: string, component: string, info: RequestInfo, error: string): void {
+    this.responsesNotCached++;
+    this.log.warn(event, { component, resource: info.resource.resource, path: info.path, error });
+  }
+
+  private diskRefuses(): string {
+    const st = this.storage.status;
+    return st.writable ? '' : `cache disk not writable (${st.reason}): ${st.message}`;
+  }
+
   private deleteSink(component: string, info: RequestInfo): CacheSink {
     return {
-      write: () => undefined,
+      write: () => true,
+      onDrain: neverFull,
       end: async () => {
         await this.storage.delete({
           component,
@@ -173,7 +220,11 @@ export class CacheManager {
   private objectSink(component: string, info: RequestInfo): CacheSink {
     const chunks: Buffer[] = [];
     return {
-      write: (c) => chunks.push(c),
+      write: (c) => {
+        chunks.push(c);
+        return true;
+      },
+      onDrain: neverFull,
       end: async () => {
         const obj = parse(Buffer.concat(chunks));
         if (!obj || obj.kind === 'Status') return;
@@ -185,8 +236,10 @@ export class CacheManager {
 
   /**
    * Splits the LIST body item by item as it streams (never the whole body or its parsed tree in memory)
-   * and writes each object as it arrives, a bounded number of writes in flight. Only a complete body
-   * updates the list's metadata and removes cached objects the list no longer has.
+   * and writes each object as it arrives, a bounded number of writes in flight. When the write queue is
+   * full, write() answers false so the proxy reads the upstream at the pace the disk takes; a failing
+   * or stuck disk ends that (the list is not cached, the stream goes on at full speed). Only a complete
+   * body updates the list's metadata and removes cached objects the list no longer has.
    */
   private listSink(component: string, info: RequestInfo): CacheSink {
     const envelope: Buffer[] = [];
@@ -195,6 +248,48 @@ export class CacheManager {
     let failed = '';
     const seen = new Set<string>();
     const writes = this.storage.putQueue();
+    /** The queue answered "full" and the producer was (or will be) told to wait. */
+    let full = false;
+    let waiters: (() => void)[] = [];
+    let watchdog: NodeJS.Timeout | undefined;
+    /** Time the producer has been held back, before the current hold (which started at heldSince). */
+    let heldMs = 0;
+    let heldSince = 0;
+    const release = (): void => {
+      if (full) heldMs += Date.now() - heldSince;
+      full = false;
+      clearTimeout(watchdog);
+      watchdog = undefined;
+      const ws = waiters;
+      waiters = [];
+      for (const cb of ws) cb();
+    };
+    const abandon = (why: string): void => {
+      if (!failed) {
+        failed = why;
+        this.notCached('cache.list_not_cached', component, info, why);
+      }
+      release();
+    };
+    /**
+     * While full: a disk that finishes no write in `stallMs` is stuck, and a list held back past the
+     * budget would be cut by the API server; either way stop holding it back.
+     */
+    const watch = (progress: number): void => {
+      const budgetLeft = this.holdBudgetMs - heldMs - (Date.now() - heldSince);
+      watchdog = setTimeout(
+        () => {
+          if (!full) return;
+          if (heldMs + (Date.now() - heldSince) >= this.holdBudgetMs)
+            abandon(`list held back by the cache disk for ${this.holdBudgetMs} ms; the disk is too slow`);
+          else if (this.storage.queueWrites === progress)
+            abandon(`cache writes stalled: none finished in ${this.stallMs} ms; check the cache disk`);
+          else watch(this.storage.queueWrites);
+        },
+        Math.max(0, Math.min(this.stallMs, budgetLeft)),
+      );
+      watchdog.unref();
+    };
     const metaOf = (env: K8sObject): ResourceMeta => {
       const listKind = env.kind ?? '';
       return {
@@ -221,27 +316,46 @@ export class CacheManager {
         const k = this.key(component, info.resource, obj);
         if (!k) return;
         seen.add(`${k.namespace}/${k.name}`);
-        // The disk cannot keep up: stop here rather than hold the list in memory; the next list fills it.
-        if (!writes.add(k, obj)) throw new Error('cache write backlog full (disk slower than the uplink)');
+        // Queued even when full: the rest of this chunk is already in memory (one chunk past the bound).
+        if (!writes.add(k, obj) && !full) {
+          full = true;
+          heldSince = Date.now();
+          writes.onDrain(release);
+          if (full) watch(this.storage.queueWrites);
+        }
       },
     });
     return {
       write: (c) => {
-        if (failed) return;
+        if (failed) return true;
+        const refused = this.diskRefuses();
+        if (refused) {
+          abandon(refused);
+          return true;
+        }
         try {
           splitter.push(c);
         } catch (err) {
-          failed = (err as Error).message;
-          this.log.warn('cache.list_not_cached', {
-            component,
-            resource: info.resource.resource,
-            error: failed,
-          });
+          abandon((err as Error).message);
+          return true;
         }
+        return !full;
+      },
+      onDrain: (cb) => {
+        if (full) waiters.push(cb);
+        else cb();
       },
       end: async () => {
+        // A list cut short keeps its queued objects; only the watchdog and waiters go.
+        release();
         await writes.done();
         if (failed || !splitter.complete) return;
+        // The disk failed after the last chunk: objects are missing, so the list is not the truth.
+        const refused = this.diskRefuses();
+        if (refused) {
+          abandon(refused);
+          return;
+        }
         const list = parse(Buffer.concat(envelope));
         if (!list || !Array.isArray(list.items)) return;
         await this.finishList(component, info, metaOf(list), list, seen);
@@ -278,17 +392,49 @@ export class CacheManager {
     }
   }
 
+  /**
+   * Applies watch events in order. A watch is never held back for the disk (its events are late for every
+   * client sharing it); instead the events waiting for the disk are bounded, and a watch whose backlog
+   * outgrows the bound — or whose disk fails — stops being cached, leaving the resource at the last
+   * event applied (a consistent, older view that the next LIST refreshes).
+   */
   private watchSink(component: string, info: RequestInfo): CacheSink {
     const decoder = new WatchDecoder();
     let queue = Promise.resolve();
+    let backlog = 0;
+    let failed = false;
+    const giveUp = (why: string): void => {
+      failed = true;
+      this.notCached('cache.watch_not_cached', component, info, why);
+    };
     return {
       write: (c) => {
-        for (const ev of decoder.push(c)) {
-          queue = queue.then(() =>
-            this.applyEvent(component, info.resource, ev.type, ev.object as K8sObject),
-          );
-        }
+        if (failed) return true;
+        const refused = this.diskRefuses();
+        if (refused) giveUp(refused);
+        else if (backlog + c.length > MAX_WATCH_BACKLOG_BYTES)
+          giveUp(`cache write backlog over ${MAX_WATCH_BACKLOG_BYTES} bytes (disk slower than the events)`);
+        if (failed) return true;
+        const events = decoder.push(c);
+        if (events.length === 0) return true;
+        backlog += c.length;
+        queue = queue
+          .then(async () => {
+            for (const ev of events) {
+              if (failed) return;
+              await this.applyEvent(component, info.resource, ev.type, ev.object as K8sObject);
+            }
+          })
+          // A failed delete (read-only disk) must not break the chain or surface as an unhandled rejection.
+          .catch((err: Error) => {
+            if (!failed) giveUp(err.message);
+          })
+          .finally(() => {
+            backlog -= c.length;
+          });
+        return true;
       },
+      onDrain: neverFull,
       end: () => queue,
     };
   }

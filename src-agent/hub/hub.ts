@@ -392,6 +392,12 @@ export class Hub {
     m.gauge('edgefleet_hub_cache_writable', '1 while the cache accepts writes; 0 after ENOSPC/EROFS.', () =>
       this.storage.status.writable ? 1 : 0,
     );
+    m.gauge(
+      'edgefleet_hub_cache_responses_not_cached_total',
+      'LIST/WATCH responses proxied without being cached (cache disk failing, stalled or too slow).',
+      () => this.cache.responsesNotCached,
+      'counter',
+    );
     m.gauge('edgefleet_hub_cache_bytes', 'Bytes of cache files on disk.', () => this.storage.bytes());
     m.gauge('edgefleet_hub_disk_free_bytes', 'Free bytes on the cache filesystem.', () =>
       this.storage.diskFreeBytes(),

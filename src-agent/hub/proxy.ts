@@ -251,11 +251,23 @@ export class ApiProxy {
     if (f.cacheable && this.cache.isCacheableRequest(info))
       sink = this.cache.sinkFor(f.component, info, status, contentType);
     const headers = responseHeaders(ures);
+    // The upstream is read only while both the client and the cache keep up; each holds it until it drains.
+    const holds = new Set<'client' | 'cache'>();
+    const hold = (by: 'client' | 'cache'): void => {
+      holds.add(by);
+      ures.pause();
+    };
+    const release = (by: 'client' | 'cache'): void => {
+      if (holds.delete(by) && holds.size === 0 && !ures.destroyed) ures.resume();
+    };
     const out = (c: Buffer): void => {
-      sink?.write(c);
-      if (!res.write(c)) {
-        ures.pause();
-        res.once('drain', () => ures.resume());
+      if (sink && !sink.write(c) && !holds.has('cache')) {
+        hold('cache');
+        sink.onDrain(() => release('cache'));
+      }
+      if (!res.write(c) && !holds.has('client')) {
+        hold('client');
+        res.once('drain', () => release('client'));
       }
     };
     const filterable =

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { HubConfigError, parseHubConfig } from '../api/hub-config.ts';
+import { trustOnlyClusterCa } from './default-ca.ts';
 import { Hub } from './hub.ts';
 import { stderrLogger } from './log.ts';
 
@@ -33,7 +34,9 @@ export async function run(args: string[]): Promise<void> {
       `not JSON (the hub config is JSON, which is also YAML): ${(err as Error).message}`,
     );
   }
-  const hub = await Hub.start(parseHubConfig(raw));
+  const config = parseHubConfig(raw);
+  await trustOnlyClusterCa(config.tls.caFile, stderrLogger);
+  const hub = await Hub.start(config);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       stderrLogger.info('hub.stopping', { signal: sig });

@@ -34,6 +34,15 @@ export interface StorageIo {
   mkdir: typeof fsp.mkdir;
 }
 
+/** A stream of object writes with backpressure; see Storage.putQueue. */
+export interface PutQueue {
+  /** Queues one object; false once the queues are full: stop feeding until onDrain. */
+  add(k: ObjectKey, obj: unknown): boolean;
+  /** Runs `cb` once, when there is room again or the disk stopped taking writes. */
+  onDrain(cb: () => void): void;
+  done(): Promise<void>;
+}
+
 export interface StorageOptions {
   root: string;
   key: Buffer;
@@ -128,15 +137,14 @@ export class Storage {
   /**
    * Writes objects as they arrive (a LIST being split), at most `parallel` in flight; each queued object
    * waits as its serialized bytes, not as a parsed tree, and an object whose resourceVersion is what this
-   * process last wrote for it is not written again (a re-list rewrites only what changed). add() answers
-   * false once `maxQueuedBytes` wait in all queues together (the disk is slower than the uplink): the
-   * caller stops feeding.
+   * process last wrote for it is not written again (a re-list rewrites only what changed).
+   * Backpressure as in Node streams: add() always takes the object but answers false once
+   * `maxQueuedBytes` wait in all queues together (the disk is slower than the uplink); the caller then
+   * stops feeding until onDrain's callback runs, which is once half the bound is free again — or at once
+   * when the disk stopped taking writes (ENOSPC/EROFS), since nothing queued will ever land.
    * done() resolves once all landed and each directory was fsynced once.
    */
-  putQueue(
-    parallel = 16,
-    maxQueuedBytes = 16 * 1024 * 1024,
-  ): { add(k: ObjectKey, obj: unknown): boolean; done(): Promise<void> } {
+  putQueue(parallel = 16, maxQueuedBytes = 16 * 1024 * 1024): PutQueue {
     const queue: { path: string; plain: Buffer; rv: string }[] = [];
     const dirs = new Set<string>();
     let running = 0;
@@ -147,28 +155,35 @@ export class Storage {
         running++;
         void this.writeFile(job.path, job.plain, false).then((ok) => {
           this.queuedBytes -= job.plain.length;
+          this.queueWrites++;
           if (ok) dirs.add(dirname(job.path));
           // Forget the version claimed at enqueue time: the file does not hold it.
           else if (this.written.get(job.path) === job.rv) this.written.delete(job.path);
           running--;
           pump();
+          this.notifyDrain();
           if (running === 0 && queue.length === 0) idle?.();
         });
       }
     };
     return {
       add: (k, obj) => {
+        // Nothing queued for a disk that refuses writes: it would only hold memory.
+        if (!this.condition.writable) return true;
         const path = this.objectPath(k);
         const rv = resourceVersionOf(obj);
-        if (rv !== '' && this.written.get(path) === rv) return true;
+        if (rv !== '' && this.written.get(path) === rv) return this.queuedBytes < maxQueuedBytes;
         const plain = Buffer.from(JSON.stringify(obj));
-        if (this.queuedBytes + plain.length > maxQueuedBytes) return false;
         this.queuedBytes += plain.length;
         // Claimed now, not when written: a re-list arriving while this one is still landing skips it.
         this.remember(path, rv);
         queue.push({ path, plain, rv });
         pump();
-        return true;
+        return this.queuedBytes < maxQueuedBytes;
+      },
+      onDrain: (cb) => {
+        this.drainWaiters.add({ below: maxQueuedBytes / 2, cb });
+        this.notifyDrain();
       },
       done: async () => {
         if (running > 0 || queue.length > 0) await new Promise<void>((r) => (idle = r));
@@ -177,8 +192,25 @@ export class Storage {
     };
   }
 
+  /** Callers of putQueue().onDrain waiting for room in the queues. */
+  private readonly drainWaiters = new Set<{ below: number; cb: () => void }>();
+  /** Queued writes finished (landed or failed), so a caller can tell a slow disk from a stuck one. */
+  queueWrites = 0;
+
+  private notifyDrain(): void {
+    for (const w of [...this.drainWaiters]) {
+      if (this.condition.writable && this.queuedBytes > w.below) continue;
+      this.drainWaiters.delete(w);
+      w.cb();
+    }
+  }
+
   /** Serialized objects waiting in put queues, all lists together. */
   private queuedBytes = 0;
+
+  get queuedWriteBytes(): number {
+    return this.queuedBytes;
+  }
 
   /** Paths written by this process and the resourceVersion written, so unchanged objects are not rewritten. */
   private readonly written = new Map<string, string>();
@@ -442,6 +474,8 @@ export class Storage {
           path: this.rel(path),
           hint: this.condition.message,
         });
+        // Whoever waits for the queue to drain must not wait for writes that will never land.
+        this.notifyDrain();
       }
       return;
     }

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import type { UpstreamStrategy } from '../api/hub-config.ts';
 
 /** PEM material for talking to the API servers. */
@@ -42,8 +43,8 @@ export class Upstream {
   private readonly strategy: UpstreamStrategy;
   private readonly failedUntil = new Map<string, number>();
   private next = 0;
-  private certAgent!: https.Agent;
-  private anonAgent!: https.Agent;
+  private certAgent: https.Agent | undefined;
+  private anonAgent: https.Agent | undefined;
   private readonly plainAgent = new http.Agent({ keepAlive: true });
   /** Bytes received from the cloud, for the uplink metric. */
   bytesIn = 0;
@@ -55,11 +56,31 @@ export class Upstream {
     this.setCredentials(creds);
   }
 
-  /** Swaps the client certificate (after rotation); requests in flight keep their connections. */
+  /**
+   * Swaps the client certificate (after rotation); requests in flight keep their connections.
+   * One TLS context per identity, shared by all its connections: given PEM options instead, Node
+   * parses the CA, certificate and key and builds a context with its own trust store for every new
+   * connection — each long watch holding one.
+   */
   setCredentials(creds: UpstreamCredentials): void {
+    // Plain-HTTP API servers (tests, local setups) need no TLS material, so none is parsed.
+    if (!this.servers.some((s) => s.protocol === 'https:')) return;
     const old = [this.certAgent, this.anonAgent];
-    this.certAgent = new https.Agent({ keepAlive: true, ca: creds.ca, cert: creds.cert, key: creds.key });
-    this.anonAgent = new https.Agent({ keepAlive: true, ca: creds.ca });
+    let withCert: tls.SecureContext;
+    let anonymous: tls.SecureContext;
+    try {
+      withCert = tls.createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key });
+      anonymous = tls.createSecureContext({ ca: creds.ca });
+    } catch (err) {
+      // Callers keep the previous credentials on this error (rotation) or fail start-up with it.
+      throw new UpstreamError(
+        '(all)',
+        'ETLSCONFIG',
+        `cannot use the CA, client certificate and key: ${(err as Error).message} (does the key match the certificate?)`,
+      );
+    }
+    this.certAgent = new https.Agent({ keepAlive: true, secureContext: withCert });
+    this.anonAgent = new https.Agent({ keepAlive: true, secureContext: anonymous });
     for (const a of old) a?.destroy();
   }
 
@@ -94,16 +115,18 @@ export class Upstream {
       headers: { ...r.headers, host: server.host },
     };
     if (server.protocol === 'http:') return http.request({ ...opts, agent: this.plainAgent });
-    const agent = r.ownCredentials ? this.anonAgent : this.certAgent;
+    // setCredentials made both agents, as this server is https.
+    const agent = (r.ownCredentials ? this.anonAgent : this.certAgent) as https.Agent;
     // Upgrades take the socket over for good; give them a fresh connection with the same TLS identity.
-    if (r.headers.upgrade)
-      return https.request({ ...opts, agent: false, ...this.tlsOptions(r.ownCredentials) });
+    if (r.headers.upgrade) {
+      const fresh: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
+        ...opts,
+        agent: false,
+        secureContext: agent.options.secureContext,
+      };
+      return https.request(fresh);
+    }
     return https.request({ ...opts, agent });
-  }
-
-  private tlsOptions(own?: boolean): https.RequestOptions {
-    const a = (own ? this.anonAgent : this.certAgent).options;
-    return own ? { ca: a.ca } : { ca: a.ca, cert: a.cert, key: a.key };
   }
 
   /** A small JSON round trip (lease, journal replay), trying servers in order; bodies are buffered. */
@@ -217,8 +240,8 @@ export class Upstream {
   }
 
   close(): void {
-    this.certAgent.destroy();
-    this.anonAgent.destroy();
+    this.certAgent?.destroy();
+    this.anonAgent?.destroy();
     this.plainAgent.destroy();
   }
 }

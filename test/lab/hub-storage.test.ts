@@ -3,7 +3,9 @@ import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CacheManager } from '../../src-agent/hub/cache-manager.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
+import { parseRequestInfo } from '../../src-agent/hub/request-info.ts';
 import { type ObjectKey, Storage } from '../../src-agent/hub/storage.ts';
 
 // Real disk faults need mounts (root): a read-only bind mount and a tiny tmpfs that fills up.
@@ -63,5 +65,45 @@ describe('hub cache on a failing disk', () => {
     const files = await fsp.readdir(join(root, 'cache', 'kubelet', 'pods.v1.core', 'default'));
     expect(files.filter((f) => f.startsWith('.tmp-'))).toEqual([]);
     expect((await s.list('kubelet', pods)).length).toBe(stored);
+  });
+
+  it('a LIST held back by the cache is let go at full speed when the disk fills mid-list, and not cached', async () => {
+    const root = join(dir, 'full-list');
+    await fsp.mkdir(root);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', root]);
+    mounts.push(root);
+    const log = new MemoryLogger();
+    const s = new Storage({ root: join(root, 'cache'), key: Buffer.alloc(32, 5), log });
+    await s.init();
+    const cache = new CacheManager(s, [], log);
+    const info = parseRequestInfo('GET', '/api/v1/namespaces/default/pods');
+    // 20 MiB of pods: more than the write queue (so the producer is asked to wait) and than the disk.
+    const items = Array.from({ length: 1250 }, (_, i) => ({
+      metadata: { name: `p${i}`, namespace: 'default', resourceVersion: String(10 + i) },
+      pad: 'z'.repeat(16 * 1024),
+    }));
+    const body = Buffer.from(
+      JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '9' }, items }),
+    );
+    const sink = cache.sinkFor('kubelet', info, 200, 'application/json');
+    if (!sink) throw new Error('expected a cache sink for a LIST');
+    const started = Date.now();
+    let waits = 0;
+    for (let at = 0; at < body.length; at += 64 * 1024) {
+      if (sink.write(body.subarray(at, at + 64 * 1024))) continue;
+      waits++;
+      // The producer waits as the proxy does; a full disk must release it long before the stall watchdog.
+      await new Promise<void>((r) => sink.onDrain(r));
+    }
+    await sink.end();
+    expect(waits).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(s.status).toMatchObject({ writable: false, reason: 'CacheDiskFull' });
+    expect(cache.responsesNotCached).toBe(1);
+    const line = log.lines.find((l) => l.event === 'cache.list_not_cached');
+    expect(String(line?.fields?.error)).toContain('CacheDiskFull');
+    expect(await s.getMeta('kubelet', pods)).toBeUndefined();
+    const files = await fsp.readdir(join(root, 'cache', 'kubelet', 'pods.v1.core', 'default'));
+    expect(files.filter((f) => f.startsWith('.tmp-'))).toEqual([]);
   });
 });

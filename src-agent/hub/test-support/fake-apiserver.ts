@@ -89,6 +89,10 @@ export class FakeApiServer {
   /** Lifetime of the service-account tokens this server issues. */
   tokenTtlSeconds = 3600;
   tokensIssued = 0;
+  /** LIST /api/v1/namespaces/big/configmaps answers this many ConfigMaps, each with `padBytes` of data. */
+  bigList = { count: 0, padBytes: 0 };
+  /** LIST responses whose client (the hub) went away before the whole body was sent. */
+  listsCutShort = 0;
   private server: https.Server;
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<ServerResponse>();
@@ -201,6 +205,61 @@ export class FakeApiServer {
     });
   }
 
+  /** Item by item, waiting for the socket like a real API server, so a reader that pauses slows it down. */
+  bigListBody(): Buffer {
+    const parts: Buffer[] = [];
+    this.writeBigList((b) => {
+      parts.push(b);
+      return true;
+    });
+    return Buffer.concat(parts);
+  }
+
+  private writeBigList(write: (b: Buffer) => boolean, from = 0): number {
+    const { count, padBytes } = this.bigList;
+    if (from === 0)
+      write(
+        Buffer.from(
+          `{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"${this.rv}"},"items":[`,
+        ),
+      );
+    for (let i = from; i < count; i++) {
+      const cm = {
+        metadata: { name: `cm-${i}`, namespace: 'big', resourceVersion: String(1000 + i) },
+        data: { pad: String(i % 10).repeat(padBytes) },
+      };
+      if (!write(Buffer.from(`${i === 0 ? '' : ','}${JSON.stringify(cm)}`)) && i + 1 < count) return i + 1;
+    }
+    write(Buffer.from(']}'));
+    return count;
+  }
+
+  private async streamBigList(res: ServerResponse): Promise<void> {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.on('close', () => {
+      if (!res.writableFinished) this.listsCutShort++;
+    });
+    let next = 0;
+    while (next < this.bigList.count || next === 0) {
+      next = this.writeBigList((b) => res.write(b), next);
+      if (next >= this.bigList.count) break;
+      const goOn = await new Promise<boolean>((r) => {
+        const drained = (): void => {
+          res.off('close', closed);
+          r(true);
+        };
+        const closed = (): void => {
+          res.off('drain', drained);
+          r(false);
+        };
+        res.once('drain', drained);
+        res.once('close', closed);
+      });
+      if (!goOn) return;
+    }
+    res.end();
+  }
+
   private json(res: ServerResponse, code: number, obj: unknown): void {
     res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(obj));
   }
@@ -241,6 +300,10 @@ export class FakeApiServer {
         metadata: { resourceVersion: String(this.rv) },
         items,
       });
+    }
+    if (path === '/api/v1/namespaces/big/configmaps' && m === 'GET') {
+      void this.streamBigList(res);
+      return;
     }
     const pm = /^\/api\/v1\/namespaces\/default\/pods\/([^/]+)(\/status)?$/.exec(path);
     if (pm) {

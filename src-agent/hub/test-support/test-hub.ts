@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../test/lab/proc.ts';
 import type { HubConfig } from '../../api/hub-config.ts';
-import { Hub } from '../hub.ts';
+import { Hub, type HubOptions } from '../hub.ts';
 import { MemoryLogger } from '../log.ts';
 import { FakeApiServer, makeTestPki } from './fake-apiserver.ts';
 
@@ -16,6 +16,7 @@ export async function startTestHub(
   prefix: string,
   extra: Partial<HubConfig> = {},
   seedApi: SeedApi = () => undefined,
+  opts: Omit<HubOptions, 'log'> = {},
 ) {
   const dir = await fsp.mkdtemp(join(tmpdir(), prefix));
   const pki = makeTestPki(dir);
@@ -41,7 +42,7 @@ export async function startTestHub(
     ...extra,
   };
   const log = new MemoryLogger();
-  const hub = await Hub.start(config, { log });
+  const hub = await Hub.start(config, { ...opts, log });
   return {
     dir,
     api,
