@@ -8,6 +8,7 @@ import { MemoryLogger } from './log.ts';
 import { parseRequestInfo } from './request-info.ts';
 import { scopeFromQuery } from './selectors.ts';
 import { Storage } from './storage.ts';
+import { feedLikeProxy } from './test-support/feed-sink.ts';
 
 const cms = { resource: 'configmaps', version: 'v1', group: '' };
 const listBody = (rv: string, names: string[], value = 'v') =>
@@ -170,12 +171,7 @@ describe('cache manager: backpressure', () => {
     const sink = g.cache.sinkFor('edgefleet', listInfo, 200, 'application/json');
     if (!sink) throw new Error('expected a cache sink for a LIST');
     const started = Date.now();
-    let waits = 0;
-    for (let at = 0; at < body.length; at += 64 * 1024) {
-      if (sink.write(body.subarray(at, at + 64 * 1024))) continue;
-      waits++;
-      await new Promise<void>((r) => sink.onDrain(r));
-    }
+    const waits = await feedLikeProxy(sink, body);
     // Held back at least once and let go by the budget: draining half the queue takes over a second here.
     expect(waits).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(5000);

@@ -90,14 +90,20 @@ async function front(servers: string[]): Promise<{ port: number; upstream: Upstr
   return { port, upstream };
 }
 
+/** An echo API server on a free port, closed after the test. */
+async function startEchoServer(): Promise<number> {
+  const live = echoServer();
+  const port = await listen(live);
+  closers.push(() => {
+    live.closeAllConnections();
+    live.close();
+  });
+  return port;
+}
+
 describe('ApiProxy.tunnel', () => {
   it('tunnels an upgrade to the next API server when the first cannot be reached', async () => {
-    const live = echoServer();
-    const livePort = await listen(live);
-    closers.push(() => {
-      live.closeAllConnections();
-      live.close();
-    });
+    const livePort = await startEchoServer();
     const dead = `http://127.0.0.1:${await closedPort()}`;
     const { port, upstream } = await front([dead, `http://127.0.0.1:${livePort}`]);
     const got = await upgradeThrough(port);
@@ -108,12 +114,7 @@ describe('ApiProxy.tunnel', () => {
   });
 
   it("relays the API server's refusal as a well-formed response", async () => {
-    const live = echoServer();
-    const livePort = await listen(live);
-    closers.push(() => {
-      live.closeAllConnections();
-      live.close();
-    });
+    const livePort = await startEchoServer();
     const { port } = await front([`http://127.0.0.1:${livePort}`]);
     // Node's strict parser, like other clients, rejects a response with two Content-Length headers.
     const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {

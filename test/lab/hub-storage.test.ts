@@ -7,6 +7,7 @@ import { CacheManager } from '../../src-agent/hub/cache-manager.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import { parseRequestInfo } from '../../src-agent/hub/request-info.ts';
 import { type ObjectKey, Storage } from '../../src-agent/hub/storage.ts';
+import { feedLikeProxy } from '../../src-agent/hub/test-support/feed-sink.ts';
 
 // Real disk faults need mounts (root): a read-only bind mount and a tiny tmpfs that fills up.
 const pods = { resource: 'pods', version: 'v1', group: '' };
@@ -88,13 +89,8 @@ describe('hub cache on a failing disk', () => {
     const sink = cache.sinkFor('kubelet', info, 200, 'application/json');
     if (!sink) throw new Error('expected a cache sink for a LIST');
     const started = Date.now();
-    let waits = 0;
-    for (let at = 0; at < body.length; at += 64 * 1024) {
-      if (sink.write(body.subarray(at, at + 64 * 1024))) continue;
-      waits++;
-      // The producer waits as the proxy does; a full disk must release it long before the stall watchdog.
-      await new Promise<void>((r) => sink.onDrain(r));
-    }
+    // The producer waits as the proxy does; a full disk must release it long before the stall watchdog.
+    const waits = await feedLikeProxy(sink, body);
     await sink.end();
     expect(waits).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(10_000);

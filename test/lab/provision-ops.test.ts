@@ -84,19 +84,23 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
       stateDir: kit.stateDir,
     });
 
-  it('joins an unjoined machine: kubelet and the hub each get a cluster-signed certificate via CSR', async () => {
-    const h = lab.host('edge-1');
-    expect(await cluster.getNode('edge-1')).toBeUndefined();
-    const summary = await batch(() =>
+  /** Runs the join plan on edge-1 with the lab's bootstrap token. */
+  const joinEdge = (pool?: string) =>
+    batch(() =>
       joinPlan({
         cluster,
         vault: kit.vault,
         bootstrapTokenRef: tokenRef,
         resourcesDir: RESOURCES,
         cacheDir: kit.cacheDir,
-        pool: 'site-j',
+        ...(pool ? { pool } : {}),
       }),
     );
+
+  it('joins an unjoined machine: kubelet and the hub each get a cluster-signed certificate via CSR', async () => {
+    const h = lab.host('edge-1');
+    expect(await cluster.getNode('edge-1')).toBeUndefined();
+    const summary = await joinEdge('site-j');
     console.log(formatSummary(summary));
     expect(summary.hosts.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
 
@@ -139,15 +143,7 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
   });
 
   it('refuses to join a machine that is already joined, changing nothing', async () => {
-    const summary = await batch(() =>
-      joinPlan({
-        cluster,
-        vault: kit.vault,
-        bootstrapTokenRef: tokenRef,
-        resourcesDir: RESOURCES,
-        cacheDir: kit.cacheDir,
-      }),
-    );
+    const summary = await joinEdge();
     const r = summary.hosts[0];
     expect(r?.status).toBe('refused');
     expect(r?.error?.message).toMatch(/already joined/);
@@ -248,16 +244,7 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
     expect(log).toContain('EdgeFleet joined this machine as node edge-1');
 
     // Back to "kubelet installed, not joined": the join plan accepts it again and it ends Ready.
-    const again = await batch(() =>
-      joinPlan({
-        cluster,
-        vault: kit.vault,
-        bootstrapTokenRef: tokenRef,
-        resourcesDir: RESOURCES,
-        cacheDir: kit.cacheDir,
-        pool: 'site-j',
-      }),
-    );
+    const again = await joinEdge('site-j');
     expect(again.hosts.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
     expect((await cluster.getNode('edge-1'))?.ready?.status).toBe('True');
   });
