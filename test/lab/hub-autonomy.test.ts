@@ -183,6 +183,17 @@ async function appLog(podUid: string): Promise<string> {
   return (await Promise.all(files.map((f) => readFile(join(podLogs, dir, 'app', f), 'utf8')))).join('');
 }
 
+/**
+ * The container's log once it holds `text` (or after 10 s, for the assertion to show what it holds):
+ * the runtime writes the app's stdout to the file after the app has answered the request.
+ */
+async function appLogWith(podUid: string, text: string): Promise<string> {
+  return until(`${text} in the log of pod ${podUid}`, 10_000, async () => {
+    const log = await appLog(podUid);
+    return log.includes(text) ? log : undefined;
+  }).catch(() => appLog(podUid));
+}
+
 /** The ConfigMap and Secret files kubelet mounted for a pod (inside the node's mount namespace). */
 async function mountedVolumes(podUid: string): Promise<{ config: string; secret: string }> {
   const pods = join(theNode().nodeDir, 'kubelet', 'pods', podUid, 'volumes');
@@ -490,7 +501,7 @@ describe('node autonomy with the real kubelet behind the hub', () => {
     expect(await runningAppContainers()).toEqual(containersBefore);
     for (const c of containersBefore) {
       expect(await askApp(c, '/after-hub-restart')).toContain('/after-hub-restart');
-      expect(await appLog(c.podUid)).toContain('GET /after-hub-restart');
+      expect(await appLogWith(c.podUid, 'GET /after-hub-restart')).toContain('GET /after-hub-restart');
     }
   }, 180_000);
 
@@ -533,7 +544,7 @@ describe('node autonomy with the real kubelet behind the hub', () => {
       // Volume mounts were in RAM: kubelet rebuilt them from the hub's cached ConfigMap and Secret.
       expect(await mountedVolumes(c.podUid)).toEqual({ config: CONFIG_TEXT, secret: SECRET_TEXT });
       expect(await askApp(c, '/after-reboot')).toContain('/after-reboot');
-      const log = await appLog(c.podUid);
+      const log = await appLogWith(c.podUid, 'GET /after-reboot');
       expect(log).toContain('GET /after-reboot');
       expect(log.match(/lab-app: listening on :8080/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
     }
