@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- hub [--quick] [--parts=overhead,memory,uplink,offline] [--ts] [--node-flags=a,b]`: the hub against a real
+ * `npm run bench -- hub [--quick] [--parts=overhead,memory,uplink,offline] [--ts] [--node-flags=a,b] [--env=K=V,K=V]`: the hub against a real
  * kube-apiserver (lab control plane on loopback), figures printed side by side: proxy overhead (GET, LIST
  * of 100 and 5,000 objects) hub vs direct, offline LIST from cache and time from link cut to the first
  * cached answer, hub RSS idle and loaded, uplink bytes for 3 local watchers with and without the hub.
@@ -82,6 +82,31 @@ async function memoryBreakdown(adminPort: number): Promise<string> {
     return v === undefined ? '   n/a' : (Number(v) / 1048576).toFixed(1).padStart(6);
   };
   return `heap used ${get('edgefleet_hub_heap_used_bytes')} MB, heap total ${get('edgefleet_hub_heap_total_bytes')} MB, external ${get('edgefleet_hub_external_memory_bytes')} MB, array buffers ${get('edgefleet_hub_array_buffers_bytes')} MB`;
+}
+
+/** Where the RSS lives, from /proc/<pid>/smaps: malloc's brk heap, anonymous maps (V8 pages, large mallocs, stacks), the node binary, other files. */
+function rssWhere(pid: number): string {
+  const sums = { heap: 0, anon: 0, node: 0, files: 0 };
+  let where: keyof typeof sums = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const map = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (map) {
+      const path = map[1] ?? '';
+      where =
+        path === '[heap]'
+          ? 'heap'
+          : path === '' || path.startsWith('[')
+            ? 'anon'
+            : path.endsWith('/node')
+              ? 'node'
+              : 'files';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) sums[where] += Number(rss[1]);
+  }
+  const mb = (kb: number) => (kb / 1024).toFixed(1).padStart(6);
+  return `malloc heap ${mb(sums.heap)} MB, anonymous ${mb(sums.anon)} MB, node binary ${mb(sums.node)} MB, other files ${mb(sums.files)} MB`;
 }
 
 function rssMb(pid: number): number {
@@ -188,7 +213,12 @@ export async function run(args: string[]): Promise<void> {
       await bundleAgent(entry);
     }
     process.stderr.write(`bench: hub = node ${[...nodeFlags, entry].join(' ')}\n`);
-    const unitEnv = unitEnvironment();
+    // --env=K=V,K=V: extra environment for the hub (malloc tuning), to try before putting it in the unit.
+    const extraEnv = args.find((a) => a.startsWith('--env='))?.slice('--env='.length);
+    const unitEnv = {
+      ...unitEnvironment(),
+      ...Object.fromEntries((extraEnv ? extraEnv.split(',') : []).map((kv) => kv.split('=', 2))),
+    };
     process.stderr.write(`bench: hub environment from the unit: ${JSON.stringify(unitEnv)}\n`);
     child = spawn(process.execPath, [...nodeFlags, entry, 'hub', '--config', join(hubDir, 'hub.json')], {
       stdio: ['ignore', 'ignore', 'ignore'],
@@ -213,6 +243,7 @@ export async function run(args: string[]): Promise<void> {
     }
     await sleep(1000);
     const rssIdle = rssMb(hubPid);
+    const whereIdle = rssWhere(hubPid);
     const memIdle = await memoryBreakdown(adminPort).catch(() => '');
 
     const N = quick ? 50 : 200;
@@ -247,6 +278,7 @@ export async function run(args: string[]): Promise<void> {
     // kubelet and kube-proxy through the hub.
     let rssLoaded = Number.NaN;
     let memLoaded = '';
+    let whereLoaded = '';
     if (parts.has('memory')) {
       process.stderr.write('bench: loading 2,000 pods and 1,000 services\n');
       const pods = Array.from({ length: quick ? 200 : 2000 }, (_, i) => ({
@@ -283,6 +315,7 @@ export async function run(args: string[]): Promise<void> {
       ];
       await sleep(3000);
       rssLoaded = rssMb(hubPid);
+      whereLoaded = rssWhere(hubPid);
       memLoaded = await memoryBreakdown(adminPort).catch(() => '');
       if (heapDir) {
         child.kill('SIGUSR2');
@@ -392,11 +425,13 @@ export async function run(args: string[]): Promise<void> {
       `idle                               ${rssIdle.toFixed(1).padStart(6)} MB   ≤ 60 MB   30–40 MB`,
     );
     if (memIdle) console.log(`  idle:   ${memIdle}`);
+    console.log(`          ${whereIdle}`);
     console.log(`  (hub: node ${nodeFlags.join(' ')}, ${JSON.stringify(unitEnv)}; measured 1 s after ready)`);
     console.log(
       `loaded (${quick ? '200 pods/100 svcs' : '2,000 pods/1,000 svcs'}, 20 on node) ${rssLoaded.toFixed(1).padStart(6)} MB   ≤ 100 MB`,
     );
     if (memLoaded) console.log(`  loaded: ${memLoaded}`);
+    if (whereLoaded) console.log(`          ${whereLoaded}`);
     if (parts.has('uplink')) {
       console.log(`\nUplink bytes, 3 watchers × ${updates} ConfigMap updates     via hub     no hub`);
       console.log(

@@ -73,7 +73,7 @@ export interface HubConfig {
   journalMaxEntries: number;
   /** TLS listener for pods' in-cluster config (yurthub's :10268); off when absent. */
   secureProxyListen?: string;
-  /** Serving certificate for the secure proxy; made by the hub (self-signed by the cache CA) when absent. */
+  /** Serving certificate for the secure proxy; when absent the hub requests one (CSR, signer kubernetes.io/kubelet-serving, approved by the controller's csrapprover). */
   secureProxyTls?: { certFile: string; keyFile: string };
   /** What `default/kubernetes` points at for kubelet (the master service filter). */
   masterService?: { host: string; port: number };

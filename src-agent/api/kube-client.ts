@@ -60,6 +60,13 @@ export const RESOURCES = {
     namespaced: true,
   },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
+  certificatesigningrequests: {
+    group: 'certificates.k8s.io',
+    version: 'v1',
+    plural: 'certificatesigningrequests',
+    kind: 'CertificateSigningRequest',
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceRef>;
 
 export type PatchType = 'merge' | 'strategic' | 'json';

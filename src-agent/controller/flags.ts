@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
-export const ALL_CONTROLLERS = ['nodepool', 'yurtappset', 'autonomy'] as const;
+export const ALL_CONTROLLERS = ['nodepool', 'yurtappset', 'autonomy', 'csrapprover'] as const;
 export type ControllerName = (typeof ALL_CONTROLLERS)[number];
 
 export interface ControllerFlags {

@@ -10,9 +10,45 @@ export interface Toleration {
   tolerationSeconds?: number | null;
 }
 
+export interface NodeAddress {
+  /** Hostname, InternalIP, ExternalIP, InternalDNS or ExternalDNS. */
+  type: string;
+  address: string;
+}
+
 export interface Node extends KubeObject {
   spec?: { taints?: Taint[]; unschedulable?: boolean };
-  status?: { conditions?: { type: string; status: string; reason?: string }[] };
+  status?: {
+    conditions?: { type: string; status: string; reason?: string }[];
+    addresses?: NodeAddress[];
+  };
+}
+
+export interface CsrCondition {
+  /** Approved, Denied or Failed. */
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+}
+
+/** certificates.k8s.io/v1 CertificateSigningRequest. */
+export interface CertificateSigningRequest extends KubeObject {
+  spec: {
+    /** Base64 of the PEM PKCS#10 request. */
+    request: string;
+    signerName: string;
+    usages?: string[];
+    expirationSeconds?: number;
+    /** Who created it, filled in by the API server. */
+    username?: string;
+    uid?: string;
+    groups?: string[];
+    extra?: Record<string, string[]>;
+  };
+  status?: { conditions?: CsrCondition[]; certificate?: string };
 }
 
 export interface Pod extends KubeObject {

@@ -8,11 +8,12 @@ import { LABEL_REF_YURTAPPSET } from '../api/labels.ts';
 import { NODEPOOL_RESOURCE, type NodePool } from '../api/nodepool.ts';
 import { YURTAPPSET_RESOURCE, type YurtAppSet } from '../api/yurtappset.ts';
 import { AutonomyController } from './autonomy/controller.ts';
+import { CsrApproverController } from './csrapprover/controller.ts';
 import { EventRecorder } from './events.ts';
 import type { ControllerFlags } from './flags.ts';
 import { startHttpServer } from './http-server.ts';
 import { Informer } from './informer.ts';
-import type { Node, Pod, Workload } from './kube-types.ts';
+import type { CertificateSigningRequest, Node, Pod, Workload } from './kube-types.ts';
 import { LeaderElector } from './leader-election.ts';
 import { Metrics } from './metrics.ts';
 import { NodePoolController } from './nodepool/controller.ts';
@@ -105,14 +106,21 @@ export async function startController(
     const nodes =
       sharedNodes ??
       mk(new Informer<Node>(client, RESOURCES.nodes, { resyncMs, onError: onError('nodes watch') }));
-    const pools = mk(
-      new Informer<NodePool>(client, NODEPOOL_RESOURCE, { resyncMs, onError: onError('nodepools watch') }),
-    );
-    if (flags.controllers.includes('nodepool')) {
+    // Only the pool controllers need NodePools, so a csrapprover-only replica runs without the CRDs.
+    const needPools = flags.controllers.includes('nodepool') || flags.controllers.includes('yurtappset');
+    const pools = needPools
+      ? mk(
+          new Informer<NodePool>(client, NODEPOOL_RESOURCE, {
+            resyncMs,
+            onError: onError('nodepools watch'),
+          }),
+        )
+      : undefined;
+    if (pools && flags.controllers.includes('nodepool')) {
       const c = new NodePoolController(client, nodes, pools, events, metrics, log);
       runners.push(c.nodes, c.pools);
     }
-    if (flags.controllers.includes('yurtappset')) {
+    if (pools && flags.controllers.includes('yurtappset')) {
       const owned = { labelSelector: LABEL_REF_YURTAPPSET, resyncMs };
       const yas = mk(
         new Informer<YurtAppSet>(client, YURTAPPSET_RESOURCE, {
@@ -140,6 +148,16 @@ export async function startController(
         new Informer<Pod>(client, RESOURCES.pods, { resyncMs, onError: onError('pods watch') }),
       );
       const c = new AutonomyController(client, nodes, pods, events, metrics, log);
+      runners.push(c.runner);
+    }
+    if (flags.controllers.includes('csrapprover')) {
+      const csrs = mk(
+        new Informer<CertificateSigningRequest>(client, RESOURCES.certificatesigningrequests, {
+          resyncMs,
+          onError: onError('certificatesigningrequests watch'),
+        }),
+      );
+      const c = new CsrApproverController(client, csrs, nodes, events, metrics, log);
       runners.push(c.runner);
     }
     const watching = informers.map((i) => i.run(inner.signal));

@@ -278,6 +278,39 @@ describe('hub against a fake API server', () => {
     expect(w.state()).toEqual({ endedCleanly: true, errored: false });
   });
 
+  it("offline: a streaming list (kubelet's WatchList) gets the cached pods as ADDED events and the initial-events-end bookmark", async () => {
+    const forNode = (node: string) =>
+      `/api/v1/pods?fieldSelector=spec.nodeName%3D${node}&watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=5`;
+    expect((await call(hub, 'GET', '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1')).status).toBe(200);
+    await hub.cache.idle();
+    await goOffline();
+    try {
+      const w = watch(hub, forNode('n1'));
+      await until(() => w.lines.some((l) => l.includes('BOOKMARK')));
+      const events = w.lines.map((l) => JSON.parse(l));
+      const added = events.filter((e) => e.type === 'ADDED');
+      expect(added.map((e) => e.object.metadata.name).sort()).toEqual(
+        [...api.pods.values()]
+          .filter((p) => (p.spec as { nodeName?: string }).nodeName === 'n1')
+          .map((p) => p.metadata.name)
+          .sort(),
+      );
+      expect(added[0]?.object).toMatchObject({ apiVersion: 'v1', kind: 'Pod' });
+      const last = events.at(-1);
+      expect(last.type).toBe('BOOKMARK');
+      expect(last.object.metadata.annotations).toEqual({ 'k8s.io/initial-events-end': 'true' });
+      // Held after the bookmark, like any offline watch.
+      expect(w.state().endedCleanly).toBe(false);
+      // No cached pods for another node: no bookmark, so kubelet's informer stays unsynced rather than empty.
+      const other = watch(hub, forNode('other'));
+      await other.started;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(other.lines).toEqual([]);
+    } finally {
+      await goOnline();
+    }
+  });
+
   it('offline: journals node/pod status and events, refuses other creates, replays in order with conflict handling', async () => {
     await goOffline();
     const before = api.seen.length;

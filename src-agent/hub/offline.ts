@@ -118,8 +118,7 @@ export class OfflineServer {
       sendStatus(res, 400, 'BadRequest', (err as SelectorError).message);
       return;
     }
-    const isKubeletPods =
-      component === 'kubelet' && info.resource.resource === 'pods' && info.resource.group === '';
+    const isKubeletPods = isKubeletPodList(component, info);
     // Streamed object by object from the cache files: a 5,000-object list is never built in memory.
     let opened = false;
     const open = (meta: ResourceMeta): void => {
@@ -194,22 +193,25 @@ export class OfflineServer {
       sendStatus(res, 400, 'BadRequest', (err as SelectorError).message);
       return;
     }
-    const list = await this.cache.listObjects(component, info, scope);
-    const isKubeletPods =
-      component === 'kubelet' && info.resource.resource === 'pods' && info.resource.group === '';
+    const isKubeletPods = isKubeletPodList(component, info);
     this.hold(res, info);
+    // Streamed object by object like a LIST from cache: the initial events are never built whole.
+    let sent = 0;
+    const meta = await this.cache.scanList(component, info, scope, async (plain, m) => {
+      if (res.destroyed) return;
+      const item = JSON.parse(plain.toString('utf8')) as object;
+      const event = { type: 'ADDED', object: { apiVersion: m.apiVersion, kind: kindOf(m), ...item } };
+      sent++;
+      if (!res.write(`${JSON.stringify(event)}\n`) && !res.destroyed)
+        await new Promise((r) => res.once('drain', r));
+    });
     // Never cached, or an empty pod list for kubelet (which would kill running pods): stay unsynced.
-    if (!list || (isKubeletPods && list.items.length === 0)) return;
-    const kind = list.kind.replace(/List$/, '');
-    for (const item of list.items)
-      res.write(
-        `${JSON.stringify({ type: 'ADDED', object: { apiVersion: list.apiVersion, kind, ...(item as object) } })}\n`,
-      );
+    if (!meta || res.destroyed || (isKubeletPods && sent === 0)) return;
     const end = {
-      apiVersion: list.apiVersion,
-      kind,
+      apiVersion: meta.apiVersion,
+      kind: kindOf(meta),
       metadata: {
-        resourceVersion: list.metadata.resourceVersion,
+        resourceVersion: meta.resourceVersion,
         annotations: { 'k8s.io/initial-events-end': 'true' },
       },
     };
@@ -328,6 +330,16 @@ export class OfflineServer {
 }
 
 /** The body as JSON when it is JSON; undefined for protobuf, compressed or malformed bodies. */
+/** kubelet's own pod list: never answered empty offline, or kubelet would kill its running pods. */
+function isKubeletPodList(component: string, info: RequestInfo): boolean {
+  return component === 'kubelet' && info.resource.resource === 'pods' && info.resource.group === '';
+}
+
+/** The kind of one object of a cached list (`PodList` → `Pod`). */
+function kindOf(meta: ResourceMeta): string {
+  return meta.listKind.replace(/List$/, '');
+}
+
 function parseJson(w: OfflineWrite): unknown {
   if (w.contentEncoding || !isJsonType(w.contentType)) return undefined;
   try {

@@ -23,10 +23,10 @@ export function shareKey(f: ForwardRequest): { key: string; rv: bigint } | undef
   if (info.query.has('sendInitialEvents') || info.query.has('resourceVersionMatch')) return undefined;
   const rv = info.query.get('resourceVersion') ?? '';
   if (!/^[1-9]\d*$/.test(rv)) return undefined;
-  const rest = [...info.query.entries()]
-    .filter(([k]) => !PER_CLIENT_PARAMS.has(k))
-    .sort(([a], [b]) => a.localeCompare(b));
-  return { key: `${info.path}?${new URLSearchParams(rest).toString()}`, rv: BigInt(rv) };
+  // Sorted by code unit, not localeCompare: a collator loads ICU data (~3 MB RSS) for no gain here.
+  const rest = new URLSearchParams([...info.query.entries()].filter(([k]) => !PER_CLIENT_PARAMS.has(k)));
+  rest.sort();
+  return { key: `${info.path}?${rest.toString()}`, rv: BigInt(rv) };
 }
 
 interface Subscriber {

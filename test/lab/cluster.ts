@@ -415,7 +415,13 @@ export class Cluster {
    * alone and calling this again with the same name and port starts it again.
    */
   async startExtraApiServer(
-    opts: { name?: string; port?: number; extraArgs?: readonly string[] } = {},
+    opts: {
+      name?: string;
+      port?: number;
+      extraArgs?: readonly string[];
+      /** Flags of the first instance to leave out, by prefix (e.g. '--enable-admission-plugins='). */
+      withoutArgs?: readonly string[];
+    } = {},
   ): Promise<{ name: string; url: string; port: number }> {
     const main = this.processes.get('kube-apiserver');
     if (!main) throw new Error(`no kube-apiserver runs in ${this.dir}: start the cluster first`);
@@ -424,7 +430,10 @@ export class Cluster {
     const url = `https://${urlHost(this.bindAddress)}:${port}`;
     const args = [
       ...main.args.filter(
-        (a) => !a.startsWith('--secure-port=') && !a.startsWith('--endpoint-reconciler-type='),
+        (a) =>
+          !a.startsWith('--secure-port=') &&
+          !a.startsWith('--endpoint-reconciler-type=') &&
+          !(opts.withoutArgs ?? []).some((w) => a.startsWith(w)),
       ),
       `--secure-port=${port}`,
       // Same address, another port: leave the `kubernetes` Service endpoints to the first instance.

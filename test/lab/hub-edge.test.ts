@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { ensureClientCert, rotationDue } from '../../src-agent/hub/bootstrap.ts';
@@ -11,6 +10,7 @@ import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import { get, openWatch, until } from '../../src-agent/hub/test-support/hub-client.ts';
 import type { Cluster } from './cluster.ts';
+import { startControllerProcess } from './controller-support.ts';
 import { selfSubjectReviewVia, startHubLabCluster } from './hub-support.ts';
 import { Kwok } from './kwok.ts';
 import { freePort } from './proc.ts';
@@ -28,7 +28,6 @@ const NODE = 'pa-0';
 let dir = '';
 let cluster: Cluster | undefined;
 let hub: Hub | undefined;
-let approver: { stop: boolean; done?: Promise<void> } = { stop: false };
 const log = new MemoryLogger();
 
 /** RBAC an OpenYurt install grants nodes so the hub (acting as the node) can filter and read its config. */
@@ -114,26 +113,6 @@ async function setPoolNodes(pool: string, nodes: string[]): Promise<void> {
   ]);
 }
 
-/** Approves the hub's kubelet-serving CSR, as OpenYurt's yurt-manager would (kcm does not approve serving certs). */
-async function approveServingCsrs(): Promise<void> {
-  while (!approver.stop) {
-    const list = await cluster
-      ?.kubectlJson<{
-        items: {
-          metadata: { name: string };
-          spec: { signerName: string };
-          status?: { conditions?: unknown[] };
-        }[];
-      }>(['get', 'csr', '-o', 'json'])
-      .catch(() => undefined);
-    for (const c of list?.items ?? []) {
-      if (c.spec.signerName === 'kubernetes.io/kubelet-serving' && !c.status?.conditions?.length)
-        await cluster?.kubectl(['certificate', 'approve', c.metadata.name]).catch(() => undefined);
-    }
-    await sleep(500);
-  }
-}
-
 beforeAll(async () => {
   dir = await fsp.mkdtemp(join(tmpdir(), 'edgefleet-hub-edge-'));
   cluster = await startHubLabCluster(dir);
@@ -176,8 +155,11 @@ beforeAll(async () => {
   const token = await cluster.createBootstrapToken();
   await fsp.mkdir(join(dir, 'hub', 'pki'), { recursive: true, mode: 0o700 });
   await fsp.writeFile(join(dir, 'hub', 'pki', 'bootstrap-token'), token, { mode: 0o600 });
-  approver = { stop: false };
-  approver.done = approveServingCsrs();
+  // kcm signs kubelet-serving CSRs but never approves them: our controller's csrapprover does,
+  // by its rules (node's own name, loopback and master-service IPs), as yurt-manager would.
+  await startControllerProcess(cluster, 'csr-approver', cluster.kubeconfigPath, [
+    '--controllers=csrapprover',
+  ]);
   const config: HubConfig = {
     nodeName: NODE,
     servers: [cluster.apiServerUrl],
@@ -207,9 +189,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  approver.stop = true;
   try {
-    await approver.done;
     await hub?.close();
   } finally {
     await cluster?.stop();
@@ -269,6 +249,14 @@ describe('hub against a real cluster: certificates', () => {
       readFileSync(cluster?.caCertPath ?? ''),
     );
     expect(JSON.parse(who).status.userInfo.username).toBe('system:serviceaccount:default:edge-pod');
+    const csrs = await cluster?.kubectlJson<{
+      items: {
+        spec: { signerName: string };
+        status?: { conditions?: { type: string; reason?: string }[] };
+      }[];
+    }>(['get', 'csr']);
+    const serving = csrs?.items.filter((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving') ?? [];
+    expect(serving.map((c) => c.status?.conditions?.[0]?.reason)).toEqual(['EdgeFleetServingApproved']);
   });
 });
 

@@ -45,12 +45,15 @@ export function matchesSelector(
 /** Pools the app runs in: named in spec.pools or matched by spec.nodepoolSelector, existing ones only, sorted. */
 export function selectPools(yas: YurtAppSet, pools: NodePool[]): NodePool[] {
   const named = new Set(yas.spec.pools ?? []);
-  return pools
-    .filter((p) => !p.metadata.deletionTimestamp)
-    .filter(
-      (p) => named.has(p.metadata.name) || matchesSelector(p.metadata.labels, yas.spec.nodepoolSelector),
-    )
-    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  return (
+    pools
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .filter(
+        (p) => named.has(p.metadata.name) || matchesSelector(p.metadata.labels, yas.spec.nodepoolSelector),
+      )
+      // Names are DNS labels: code-unit order is stable across locales (localeCompare is not).
+      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0))
+  );
 }
 
 export function workloadKind(yas: YurtAppSet): WorkloadKind {
