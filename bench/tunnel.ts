@@ -126,7 +126,9 @@ export async function run(args: string[] = []): Promise<void> {
   const inProcessAgents: TunnelAgent[] = [];
   try {
     const pki = await makeTunnelPki(dir, ['127.0.0.1']);
-    const [agentPort, egressPort, adminPort, echoPort, blastPort] = await Promise.all([
+    const [agentPort, egressPort, adminPort, echoPort, blastPort, relayIn, relayMid] = await Promise.all([
+      freePort(),
+      freePort(),
       freePort(),
       freePort(),
       freePort(),
@@ -143,6 +145,13 @@ export async function run(args: string[] = []): Promise<void> {
     });
     const targets = await targetsProc(null, { echo: [echoPort], blast: [blastPort] });
     procs.push(targets);
+    // The ceiling any two-hop design has here: two plain forwarding processes (first relay in the
+    // server's place, second in the agent's), no TLS, no multiplexing.
+    const relays = [
+      await targetsProc(null, { relay: [`${relayMid}:${blastPort}`] }),
+      await targetsProc(null, { relay: [`${relayIn}:${relayMid}`] }),
+    ];
+    procs.push(...relays);
     const server = serverProc(serverConfig);
     procs.push(server);
     await server.waitFor(msg('tunnel admin endpoint listening'), 15_000);
@@ -173,16 +182,20 @@ export async function run(args: string[] = []): Promise<void> {
     const warmBytes = 50 * 1024 * 1024;
     const coldDirect = await readBlast(await directConnect(blastPort), warmBytes);
     const coldTunnel = await readBlast(await viaTunnel(), warmBytes);
+    await readBlast(await directConnect(relayIn), warmBytes);
     const direct: number[] = [];
     const tunnel: number[] = [];
+    const relayed: number[] = [];
     // CPU time every process on the path spends per MB: on a CPU-bound machine this, not the
     // link, sets the ceiling (cores x 1000 ms / CPU ms per MB).
     const pathPids = { ends: [targets.child.pid ?? 0], server: [serverPid], agent: [agent.child.pid ?? 0] };
     const cpuDirect = new CpuMeter({ ends: pathPids.ends });
     const cpuTunnel = new CpuMeter(pathPids);
+    const cpuRelay = new CpuMeter({ ends: pathPids.ends, relays: relays.map((r) => r.child.pid ?? 0) });
     for (let i = 0; i < (quick ? 1 : 3); i++) {
       direct.push(await cpuDirect.during(async () => readBlast(await directConnect(blastPort), bytes)));
       tunnel.push(await cpuTunnel.during(async () => readBlast(await viaTunnel(), bytes)));
+      relayed.push(await cpuRelay.during(async () => readBlast(await directConnect(relayIn), bytes)));
     }
     const directMBps = median(direct);
     const tunnelMBps = median(tunnel);
@@ -192,10 +205,18 @@ export async function run(args: string[] = []): Promise<void> {
       directMBps.toFixed(0),
       `tunnel = ${((100 * tunnelMBps) / directMBps).toFixed(0)}% of direct (goal >= 70%); rounds tunnel ${tunnel.map((x) => x.toFixed(0)).join('/')} direct ${direct.map((x) => x.toFixed(0)).join('/')}`,
     );
+    const relayMBps = median(relayed);
+    row(
+      'baseline: 2 plain TCP relays (MB/s)',
+      relayMBps.toFixed(0),
+      directMBps.toFixed(0),
+      `= ${((100 * relayMBps) / directMBps).toFixed(0)}% of direct: the most any tunnel with a server and an agent process can reach on this machine; tunnel = ${((100 * tunnelMBps) / relayMBps).toFixed(0)}% of it`,
+    );
     row('first 50 MB, cold (MB/s)', coldTunnel.toFixed(0), coldDirect.toFixed(0));
     const mb = (bytes / 1e6) * direct.length;
     const tunnelCpu = cpuTunnel.perMB(mb);
     const directCpu = cpuDirect.perMB(mb);
+    const relayCpu = cpuRelay.perMB(mb);
     row(
       'CPU per MB, all processes (ms)',
       tunnelCpu.total.toFixed(2),
@@ -204,7 +225,7 @@ export async function run(args: string[] = []): Promise<void> {
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(
           ', ',
-        )}; ceiling on ${availableParallelism()} cores: tunnel ${((availableParallelism() * 1000) / tunnelCpu.total).toFixed(0)} MB/s, direct ${((availableParallelism() * 1000) / directCpu.total).toFixed(0)} MB/s`,
+        )}; 2 plain relays ${relayCpu.total.toFixed(2)}; ceiling on ${availableParallelism()} cores: tunnel ${((availableParallelism() * 1000) / tunnelCpu.total).toFixed(0)} MB/s, direct ${((availableParallelism() * 1000) / directCpu.total).toFixed(0)} MB/s`,
     );
 
     // 2. 1 KB request/response.

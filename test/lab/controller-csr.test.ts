@@ -6,7 +6,7 @@
  * ServiceAccount, so the manifest's RBAC (approve on the kubelet-serving signer) is proven too.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,14 +19,11 @@ import { Cluster } from './cluster.ts';
 import {
   type ControllerProcess,
   controllerLeaseHolder,
-  controllerManifestObjects,
+  controllerServiceAccountKubeconfig,
   startControllerProcess,
   until,
 } from './controller-support.ts';
-import { kubeconfigYaml } from './pki.ts';
 
-const SA = { namespace: 'kube-system', name: 'edgefleet-controller' };
-const RBAC_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
 const SERVING = 'kubernetes.io/kubelet-serving';
 
 interface CsrJson {
@@ -128,21 +125,7 @@ describe('csrapprover: kubelet-serving CSRs of nodes, approved by rule', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ef-controller-csr-'));
     cluster = await Cluster.start({ dir, bindAddress: '127.0.0.1' });
-    const manifest = await controllerManifestObjects<{ kind: string }>(c());
-    const rbac = manifest.filter((o) => RBAC_KINDS.includes(o.kind));
-    await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
-    const token = (await kubectl(['create', 'token', SA.name, '-n', SA.namespace, '--duration=2h'])).trim();
-    const saKubeconfig = join(dir, 'controller-sa.kubeconfig');
-    await writeFile(
-      saKubeconfig,
-      kubeconfigYaml({
-        server: c().apiServerUrl,
-        user: `system:serviceaccount:${SA.namespace}:${SA.name}`,
-        ca: await readFile(c().caCertPath),
-        token,
-      }),
-      { mode: 0o600 },
-    );
+    const { kubeconfig: saKubeconfig } = await controllerServiceAccountKubeconfig(c(), dir);
     controller = await startControllerProcess(c(), 'csr-approver-a', saKubeconfig, [
       '--controllers=csrapprover',
     ]);

@@ -10,26 +10,27 @@
  * has marked a Running pod Ready=False, kwok never reports it Ready again (a real kubelet does on
  * its next status sync). The test plays that kubelet part after the node returns.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from './cluster.ts';
 import {
+  CONTROLLER_SA,
   type ControllerProcess,
   controllerLeaseHolder,
   controllerManifestObjects,
+  controllerServiceAccountKubeconfig,
   installCrds,
+  RBAC_KINDS,
   startControllerProcess,
   until,
 } from './controller-support.ts';
 import { KWOK_POD_PLACEMENT, Kwok } from './kwok.ts';
-import { kubeconfigYaml } from './pki.ts';
 import { freePort, type RunningProcess } from './proc.ts';
 
-const SA = { namespace: 'kube-system', name: 'edgefleet-controller' };
-const RBAC_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+const SA = CONTROLLER_SA;
 
 interface Meta {
   name: string;
@@ -106,24 +107,10 @@ describe('controller as its manifest ServiceAccount, with the endpoints webhook'
     await installCrds(cluster);
     nodes = await kwok.createNodes(4, { namePrefix: 'sa-edge' });
 
-    // The manifest's objects, parsed by kubectl itself (one JSON document per object).
-    const manifest = { items: await controllerManifestObjects<ManifestObject>(c()) };
-    const rbac = manifest.items.filter((o) => RBAC_KINDS.includes(o.kind));
-    expect(rbac.map((o) => o.kind).sort()).toEqual([...RBAC_KINDS].sort());
-    await apply({ apiVersion: 'v1', kind: 'List', items: rbac });
-
-    const token = (await kubectl(['create', 'token', SA.name, '-n', SA.namespace, '--duration=2h'])).trim();
-    saKubeconfig = join(dir, 'controller-sa.kubeconfig');
-    await writeFile(
-      saKubeconfig,
-      kubeconfigYaml({
-        server: c().apiServerUrl,
-        user: `system:serviceaccount:${SA.namespace}:${SA.name}`,
-        ca: await readFile(c().caCertPath),
-        token,
-      }),
-      { mode: 0o600 },
-    );
+    // The manifest's RBAC objects, parsed by kubectl itself, and a kubeconfig as its ServiceAccount.
+    const sa = await controllerServiceAccountKubeconfig<ManifestObject>(c(), dir);
+    expect(sa.rbac.map((o) => o.kind).sort()).toEqual([...RBAC_KINDS].sort());
+    saKubeconfig = sa.kubeconfig;
     expect(
       (
         await kubectl([
@@ -141,7 +128,9 @@ describe('controller as its manifest ServiceAccount, with the endpoints webhook'
     webhookCert = await c().pki.issueServerCert('controller-webhook', 'edgefleet-controller-webhook', [
       '127.0.0.1',
     ]);
-    const mwc = manifest.items.find((o) => o.kind === 'MutatingWebhookConfiguration') as ManifestObject;
+    const mwc = (await controllerManifestObjects<ManifestObject>(c())).find(
+      (o) => o.kind === 'MutatingWebhookConfiguration',
+    ) as ManifestObject;
     const caBundle = (await readFile(c().caCertPath)).toString('base64');
     for (const w of mwc.webhooks ?? []) {
       w.clientConfig = { url: `https://127.0.0.1:${webhookPort}${w.clientConfig.service?.path}`, caBundle };

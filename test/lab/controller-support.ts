@@ -3,8 +3,10 @@
  * started as its own process (`node src-agent/main.ts controller ...`), its leader Lease, the
  * shipped manifest as kubectl parses it, and a poll-until helper.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Cluster } from './cluster.ts';
+import { kubeconfigYaml } from './pki.ts';
 import { freePort, type RunningProcess } from './proc.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -51,6 +53,39 @@ export async function controllerManifestObjects<T>(cluster: Cluster): Promise<T[
   ]);
   // One JSON document per object.
   return printed.split(/\n(?=\{)/).map((doc) => JSON.parse(doc) as T);
+}
+
+/** The shipped manifest's ServiceAccount and the kinds of its RBAC objects. */
+export const CONTROLLER_SA = { namespace: 'kube-system', name: 'edgefleet-controller' };
+export const RBAC_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
+
+/**
+ * Applies the manifest's RBAC objects and writes a kubeconfig (in `dir`) that authenticates as the
+ * manifest's ServiceAccount with a TokenRequest token, so a controller started with it proves the
+ * RBAC is sufficient. Returns the applied RBAC objects and the kubeconfig's path.
+ */
+export async function controllerServiceAccountKubeconfig<T extends { kind: string }>(
+  cluster: Cluster,
+  dir: string,
+): Promise<{ rbac: T[]; kubeconfig: string }> {
+  const rbac = (await controllerManifestObjects<T>(cluster)).filter((o) => RBAC_KINDS.includes(o.kind));
+  await cluster.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }),
+  });
+  const { namespace, name } = CONTROLLER_SA;
+  const token = (await cluster.kubectl(['create', 'token', name, '-n', namespace, '--duration=2h'])).trim();
+  const kubeconfig = join(dir, 'controller-sa.kubeconfig');
+  await writeFile(
+    kubeconfig,
+    kubeconfigYaml({
+      server: cluster.apiServerUrl,
+      user: `system:serviceaccount:${namespace}:${name}`,
+      ca: await readFile(cluster.caCertPath),
+      token,
+    }),
+    { mode: 0o600 },
+  );
+  return { rbac, kubeconfig };
 }
 
 export interface ControllerProcess {

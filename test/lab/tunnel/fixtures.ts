@@ -120,11 +120,12 @@ export function serverProc(configPath: string): Proc {
 
 export async function targetsProc(
   netns: string | null,
-  ports: { echo?: number[]; blast?: number[] },
+  ports: { echo?: number[]; blast?: number[]; relay?: string[] },
 ): Promise<Proc> {
   const args = [
     ...(ports.echo ?? []).flatMap((p) => ['--echo', String(p)]),
     ...(ports.blast ?? []).flatMap((p) => ['--blast', String(p)]),
+    ...(ports.relay ?? []).flatMap((r) => ['--relay', r]),
   ];
   const p = nodeProc('targets', netns, TARGETS, args);
   await p.waitFor((l) => l.event === 'ready', 10_000);

@@ -2,13 +2,19 @@
  * TCP services the tunnel tests reach on the "node" (run inside the host's network namespace):
  *   --echo PORT   echoes every byte back
  *   --blast PORT  reads a decimal byte count and a newline, writes that many bytes, then ends
+ *   --relay PORT:TO  forwards each connection to 127.0.0.1:TO, both ways, nothing else (the bench's
+ *                 baseline: what two plain forwarding processes cost, with no TLS and no multiplexing)
  * Prints one JSON line per connection open/close so tests can see what the node side saw.
  */
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { echo: { type: 'string', multiple: true }, blast: { type: 'string', multiple: true } },
+  options: {
+    echo: { type: 'string', multiple: true },
+    blast: { type: 'string', multiple: true },
+    relay: { type: 'string', multiple: true },
+  },
 });
 const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 let nextId = 1;
@@ -68,6 +74,20 @@ for (const p of values.blast ?? []) {
         s.on('data', onData);
       })
       .listen(port, '0.0.0.0'),
+  );
+}
+for (const spec of values.relay ?? []) {
+  const [port, to] = spec.split(':').map(Number);
+  servers.push(
+    net
+      .createServer((s) => {
+        track('relay', port ?? 0, s);
+        const out = net.connect({ host: '127.0.0.1', port: to ?? 0 });
+        out.on('error', () => s.destroy());
+        s.on('error', () => out.destroy());
+        s.pipe(out).pipe(s);
+      })
+      .listen(port, '127.0.0.1'),
   );
 }
 let listening = 0;
