@@ -164,6 +164,22 @@ describe('cache manager: backpressure', () => {
     expect(await g.storage.getMeta('edgefleet', cms)).toBeUndefined();
   }, 20_000);
 
+  it('a wait for writes in flight (hub stop) is bounded on a hung disk, and completes once the disk moves', async () => {
+    const g = await gatedCache();
+    const sink = g.cache.sinkFor('edgefleet', listInfo, 200, 'application/json');
+    if (!sink) throw new Error('expected a cache sink for a LIST');
+    sink.write(listBody('7', ['a', 'b'], 'x'));
+    const landed = sink.end();
+    const started = Date.now();
+    expect(await g.cache.idle(300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(g.cache.pendingWrites).toBe(1);
+    g.open();
+    expect(await g.cache.idle(5000)).toBe(true);
+    await landed;
+    expect((await g.storage.listKeys('edgefleet', cms)).map((k) => k.name).sort()).toEqual(['a', 'b']);
+  });
+
   it('lets go of a list held back longer than the API server would wait, though the disk progresses', async () => {
     const g = await gatedCache({ listHoldBudgetMs: 400 }, 40);
     g.open();

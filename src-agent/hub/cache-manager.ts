@@ -151,9 +151,31 @@ export class CacheManager {
     return false;
   }
 
-  /** Resolves once every response already received has been written to the cache (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  /**
+   * Resolves once every response already received has been written to the cache (tests, shutdown):
+   * true then, false if `timeoutMs` passed first (a hung disk must not stop the hub from stopping;
+   * every write is temp file + rename, so what did not land leaves the cache as it was).
+   */
+  async idle(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = Number.isFinite(left)
+        ? new Promise<void>((r) => {
+            timer = setTimeout(r, left);
+          })
+        : new Promise<void>(() => undefined);
+      await Promise.race([Promise.allSettled([...this.pending]), timedOut]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** Responses still being written to the cache. */
+  get pendingWrites(): number {
+    return this.pending.size;
   }
 
   /** A sink that tees a 2xx JSON response into the cache, or undefined when nothing should be stored. */

@@ -614,10 +614,19 @@ export class Hub {
     const servers = [this.proxyServer, this.adminServer, ...(this.secureServer ? [this.secureServer] : [])];
     await Promise.all(servers.map(closeServer));
     this.upstream?.close();
-    // Responses already received finish landing on disk, so a clean stop leaves no half-applied stream.
-    await this.cache.idle();
+    // Responses already received finish landing on disk, so a clean stop leaves no half-applied stream;
+    // a hung disk gets a bounded wait (systemd would otherwise kill the hub at its stop timeout).
+    if (!(await this.cache.idle(CLOSE_CACHE_WAIT_MS)))
+      this.log.warn('hub.close_cache_writes_abandoned', {
+        pending: this.cache.pendingWrites,
+        waitedMs: CLOSE_CACHE_WAIT_MS,
+        note: 'the disk took no write in time; unfinished writes leave the previous cache files in place',
+      });
   }
 }
+
+/** How long a stopping hub waits for cache writes in flight (below systemd's default 90 s stop timeout). */
+const CLOSE_CACHE_WAIT_MS = 10_000;
 
 function addr(a: AddressInfo): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
