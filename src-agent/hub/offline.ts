@@ -4,7 +4,7 @@ import { isJsonType, type Journal, type JournalKind } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
 import type { Logger } from './log.ts';
 import type { RequestInfo } from './request-info.ts';
-import { type SelectorError, scopeFromQuery } from './selectors.ts';
+import { type ListScope, type SelectorError, scopeFromQuery } from './selectors.ts';
 
 /** Which writes the node keeps while offline; everything else is refused, never faked. */
 export function journalKindOf(info: RequestInfo): JournalKind | undefined {
@@ -111,13 +111,8 @@ export class OfflineServer {
       sendJson(res, 200, obj);
       return;
     }
-    let scope: ReturnType<typeof scopeFromQuery>;
-    try {
-      scope = scopeFromQuery(info.namespace, info.query);
-    } catch (err) {
-      sendStatus(res, 400, 'BadRequest', (err as SelectorError).message);
-      return;
-    }
+    const scope = scopeOrBadRequest(res, info);
+    if (!scope) return;
     const isKubeletPods = isKubeletPodList(component, info);
     // Streamed object by object from the cache files: a 5,000-object list is never built in memory.
     let opened = false;
@@ -186,13 +181,8 @@ export class OfflineServer {
     info: RequestInfo,
     component: string,
   ): Promise<void> {
-    let scope: ReturnType<typeof scopeFromQuery>;
-    try {
-      scope = scopeFromQuery(info.namespace, info.query);
-    } catch (err) {
-      sendStatus(res, 400, 'BadRequest', (err as SelectorError).message);
-      return;
-    }
+    const scope = scopeOrBadRequest(res, info);
+    if (!scope) return;
     const isKubeletPods = isKubeletPodList(component, info);
     this.hold(res, info);
     // Streamed object by object like a LIST from cache: the initial events are never built whole.
@@ -330,6 +320,16 @@ export class OfflineServer {
 }
 
 /** The body as JSON when it is JSON; undefined for protobuf, compressed or malformed bodies. */
+/** The request's list scope (namespace, selectors), or undefined after answering 400 for a bad selector. */
+function scopeOrBadRequest(res: ServerResponse, info: RequestInfo): ListScope | undefined {
+  try {
+    return scopeFromQuery(info.namespace, info.query);
+  } catch (err) {
+    sendStatus(res, 400, 'BadRequest', (err as SelectorError).message);
+    return undefined;
+  }
+}
+
 /** kubelet's own pod list: never answered empty offline, or kubelet would kill its running pods. */
 function isKubeletPodList(component: string, info: RequestInfo): boolean {
   return component === 'kubelet' && info.resource.resource === 'pods' && info.resource.group === '';

@@ -39,7 +39,12 @@ interface Run {
 }
 interface WatchEvent {
   type: string;
-  object: { kind?: string; code?: number; reason?: string; metadata?: { name?: string } };
+  object: {
+    kind?: string;
+    code?: number;
+    reason?: string;
+    metadata?: { name?: string; resourceVersion?: string };
+  };
 }
 
 let lab: Lab | undefined;
@@ -762,4 +767,108 @@ describe('upstream choice between two real API servers on one etcd', () => {
       await closeHub(hub);
     }
   });
+
+  it('API server restarted mid-watch: the watch through the hub ends cleanly, the client resumes from its resourceVersion and misses nothing', async () => {
+    // Only the extra API server behind this hub, so stopping it is a restart of "the" API server.
+    const { hub } = await startHub('restart', [second.url], 'priority', { centralConfig: false });
+    const UA = 'edgefleet-restart-probe/1.0';
+    const name = 'restart-probe';
+    const base = `/api/v1/namespaces/${NS}/configmaps`;
+    let stopped = false;
+    let w: ReturnType<typeof streamWatch> | undefined;
+    try {
+      const list = await getWithToken(`http://${hub.proxyAddress}`, base, UA);
+      expect(list.status).toBe(200);
+      const listRv = (JSON.parse(list.body) as { metadata: { resourceVersion: string } }).metadata
+        .resourceVersion;
+      const watch = streamWatch(
+        `http://${hub.proxyAddress}`,
+        `${base}?watch=true&resourceVersion=${listRv}&timeoutSeconds=120`,
+        UA,
+      );
+      w = watch;
+      await sleep(300);
+      await kubectl(['create', 'configmap', '-n', NS, name, '--from-literal=v=1']);
+      await until('the ADDED event through the hub', 15_000, async () =>
+        watch.events().some((e) => e.type === 'ADDED' && e.object.metadata?.name === name) ? true : undefined,
+      );
+      const seenRv = watch.events().at(-1)?.object.metadata?.resourceVersion ?? '';
+
+      await cluster().processes.stop(second.name);
+      stopped = true;
+      await until('the watch to end', 30_000, async () => (watch.state().ended ? true : undefined));
+      expect(watch.state()).toMatchObject({ ended: true, errored: false });
+      // Changed while the API server is down (through the lab's own API server, same etcd).
+      await kubectl(['patch', 'configmap', '-n', NS, name, '--type=merge', '-p', '{"data":{"v":"2"}}']);
+      await cluster().startExtraApiServer({ name: second.name, port: second.port });
+      stopped = false;
+
+      // client-go's reflector: watch again from the last resourceVersion it saw.
+      let resumed: WatchEvent[] = [];
+      await until('the resumed watch to deliver the change made during the restart', 60_000, async () => {
+        const r = await getWithToken(
+          `http://${hub.proxyAddress}`,
+          `${base}?watch=true&resourceVersion=${seenRv}&timeoutSeconds=2`,
+          UA,
+        );
+        resumed = r.status === 200 ? watchEvents(r.body) : [];
+        return resumed.some((e) => e.type === 'MODIFIED' && e.object.metadata?.name === name)
+          ? true
+          : undefined;
+      });
+      await hub.cache.idle();
+      const cached = (await hub.storage.get({
+        component: 'edgefleet-restart-probe',
+        resource: { resource: 'configmaps', version: 'v1', group: '' },
+        namespace: NS,
+        name,
+      })) as { data: { v: string } } | undefined;
+      expect(cached?.data.v).toBe('2');
+    } finally {
+      w?.close();
+      if (stopped) await cluster().startExtraApiServer({ name: second.name, port: second.port });
+      await kubectl(['delete', 'configmap', '-n', NS, name, '--ignore-not-found']);
+      await closeHub(hub);
+    }
+  });
 });
+
+/** A watch read as it streams: its events so far and how it ended (cleanly, or with an error). */
+function streamWatch(base: string, path: string, ua: string) {
+  const u = new URL(base);
+  let buf = '';
+  const events: WatchEvent[] = [];
+  const state = { ended: false, errored: false };
+  const req = http.get(
+    {
+      host: u.hostname,
+      port: u.port,
+      path,
+      headers: { authorization: `Bearer ${token}`, 'user-agent': ua, accept: 'application/json' },
+    },
+    (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        buf += c;
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        for (const l of lines) if (l) events.push(JSON.parse(l) as WatchEvent);
+      });
+      res.on('end', () => {
+        state.ended = true;
+      });
+      res.on('aborted', () => {
+        state.errored = true;
+      });
+      res.on('error', () => {
+        state.errored = true;
+        state.ended = true;
+      });
+    },
+  );
+  req.on('error', () => {
+    state.errored = true;
+    state.ended = true;
+  });
+  return { events: () => events, state: () => ({ ...state }), close: () => req.destroy() };
+}

@@ -284,6 +284,43 @@ describe('hub against a real kube-apiserver', () => {
     expect(after?.status.message).toBe('set-offline');
   });
 
+  it('a truncated cache file is quarantined and counted; offline, the list serves the other objects', async () => {
+    const list = `/api/v1/pods?fieldSelector=spec.nodeName%3D${NODE}`;
+    expect((await viaHub(hub as Hub, 'GET', list)).status).toBe(200);
+    await hub?.cache.idle();
+    const kubeletCache = join(dir, 'hub', 'cache', 'kubelet');
+    const files = (await fsp.readdir(kubeletCache, { recursive: true })).map((f) => join(kubeletCache, f));
+    const web2 = files.find((f) => f.endsWith(join('default', 'web-2')));
+    if (!web2) throw new Error(`no cache file for default/web-2 among ${files.join(', ')}`);
+    // As a power cut on a card that ignores fsync would leave it: the file cut short in place.
+    const raw = await fsp.readFile(web2);
+    await fsp.writeFile(web2, raw.subarray(0, Math.floor(raw.length / 2)));
+    const quarantined = async () => {
+      const res = await fetch(`http://${hub?.adminAddress}/metrics`);
+      return Number(/^edgefleet_hub_cache_quarantined_files_total (\d+)/m.exec(await res.text())?.[1] ?? -1);
+    };
+    const before = await quarantined();
+    await cutLink();
+    try {
+      const off = await viaHub(hub as Hub, 'GET', list);
+      expect(off.status, off.body).toBe(200);
+      expect(
+        JSON.parse(off.body)
+          .items.map((p: { metadata: { name: string } }) => p.metadata.name)
+          .sort(),
+      ).toEqual(['db-1', 'web-1']);
+      expect(await quarantined()).toBe(before + 1);
+      await expect(fsp.stat(web2)).rejects.toThrow();
+      expect((await fsp.readdir(join(dir, 'hub', 'cache', '.quarantine'))).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await restoreLink();
+    }
+    // Online again, the next list writes the object back.
+    expect((await viaHub(hub as Hub, 'GET', list)).status).toBe(200);
+    await hub?.cache.idle();
+    expect((await fsp.stat(web2)).size).toBeGreaterThan(0);
+  });
+
   it('a watch through the hub ends cleanly when the link drops, and a held offline watch ends when it returns', async () => {
     const [host, port] = (hub as Hub).proxyAddress.split(':');
     const openWatch = () => {
