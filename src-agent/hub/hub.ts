@@ -97,6 +97,8 @@ export class Hub {
   private autonomy!: AutonomyReporter;
   private gcRunning: Promise<GcResult | undefined> | undefined;
   secureProxyAddress = '';
+  /** The secure proxy's listen host (as configured, maybe a wildcard) and bound port, once it serves. */
+  private secureProxyBound: { host: string; port: number } | undefined;
   private certsLoaded = false;
   private cacheReady = false;
   proxyAddress = '';
@@ -144,7 +146,7 @@ export class Hub {
     this.filters = new FilterChain({
       pools: this.cloud.pools,
       services: (ns, name) => this.cloud.serviceAnnotations(ns, name),
-      masterService: () => this.config.masterService ?? HUB_DEFAULTS.masterService,
+      masterService: () => this.masterServiceServed(),
       components: () => this.central.current.filters,
     });
     this.cloud.onTopologyChange(() => this.filters.refilter());
@@ -281,11 +283,33 @@ export class Hub {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
       });
-      this.secureProxyAddress = addr(server.address() as AddressInfo);
+      const bound = server.address() as AddressInfo;
+      this.secureProxyAddress = addr(bound);
+      this.secureProxyBound = { host, port: bound.port };
       this.log.info('hub.secure_proxy_started', { address: this.secureProxyAddress });
+      const target = this.masterServiceServed();
+      if (target) {
+        // Watches opened before this went unfiltered: end them so kubelet re-lists `default/kubernetes`
+        // pointing here, and pods it starts from now on reach the API through the hub.
+        this.proxy?.endWatches();
+        this.log.info('hub.master_service_on', { target: `${target.host}:${target.port}` });
+      }
     } catch (err) {
       this.log.error('hub.secure_proxy_failed', { listen: listenAt, error: (err as Error).message });
     }
+  }
+
+  /**
+   * Where kubelet is told `default/kubernetes` is (the master service filter), or undefined while the
+   * secure proxy does not serve that address and port: pointing pods at an address nothing listens on
+   * would break every in-cluster client on the node, online or not.
+   */
+  private masterServiceServed(): { host: string; port: number } | undefined {
+    const bound = this.secureProxyBound;
+    if (!bound) return undefined;
+    const target = this.config.masterService ?? HUB_DEFAULTS.masterService;
+    const wildcard = bound.host === '0.0.0.0' || bound.host === '::';
+    return bound.port === target.port && (wildcard || bound.host === target.host) ? target : undefined;
   }
 
   /** The settings in force (config file + central ConfigMaps). */

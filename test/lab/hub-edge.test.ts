@@ -160,6 +160,7 @@ beforeAll(async () => {
   await startControllerProcess(cluster, 'csr-approver', cluster.kubeconfigPath, [
     '--controllers=csrapprover',
   ]);
+  const securePort = await freePort();
   const config: HubConfig = {
     nodeName: NODE,
     servers: [cluster.apiServerUrl],
@@ -175,7 +176,9 @@ beforeAll(async () => {
     },
     proxyListen: `127.0.0.1:${await freePort()}`,
     adminListen: `127.0.0.1:${await freePort()}`,
-    secureProxyListen: `127.0.0.1:${await freePort()}`,
+    secureProxyListen: `127.0.0.1:${securePort}`,
+    // Pods on this "node" would reach the API at the secure proxy (yurthub's 169.254.2.1 on a real node).
+    masterService: { host: '127.0.0.1', port: securePort },
     cacheDir: join(dir, 'hub', 'cache'),
     journalDir: join(dir, 'hub', 'journal'),
     cacheKeyFile: join(dir, 'hub', 'pki', 'cache.key'),
@@ -257,6 +260,35 @@ describe('hub against a real cluster: certificates', () => {
     }>(['get', 'csr']);
     const serving = csrs?.items.filter((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving') ?? [];
     expect(serving.map((c) => c.status?.conditions?.[0]?.reason)).toEqual(['EdgeFleetServingApproved']);
+  });
+
+  it('kubelet sees default/kubernetes at the secure proxy it serves; a pod using that address reaches the API', async () => {
+    await until(() => (hub?.secureProxyAddress ?? '') !== '', 60_000, 'secure proxy listening');
+    const kubelet = 'kubelet/v1.36.3 (linux/amd64) kubernetes/lab';
+    const svc = JSON.parse(
+      (await get(hub?.proxyAddress ?? '', '/api/v1/namespaces/default/services/kubernetes', kubelet)).body,
+    ) as { spec: { clusterIP: string; ports: { name: string; port: number }[] } };
+    const securePort = Number((hub?.secureProxyAddress ?? '').split(':').at(-1));
+    expect(svc.spec.clusterIP).toBe('127.0.0.1');
+    expect(svc.spec.ports.find((p) => p.name === 'https')?.port).toBe(securePort);
+    // Other clients see the Service as it is.
+    const direct = await cluster?.kubectlJson<{ spec: { clusterIP: string } }>([
+      'get',
+      'service',
+      '-n',
+      'default',
+      'kubernetes',
+    ]);
+    expect(direct?.spec.clusterIP).not.toBe('127.0.0.1');
+    // What client-go's in-cluster config does with KUBERNETES_SERVICE_HOST/PORT: TLS to that address,
+    // verified with the cluster CA, the pod's own token.
+    const token = (await cluster?.kubectl(['create', 'token', '-n', 'default', 'edge-pod']))?.trim() ?? '';
+    const who = await selfSubjectReviewVia(
+      `${svc.spec.clusterIP}:${svc.spec.ports.find((p) => p.name === 'https')?.port}`,
+      token,
+      readFileSync(cluster?.caCertPath ?? ''),
+    );
+    expect(JSON.parse(who).status.userInfo.username).toBe('system:serviceaccount:default:edge-pod');
   });
 });
 

@@ -284,6 +284,23 @@ describe('hub against a real kube-apiserver', () => {
     expect(after?.status.message).toBe('set-offline');
   });
 
+  it('without a secure proxy serving the master-service address, kubelet sees default/kubernetes unchanged', async () => {
+    // As a node converted without the secure proxy: pointing pods at 169.254.2.1:10268 would leave
+    // every in-cluster client with an address nothing answers.
+    const viaKubelet = await viaHub(hub as Hub, 'GET', '/api/v1/namespaces/default/services/kubernetes');
+    expect(viaKubelet.status).toBe(200);
+    const directly = await cluster?.kubectlJson<{ spec: { clusterIP: string; ports: unknown[] } }>([
+      'get',
+      'service',
+      '-n',
+      'default',
+      'kubernetes',
+    ]);
+    const spec = JSON.parse(viaKubelet.body).spec;
+    expect(spec.clusterIP).toBe(directly?.spec.clusterIP);
+    expect(spec.ports).toEqual(directly?.spec.ports);
+  });
+
   it('a truncated cache file is quarantined and counted; offline, the list serves the other objects', async () => {
     const list = `/api/v1/pods?fieldSelector=spec.nodeName%3D${NODE}`;
     expect((await viaHub(hub as Hub, 'GET', list)).status).toBe(200);

@@ -10,7 +10,8 @@ import type { KubeObj, ResponseFilter } from './types.ts';
 export interface FilterChainOptions {
   pools: PoolView;
   services: ServiceAnnotations;
-  masterService: () => MasterServiceTarget;
+  /** Undefined while nothing serves the master-service address: the filter then leaves Services alone. */
+  masterService: () => MasterServiceTarget | undefined;
   components: () => FilterComponents;
 }
 
