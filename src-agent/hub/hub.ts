@@ -91,6 +91,8 @@ export class Hub {
   private readonly adminServer: http.Server;
   private replayTimer: NodeJS.Timeout | undefined;
   private rotateTimer: NodeJS.Timeout | undefined;
+  private secureProxyRetry: NodeJS.Timeout | undefined;
+  private secureProxyRetryMs = 30_000;
   private secureServer: https.Server | undefined;
   private closed = false;
   private gcTimer: NodeJS.Timeout | undefined;
@@ -295,7 +297,21 @@ export class Hub {
         this.log.info('hub.master_service_on', { target: `${target.host}:${target.port}` });
       }
     } catch (err) {
-      this.log.error('hub.secure_proxy_failed', { listen: listenAt, error: (err as Error).message });
+      this.secureServer?.close();
+      this.secureServer = undefined;
+      if (this.closed) return;
+      // The certificate may be approved later (the controller deployed after the node) and the
+      // master-service address may appear later: try again, backing off to once an hour.
+      const retryMs = this.secureProxyRetryMs;
+      this.secureProxyRetryMs = Math.min(retryMs * 2, 3_600_000);
+      this.log.error('hub.secure_proxy_failed', {
+        listen: listenAt,
+        error: (err as Error).message,
+        retryInSeconds: retryMs / 1000,
+        fix: 'approve the serving CSR (kubectl get csr; the EdgeFleet controller does it for nodes) and check the listen address exists on this node',
+      });
+      this.secureProxyRetry = setTimeout(() => void this.startSecureProxy(listenAt), retryMs);
+      this.secureProxyRetry.unref();
     }
   }
 
@@ -621,6 +637,7 @@ export class Hub {
   async close(): Promise<void> {
     this.closed = true;
     if (this.rotateTimer) clearTimeout(this.rotateTimer);
+    if (this.secureProxyRetry) clearTimeout(this.secureProxyRetry);
     if (this.gcTimer) clearInterval(this.gcTimer);
     this.health?.stop();
     this.central?.stop();

@@ -115,6 +115,10 @@ export function hubConfigFor(
     tls: { certFile: `${PKI}/node.crt`, keyFile: `${PKI}/node.key`, caFile: `${PKI}/ca.crt` },
     proxyListen: HUB_DEFAULTS.proxyListen,
     adminListen: HUB_DEFAULTS.adminListen,
+    // Pods' in-cluster config reaches the API through the hub here (the unit puts this link-local
+    // address on a dummy interface); the hub points kubelet's `default/kubernetes` at it only once
+    // it serves there.
+    secureProxyListen: `${HUB_DEFAULTS.masterService.host}:${HUB_DEFAULTS.masterService.port}`,
     cacheDir: HUB_DEFAULTS.cacheDir,
     journalDir: HUB_DEFAULTS.journalDir,
     cacheKeyFile: HUB_DEFAULTS.cacheKeyFile,

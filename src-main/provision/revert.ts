@@ -83,6 +83,8 @@ export function revertPlan(opts: { cluster: ClusterAccess }): Plan<RevertFacts> 
           if (ctx.facts.joinedNode) await ctx.remote.sh('systemctl stop kubelet.service 2>/dev/null || true');
           await ctx.remote.sh(
             `systemctl disable --now edgefleet-hub.service 2>/dev/null || true
+ip link del edgefleet-dummy0 2>/dev/null || true
+ip addr del 169.254.2.1/32 dev lo 2>/dev/null || true
 if [ -f ${MANIFEST} ] && cut -d' ' -f1,3- ${MANIFEST} | grep -q -F -x 'A /etc/systemd/system/edgefleet-tunnel-agent.service'; then
   systemctl disable --now edgefleet-tunnel-agent.service 2>/dev/null || true
 fi`,

@@ -8,6 +8,7 @@ import { joinPlan } from '../../src-main/provision/join.ts';
 import { revertPlan } from '../../src-main/provision/revert.ts';
 import { HostKeyUnknownError, SshSession, type SshTarget } from '../../src-main/provision/ssh-session.ts';
 import { upgradePlan } from '../../src-main/provision/upgrade.ts';
+import { startControllerProcess, until } from './controller-support.ts';
 import { installKubeletStandinUnjoined } from './fixtures/kubelet-standin.ts';
 import { Lab } from './lab.ts';
 import { provisionKit, snapshot } from './provision-support.ts';
@@ -50,6 +51,10 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
     lab = await Lab.start({ hosts: 1, kwokNodes: 0 });
     kit = await provisionKit(lab);
     cluster = kubeClusterAccess(lab.kubeconfig);
+    // Approves the hub's serving certificate for its secure proxy (kcm never approves kubelet-serving).
+    await startControllerProcess(lab.cluster, 'csr-approver', lab.cluster.kubeconfigPath, [
+      '--controllers=csrapprover',
+    ]);
     await installKubeletStandinUnjoined(lab.host('edge-1'));
     beforeJoin = await snapshot(lab.host('edge-1'), ['/var/lib/kubelet']);
     token = await lab.cluster.createBootstrapToken({ description: 'edgefleet join test' });
@@ -140,6 +145,27 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
     const node = await cluster.getNode('edge-1');
     expect(node?.ready?.status).toBe('True');
     expect(node?.labels['apps.openyurt.io/nodepool']).toBe('site-j');
+
+    // Pods' in-cluster address: the hub's secure proxy on 169.254.2.1:10268 (a dummy interface, or
+    // lo on this lab kernel, which has no dummy driver), with a cluster-signed certificate for that
+    // address, and kubelet told so.
+    expect(await h.run('ip -4 -o addr show')).toContain('169.254.2.1/32');
+    await until('the secure proxy on 169.254.2.1:10268', 90_000, async () =>
+      (
+        await h.exec(
+          'curl -s -o /dev/null -w %{http_code} --cacert /var/lib/edgefleet/pki/ca.crt https://169.254.2.1:10268/version',
+        )
+      ).stdout.trim() === '200'
+        ? true
+        : undefined,
+    );
+    const svc = JSON.parse(
+      await h.run(
+        "curl -s -A 'kubelet/v1.36.3 (linux/amd64) kubernetes/lab' http://127.0.0.1:10261/api/v1/namespaces/default/services/kubernetes",
+      ),
+    ) as { spec: { clusterIP: string; ports: { name: string; port: number }[] } };
+    expect(svc.spec.clusterIP).toBe('169.254.2.1');
+    expect(svc.spec.ports.find((p) => p.name === 'https')?.port).toBe(10268);
   });
 
   it('refuses to join a machine that is already joined, changing nothing', async () => {
@@ -240,6 +266,7 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
       /\bactive\b/,
     );
     expect(await cluster.getNode('edge-1')).toBeUndefined();
+    expect(await h.run('ip -4 -o addr show')).not.toContain('169.254.2.1');
     const log = await readFile(summary.hosts[0]?.logFile ?? '', 'utf8');
     expect(log).toContain('EdgeFleet joined this machine as node edge-1');
 
