@@ -1,5 +1,12 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { isIPv4 } from 'node:net';
+import {
+  OID_CN,
+  OID_ECDSA_SHA256,
+  OID_EXTENSION_REQUEST,
+  OID_O,
+  OID_SUBJECT_ALT_NAME,
+} from '../api/pkcs10-oids.ts';
 
 /** Minimal DER writer: just what a PKCS#10 certificate request needs. */
 function der(tag: number, body: Buffer): Buffer {
@@ -24,12 +31,6 @@ function oid(dotted: string): Buffer {
   }
   return der(0x06, Buffer.from(bytes));
 }
-
-const OID_O = '2.5.4.10';
-const OID_CN = '2.5.4.3';
-const OID_ECDSA_SHA256 = '1.2.840.10045.4.3.2';
-const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 
 function rdn(type: string, value: string): Buffer {
   return set(seq(oid(type), der(0x0c, Buffer.from(value, 'utf8'))));

@@ -5,6 +5,13 @@
  * crypto parses certificates but not requests, and the controller bundle carries no ASN.1 library.
  */
 import { createPublicKey, verify } from 'node:crypto';
+import {
+  OID_CN,
+  OID_ECDSA_SHA256,
+  OID_EXTENSION_REQUEST,
+  OID_O,
+  OID_SUBJECT_ALT_NAME,
+} from '../../api/pkcs10-oids.ts';
 
 /** The request could not be read; `message` says where, so a Warning event can quote it. */
 export class CsrParseError extends Error {
@@ -47,14 +54,9 @@ const TAG_OCTET_STRING = 0x04;
 const TAG_BOOLEAN = 0x01;
 const TAG_ATTRIBUTES = 0xa0;
 
-const OID_CN = '2.5.4.3';
-const OID_O = '2.5.4.10';
-const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
-
 /** Signature algorithms we verify: OID → node:crypto digest name (null: the key type fixes it). */
 const SIGNATURE_ALGORITHMS: Record<string, { name: string; digest: string | null }> = {
-  '1.2.840.10045.4.3.2': { name: 'ecdsa-with-SHA256', digest: 'sha256' },
+  [OID_ECDSA_SHA256]: { name: 'ecdsa-with-SHA256', digest: 'sha256' },
   '1.2.840.10045.4.3.3': { name: 'ecdsa-with-SHA384', digest: 'sha384' },
   '1.2.840.10045.4.3.4': { name: 'ecdsa-with-SHA512', digest: 'sha512' },
   '1.2.840.113549.1.1.11': { name: 'sha256WithRSAEncryption', digest: 'sha256' },
