@@ -378,6 +378,11 @@ export class Hub {
 
   private registerGauges(): void {
     const m = this.metrics;
+    m.gauge(
+      'edgefleet_hub_master_service_served',
+      "1 while the secure proxy serves the master-service address and kubelet's default/kubernetes points there, else 0.",
+      () => (this.masterServiceServed() ? 1 : 0),
+    );
     m.gauge('edgefleet_hub_cloud_healthy', '1 while the node Lease renews, else 0.', () =>
       this.health.isHealthy() ? 1 : 0,
     );

@@ -164,11 +164,16 @@ export async function curlOnNode(
 
 /** Sum of the hub's request counter for one component (e.g. kubelet), from /metrics on the node. */
 export async function hubRequestsBy(remote: RemoteShell, component: string): Promise<number> {
+  return hubMetric(remote, 'edgefleet_hub_requests_total', `component="${component}"`);
+}
+
+/** The sum of one hub metric's samples on the node (those whose labels include `label`, if given). */
+async function hubMetric(remote: RemoteShell, name: string, label?: string): Promise<number> {
   const m = await curlOnNode(remote, `${HUB_ADMIN_URL}/metrics`);
   let sum = 0;
   for (const line of m.body.split('\n')) {
-    if (line.startsWith('edgefleet_hub_requests_total{') && line.includes(`component="${component}"`))
-      sum += Number(line.split(' ').pop());
+    const sample = line.startsWith(`${name}{`) || line.startsWith(`${name} `);
+    if (sample && (!label || line.includes(label))) sum += Number(line.split(' ').pop());
   }
   return sum;
 }
@@ -473,6 +478,15 @@ systemctl restart edgefleet-hub.service`,
           await sleep(1_000);
         }
         ctx.log(`verified: ${last}`);
+        // Not a failure: pods still reach the cloud API directly until the hub's certificate for
+        // 169.254.2.1 is approved; say how to get there.
+        const master = HUB_DEFAULTS.masterService;
+        if ((await hubMetric(ctx.remote, 'edgefleet_hub_master_service_served')) === 1)
+          ctx.log(`pods on this node reach the API through the hub at ${master.host}:${master.port}`);
+        else
+          ctx.log(
+            `note: pods on this node reach the API directly (not through the hub, so not while offline) until the hub serves ${master.host}:${master.port}; it waits for its serving certificate: deploy the EdgeFleet controller (resources/manifests/controller.yaml; its csrapprover approves it) or approve the kubelet-serving CSR of system:node:${node.kubelet.nodeName} (kubectl get csr)`,
+          );
       },
     },
   ];

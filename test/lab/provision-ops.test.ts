@@ -165,6 +165,9 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
       ),
     ) as { spec: { clusterIP: string; ports: { name: string; port: number }[] } };
     expect(svc.spec.clusterIP).toBe('169.254.2.1');
+    expect(await h.run('curl -s http://127.0.0.1:10267/metrics')).toMatch(
+      /^edgefleet_hub_master_service_served 1$/m,
+    );
     expect(svc.spec.ports.find((p) => p.name === 'https')?.port).toBe(10268);
   });
 

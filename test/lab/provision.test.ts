@@ -134,6 +134,9 @@ systemctl reload ssh`);
       expect(node?.annotations['node.openyurt.io/autonomy-duration']).toBe('0');
       expect(node?.ready?.status).toBe('True');
     }
+    // No CSR approver in this cluster: the run says pods use the API directly and how to change that.
+    const log = await readFile(summary.hosts[0]?.logFile ?? '', 'utf8');
+    expect(log).toMatch(/pods on this node reach the API directly .* csrapprover/);
     // The jump host really carried edge-2's connection: edge-2's sshd saw it come from edge-1.
     const sshLog = await lab.host('edge-2').run('journalctl -u ssh --no-pager -o cat');
     expect(sshLog).toContain(`Accepted publickey for root from ${lab.host('edge-1').address}`);
