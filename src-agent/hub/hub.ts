@@ -297,7 +297,7 @@ export class Hub {
         this.log.info('hub.master_service_on', { target: `${target.host}:${target.port}` });
       }
     } catch (err) {
-      this.secureServer?.close();
+      if (this.secureServer?.listening) this.secureServer.close();
       this.secureServer = undefined;
       if (this.closed) return;
       // The certificate may be approved later (the controller deployed after the node) and the
