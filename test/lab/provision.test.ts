@@ -175,7 +175,8 @@ systemctl reload ssh`);
       maxReconnects: 8,
       onLog: (l) => logs.push(l.line),
       onProgress: (e) => {
-        if (!cut && e.step === 'upload-runtime' && e.bytes && e.bytes.sent > e.bytes.total * 0.3) {
+        // Early in the upload: the cut (a few iptables runs) must land before a fast link has sent it all.
+        if (!cut && e.step === 'upload-runtime' && e.bytes && e.bytes.sent > e.bytes.total * 0.05) {
           cut = true;
           void h.cut();
           restoreTimer = setTimeout(() => void h.restore(), 8_000);
@@ -192,7 +193,7 @@ systemctl reload ssh`);
     const resumedAt = logs.map((l) => /resuming upload at (\d+) of (\d+)/.exec(l)).find(Boolean);
     expect(resumedAt, logs.join('\n')).toBeTruthy();
     const [at, total] = [Number(resumedAt?.[1]), Number(resumedAt?.[2])];
-    expect(at).toBeGreaterThan(total * 0.2);
+    expect(at).toBeGreaterThan(0);
     // Resumed, not restarted: well under two full copies went over the link.
     expect(r?.bytesSent ?? 0).toBeLessThan(total * 1.5);
     expect((await h.run('systemctl is-active edgefleet-hub')).trim()).toBe('active');
