@@ -1,5 +1,5 @@
 import type { ViewName } from './store/app-store.ts';
-import { useActiveSnapshot, useApp } from './store/context.tsx';
+import { useActiveMeta, useApp } from './store/context.tsx';
 import { AppsView } from './views/AppsView.tsx';
 import { ClustersView } from './views/ClustersView.tsx';
 import { ConnectionBadge, flavorLabel } from './views/common.tsx';
@@ -20,7 +20,7 @@ const VIEWS: { name: ViewName; label: string }[] = [
 function Header() {
   const transport = useApp((s) => s.transport);
   const active = useApp((s) => s.activeClusterId);
-  const snap = useActiveSnapshot();
+  const snap = useActiveMeta();
   return (
     <header className="topbar">
       <h1>EdgeFleet</h1>
@@ -33,7 +33,7 @@ function Header() {
                 {flavorLabel(snap.flavor.kind)}
               </span>
             ) : null}
-            {snap ? <ConnectionBadge snap={snap} /> : null}
+            {snap ? <ConnectionBadge meta={snap} /> : null}
           </>
         ) : (
           <span className="sub">No cluster open</span>

@@ -99,8 +99,6 @@ export class Hub {
   private autonomy!: AutonomyReporter;
   private gcRunning: Promise<GcResult | undefined> | undefined;
   secureProxyAddress = '';
-  /** The secure proxy's listen host (as configured, maybe a wildcard) and bound port, once it serves. */
-  private secureProxyBound: { host: string; port: number } | undefined;
   private certsLoaded = false;
   private cacheReady = false;
   proxyAddress = '';
@@ -285,9 +283,7 @@ export class Hub {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
       });
-      const bound = server.address() as AddressInfo;
-      this.secureProxyAddress = addr(bound);
-      this.secureProxyBound = { host, port: bound.port };
+      this.secureProxyAddress = addr(server.address() as AddressInfo);
       this.log.info('hub.secure_proxy_started', { address: this.secureProxyAddress });
       const target = this.masterServiceServed();
       if (target) {
@@ -321,11 +317,11 @@ export class Hub {
    * would break every in-cluster client on the node, online or not.
    */
   private masterServiceServed(): { host: string; port: number } | undefined {
-    const bound = this.secureProxyBound;
-    if (!bound) return undefined;
+    if (!this.secureServer?.listening) return undefined;
+    const bound = this.secureServer.address() as AddressInfo;
     const target = this.config.masterService ?? HUB_DEFAULTS.masterService;
-    const wildcard = bound.host === '0.0.0.0' || bound.host === '::';
-    return bound.port === target.port && (wildcard || bound.host === target.host) ? target : undefined;
+    const wildcard = bound.address === '0.0.0.0' || bound.address === '::';
+    return bound.port === target.port && (wildcard || bound.address === target.host) ? target : undefined;
   }
 
   /** The settings in force (config file + central ConfigMaps). */

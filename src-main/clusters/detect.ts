@@ -2,7 +2,25 @@
  * Which edge control plane a cluster runs, recognised from data we already watch: the
  * apps.openyurt.io resources (served or not) and controller leader-election Leases.
  */
-import type { ClusterFlavor, ResourceState, WireObject } from '../ipc/types.ts';
+import type { ClusterFlavor, ResourceState } from '../ipc/types.ts';
+
+/** A Lease as main keeps it: who holds it and when it was last renewed. Never sent over IPC. */
+export interface LeaseInfo {
+  name: string;
+  namespace?: string;
+  holder?: string;
+  renewTime?: string;
+}
+
+export function reduceLease(o: Record<string, unknown>): LeaseInfo {
+  const m = (o.metadata ?? {}) as { name?: string; namespace?: string };
+  const spec = (o.spec ?? {}) as { holderIdentity?: string; renewTime?: string };
+  const l: LeaseInfo = { name: m.name ?? '' };
+  if (m.namespace) l.namespace = m.namespace;
+  if (spec.holderIdentity) l.holder = spec.holderIdentity;
+  if (spec.renewTime) l.renewTime = spec.renewTime;
+  return l;
+}
 
 /**
  * Leader-election Lease names. TODO(lead): EdgeFleet's controller must use `edgefleet-controller`
@@ -18,7 +36,7 @@ export const OPENYURT_CONTROLLER_LEASES = [
 ];
 
 export interface DetectInput {
-  leases: Iterable<WireObject>;
+  leases: Iterable<LeaseInfo>;
   leasesState: ResourceState;
   nodePoolsState: ResourceState;
   yurtAppSetsState: ResourceState;
@@ -35,20 +53,16 @@ export function detectFlavor(input: DetectInput): ClusterFlavor {
   if (input.nodePoolsState.status === 'syncing' || input.leasesState.status === 'syncing') {
     return { kind: 'unknown', ...base, capabilities: [], explanation: 'Still reading the cluster.' };
   }
-  let ours: WireObject | undefined;
-  let theirs: WireObject | undefined;
+  let ours: LeaseInfo | undefined;
+  let theirs: LeaseInfo | undefined;
   for (const l of input.leases) {
-    if (!ours && EDGEFLEET_CONTROLLER_LEASES.includes(l.metadata.name)) ours = l;
-    if (!theirs && OPENYURT_CONTROLLER_LEASES.includes(l.metadata.name)) theirs = l;
+    if (!ours && EDGEFLEET_CONTROLLER_LEASES.includes(l.name)) ours = l;
+    if (!theirs && OPENYURT_CONTROLLER_LEASES.includes(l.name)) theirs = l;
   }
-  const controller = (l: WireObject) => {
-    const spec = (l.spec ?? {}) as { holderIdentity?: string; renewTime?: string };
-    const c: NonNullable<ClusterFlavor['controller']> = {
-      namespace: l.metadata.namespace ?? '',
-      name: l.metadata.name,
-    };
-    if (spec.holderIdentity) c.holder = spec.holderIdentity;
-    if (spec.renewTime) c.renewedAt = spec.renewTime;
+  const controller = (l: LeaseInfo) => {
+    const c: NonNullable<ClusterFlavor['controller']> = { namespace: l.namespace ?? '', name: l.name };
+    if (l.holder) c.holder = l.holder;
+    if (l.renewTime) c.renewedAt = l.renewTime;
     return c;
   };
   const viewing = ['view nodes, pods, services and events'];

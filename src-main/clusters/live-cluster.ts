@@ -1,13 +1,16 @@
 /**
- * Live state of one cluster: one watcher per resource feeding an in-memory store, a snapshot on
- * request, and batched diffs — changes are only marked dirty as they arrive and one diff per
- * window is built from the store, so N events on an object cost one upsert (and an object added
- * and deleted within a window costs nothing).
+ * Live state of one cluster: one watcher per resource feeding an in-memory store of reduced
+ * objects (reduce.ts), a snapshot on request, and batched diffs — changes are only marked dirty
+ * as they arrive and one diff per window is built from the store, so N events on an object cost
+ * one upsert (and an object added and deleted within a window costs nothing). Node Leases never
+ * leave main: each node's renewTime is folded into `heartbeats`, sent at most once per
+ * `heartbeatEveryMs` per node.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { EventSink } from '../ipc/contract.ts';
 import { AppError } from '../ipc/errors.ts';
 import {
+  type AnyWire,
   type ClusterDiff,
   type ClusterFlavor,
   type ClusterSnapshot,
@@ -16,12 +19,12 @@ import {
   type ResourceDiff,
   type ResourceKind,
   type ResourceState,
-  type WireObject,
 } from '../ipc/types.ts';
-import { compact, objectKey } from './compact.ts';
-import { detectFlavor } from './detect.ts';
+import { wireKey } from '../ipc/wire-key.ts';
+import { detectFlavor, type LeaseInfo, reduceLease } from './detect.ts';
+import { REDUCERS } from './reduce.ts';
 import { type KubeObj, ResourceWatcher, type WatcherOptions, type WatcherSink } from './resource-watcher.ts';
-import { RESOURCES } from './resources.ts';
+import { RESOURCES, type WatchId } from './resources.ts';
 
 export interface LiveClusterOptions {
   /** Batch window for diffs. */
@@ -32,9 +35,15 @@ export interface LiveClusterOptions {
   /** Scrubs secrets from error text before it is sent (the vault's redactor). */
   redact?: (text: string) => string;
   now?: () => number;
+  /** A node's heartbeat is sent again only once its Lease moved this far (ms). */
+  heartbeatEveryMs?: number;
 }
 
-type Store = Record<ResourceKind, Map<string, WireObject>>;
+type Store = Record<ResourceKind, Map<string, AnyWire>>;
+/** What the watchers deliver: a wire object, or a Lease reduced for heartbeats and the flavor. */
+type Ingested = AnyWire | LeaseInfo;
+
+const isResourceKind = (k: WatchId): k is ResourceKind => k !== 'nodeleases' && k !== 'leases';
 
 function perKind<T>(make: () => T): Record<ResourceKind, T> {
   return Object.fromEntries(RESOURCE_KINDS.map((k) => [k, make()])) as Record<ResourceKind, T>;
@@ -44,8 +53,15 @@ export class LiveCluster {
   readonly id: string;
   private readonly emit: EventSink;
   private readonly opts: Required<Omit<LiveClusterOptions, 'watcher'>> & { watcher: WatcherOptions };
-  private readonly watchers: ResourceWatcher[];
+  private readonly watchers: ResourceWatcher<Ingested>[];
   private readonly store: Store = perKind(() => new Map());
+  /** Controller Leases (not node Leases), for the flavor. */
+  private leases = new Map<string, LeaseInfo>();
+  private leasesState: ResourceState = { status: 'syncing' };
+  /** Node name → last renewTime seen, and the one last sent. */
+  private readonly heartbeats = new Map<string, string>();
+  private readonly sentHeartbeats = new Map<string, number>();
+  private readonly dirtyHeartbeats = new Set<string>();
   private readonly states: Record<ResourceKind, ResourceState> = perKind(
     () => ({ status: 'syncing' }) as ResourceState,
   );
@@ -54,6 +70,7 @@ export class LiveCluster {
   private readonly dirty: Record<ResourceKind, Set<string>> = perKind(() => new Set());
   private readonly dirtyState = new Set<ResourceKind>();
   private connectionDirty = false;
+  private flavorDirty = false;
   private connection: ConnectionInfo;
   private flavor: ClusterFlavor;
   private seq = 0;
@@ -61,7 +78,9 @@ export class LiveCluster {
   private unreachableTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Where watchers deliver; public so tests can feed events without an API server. */
-  readonly ingest: WatcherSink;
+  readonly ingest: WatcherSink<Ingested>;
+  /** Counters for tests and the bench: events folded per watch. */
+  readonly counters = { leaseEvents: 0, heartbeatsSent: 0, upserts: 0 };
 
   constructor(id: string, kc: KubeConfig, emit: EventSink, options: LiveClusterOptions = {}) {
     this.id = id;
@@ -72,6 +91,7 @@ export class LiveCluster {
       watcher: options.watcher ?? {},
       redact: options.redact ?? ((t) => t),
       now: options.now ?? Date.now,
+      heartbeatEveryMs: options.heartbeatEveryMs ?? 10_000,
     };
     this.connection = { state: 'connecting', since: this.iso() };
     this.flavor = this.computeFlavor();
@@ -83,7 +103,16 @@ export class LiveCluster {
       contact: () => this.onContact(),
       trouble: (kind, e) => this.onTrouble(kind, e),
     };
-    this.watchers = RESOURCES.map((def) => new ResourceWatcher(kc, def, this.ingest, this.opts.watcher));
+    this.watchers = RESOURCES.map(
+      (def) =>
+        new ResourceWatcher<Ingested>(
+          kc,
+          def,
+          this.ingest,
+          this.opts.watcher,
+          isResourceKind(def.kind) ? (REDUCERS[def.kind] as (o: KubeObj) => Ingested) : reduceLease,
+        ),
+    );
   }
 
   start(): void {
@@ -105,9 +134,18 @@ export class LiveCluster {
   snapshot(): ClusterSnapshot {
     const resources = {} as ClusterSnapshot['resources'];
     for (const kind of RESOURCE_KINDS) {
-      resources[kind] = { state: { ...this.states[kind] }, items: [...this.store[kind].values()] };
+      (resources as Record<ResourceKind, unknown>)[kind] = {
+        state: { ...this.states[kind] },
+        items: [...this.store[kind].values()],
+      };
       for (const key of this.store[kind].keys()) this.known[kind].add(key);
     }
+    const heartbeats: Record<string, string> = {};
+    for (const [node, at] of this.heartbeats) {
+      heartbeats[node] = at;
+      this.sentHeartbeats.set(node, Date.parse(at));
+    }
+    this.dirtyHeartbeats.clear();
     return {
       clusterId: this.id,
       seq: this.seq,
@@ -115,37 +153,91 @@ export class LiveCluster {
       connection: this.connectionInfo(),
       flavor: this.flavor,
       resources,
+      heartbeats,
     };
   }
 
   // ── watcher callbacks ────────────────────────────────────────────────────────────────────
-  private onReplace(kind: ResourceKind, items: KubeObj[]): void {
-    const fresh = new Map<string, WireObject>();
-    for (const item of items) fresh.set(objectKey(item), compact(item));
+  private onReplace(kind: WatchId, items: Ingested[]): void {
+    if (kind === 'nodeleases') {
+      this.heartbeats.clear();
+      for (const l of items as LeaseInfo[]) this.onLease(l);
+      return;
+    }
+    if (kind === 'leases') {
+      this.leases = new Map((items as LeaseInfo[]).map((l) => [wireKey(l), l]));
+      this.flavorDirty = true;
+      this.schedule();
+      return;
+    }
+    const fresh = new Map<string, AnyWire>();
+    for (const item of items as AnyWire[]) fresh.set(wireKey(item), item);
     const old = this.store[kind];
     for (const [key, obj] of fresh) {
-      if (old.get(key)?.metadata.resourceVersion !== obj.metadata.resourceVersion) this.dirty[kind].add(key);
+      if (old.get(key)?.rv !== obj.rv) this.dirty[kind].add(key);
     }
     for (const key of old.keys()) if (!fresh.has(key)) this.dirty[kind].add(key);
     this.store[kind] = fresh;
     this.schedule();
   }
 
-  private onUpsert(kind: ResourceKind, obj: KubeObj): void {
-    const key = objectKey(obj);
-    this.store[kind].set(key, compact(obj));
+  private onUpsert(kind: WatchId, obj: Ingested): void {
+    if (kind === 'nodeleases') {
+      this.onLease(obj as LeaseInfo);
+      return;
+    }
+    if (kind === 'leases') {
+      this.leases.set(wireKey(obj), obj as LeaseInfo);
+      this.flavorDirty = true;
+      this.schedule();
+      return;
+    }
+    const key = wireKey(obj);
+    this.store[kind].set(key, obj as AnyWire);
     this.dirty[kind].add(key);
+    this.counters.upserts++;
     this.schedule();
   }
 
-  private onRemove(kind: ResourceKind, obj: KubeObj): void {
-    const key = objectKey(obj);
+  private onRemove(kind: WatchId, obj: Ingested): void {
+    if (kind === 'nodeleases') {
+      this.heartbeats.delete(obj.name);
+      this.sentHeartbeats.delete(obj.name);
+      return;
+    }
+    if (kind === 'leases') {
+      this.leases.delete(wireKey(obj));
+      this.flavorDirty = true;
+      this.schedule();
+      return;
+    }
+    const key = wireKey(obj);
     this.store[kind].delete(key);
     this.dirty[kind].add(key);
     this.schedule();
   }
 
-  private onState(kind: ResourceKind, s: ResourceState): void {
+  /** A node Lease renewed: remembered always, sent only when it moved by heartbeatEveryMs. */
+  private onLease(l: LeaseInfo): void {
+    this.counters.leaseEvents++;
+    if (!l.renewTime) return;
+    this.heartbeats.set(l.name, l.renewTime);
+    const sent = this.sentHeartbeats.get(l.name);
+    const at = Date.parse(l.renewTime);
+    if (sent === undefined || at - sent >= this.opts.heartbeatEveryMs) {
+      this.dirtyHeartbeats.add(l.name);
+      this.schedule();
+    }
+  }
+
+  private onState(kind: WatchId, s: ResourceState): void {
+    if (kind === 'nodeleases') return;
+    if (kind === 'leases') {
+      if (this.leasesState.status !== s.status) this.flavorDirty = true;
+      this.leasesState = s;
+      this.schedule();
+      return;
+    }
     const cur = this.states[kind];
     if (cur.status === s.status && cur.message === s.message) return;
     this.states[kind] = s;
@@ -165,7 +257,7 @@ export class LiveCluster {
     }
   }
 
-  private onTrouble(_kind: ResourceKind, error: Error): void {
+  private onTrouble(_kind: WatchId, error: Error): void {
     if (this.stopped) return;
     const lastError = {
       code: 'clusters/unreachable',
@@ -207,8 +299,9 @@ export class LiveCluster {
 
   /** Builds and emits one diff from everything marked dirty; exposed for tests. */
   flush(): ClusterDiff | null {
-    const resources: ClusterDiff['resources'] = {};
-    let flavorInputsChanged = false;
+    const resources: Partial<Record<ResourceKind, ResourceDiff>> = {};
+    let flavorInputsChanged = this.flavorDirty;
+    this.flavorDirty = false;
     for (const kind of RESOURCE_KINDS) {
       const d: ResourceDiff = { upserts: [], removes: [] };
       for (const key of this.dirty[kind]) {
@@ -224,11 +317,28 @@ export class LiveCluster {
       if (this.dirtyState.has(kind)) d.state = { ...this.states[kind] };
       if (d.upserts.length || d.removes.length || d.state) {
         resources[kind] = d;
-        if (kind === 'leases' || kind === 'nodepools' || kind === 'yurtappsets') flavorInputsChanged = true;
+        if (kind === 'nodepools' || kind === 'yurtappsets') flavorInputsChanged = true;
       }
     }
     this.dirtyState.clear();
-    const diff: ClusterDiff = { clusterId: this.id, seq: this.seq + 1, at: this.iso(), resources };
+    const diff: ClusterDiff = {
+      clusterId: this.id,
+      seq: this.seq + 1,
+      at: this.iso(),
+      resources: resources as ClusterDiff['resources'],
+    };
+    if (this.dirtyHeartbeats.size > 0) {
+      const hb: Record<string, string> = {};
+      for (const node of this.dirtyHeartbeats) {
+        const at = this.heartbeats.get(node);
+        if (!at) continue;
+        hb[node] = at;
+        this.sentHeartbeats.set(node, Date.parse(at));
+      }
+      this.dirtyHeartbeats.clear();
+      this.counters.heartbeatsSent += Object.keys(hb).length;
+      diff.heartbeats = hb;
+    }
     if (flavorInputsChanged) {
       const flavor = this.computeFlavor();
       if (JSON.stringify(flavor) !== JSON.stringify(this.flavor)) {
@@ -240,7 +350,8 @@ export class LiveCluster {
       diff.connection = this.connectionInfo();
       this.connectionDirty = false;
     }
-    if (Object.keys(resources).length === 0 && !diff.connection && !diff.flavor) return null;
+    if (Object.keys(resources).length === 0 && !diff.connection && !diff.flavor && !diff.heartbeats)
+      return null;
     this.seq = diff.seq;
     this.emit('cluster:diff', diff);
     return diff;
@@ -248,8 +359,8 @@ export class LiveCluster {
 
   private computeFlavor(): ClusterFlavor {
     return detectFlavor({
-      leases: this.store.leases.values(),
-      leasesState: this.states.leases,
+      leases: this.leases.values(),
+      leasesState: this.leasesState,
       nodePoolsState: this.states.nodepools,
       yurtAppSetsState: this.states.yurtappsets,
     });

@@ -7,24 +7,28 @@
  * - 403 → "forbidden", 404 → "absent" (e.g. no CRD), both retried slowly.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ResourceKind, ResourceState } from '../ipc/types.ts';
+import type { ResourceState } from '../ipc/types.ts';
 import { type ApiResponse, getJson, NetworkError, watchStream } from './api.ts';
-import { FALLBACK_PATHS, type ResourceDef } from './resources.ts';
+import { FALLBACK_PATHS, type ResourceDef, type WatchId } from './resources.ts';
 
 export type KubeObj = Record<string, unknown> & {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 };
 
-export interface WatcherSink {
+/**
+ * Where a watcher delivers. Objects arrive already reduced (`reduce`, page by page), so a list
+ * of 50,000 pods never sits in memory as full objects.
+ */
+export interface WatcherSink<T = KubeObj> {
   /** Authoritative full content after a (re-)list. */
-  replace(kind: ResourceKind, items: KubeObj[]): void;
-  upsert(kind: ResourceKind, obj: KubeObj): void;
-  remove(kind: ResourceKind, obj: KubeObj): void;
-  state(kind: ResourceKind, s: ResourceState): void;
+  replace(kind: WatchId, items: T[]): void;
+  upsert(kind: WatchId, obj: T): void;
+  remove(kind: WatchId, obj: T): void;
+  state(kind: WatchId, s: ResourceState): void;
   /** The API server answered. */
   contact(): void;
   /** The API server could not be reached / the link broke. */
-  trouble(kind: ResourceKind, error: Error): void;
+  trouble(kind: WatchId, error: Error): void;
 }
 
 export interface WatcherOptions {
@@ -57,10 +61,11 @@ function statusMessage(r: ApiResponse): string {
   return `HTTP ${r.status}`;
 }
 
-export class ResourceWatcher {
+export class ResourceWatcher<T = KubeObj> {
   readonly def: ResourceDef;
   private readonly kc: KubeConfig;
-  private readonly sink: WatcherSink;
+  private readonly sink: WatcherSink<T>;
+  private readonly reduce: (o: KubeObj) => T;
   private readonly opts: Required<WatcherOptions>;
   private readonly abort = new AbortController();
   private path: string;
@@ -68,8 +73,15 @@ export class ResourceWatcher {
   private failures = 0;
   private running: Promise<void> | null = null;
 
-  constructor(kc: KubeConfig, def: ResourceDef, sink: WatcherSink, options: WatcherOptions = {}) {
+  constructor(
+    kc: KubeConfig,
+    def: ResourceDef,
+    sink: WatcherSink<T>,
+    options: WatcherOptions = {},
+    reduce: (o: KubeObj) => T = (o) => o as T,
+  ) {
     this.kc = kc;
+    this.reduce = reduce;
     this.def = def;
     this.path = def.path;
     this.sink = sink;
@@ -167,11 +179,12 @@ export class ResourceWatcher {
   }
 
   private async list(): Promise<boolean> {
-    const items: KubeObj[] = [];
+    const items: T[] = [];
     let cont: string | undefined;
     let rv: string | undefined;
     do {
       const q = new URLSearchParams({ limit: String(this.opts.pageSize) });
+      if (this.def.fieldSelector) q.set('fieldSelector', this.def.fieldSelector);
       if (cont) q.set('continue', cont);
       const r = await getJson(this.kc, `${this.path}?${q}`, this.abort.signal, this.opts.requestTimeoutMs);
       if (await this.refused(r)) return false;
@@ -187,7 +200,7 @@ export class ResourceWatcher {
         items?: KubeObj[];
         metadata?: { continue?: string; resourceVersion?: string };
       };
-      items.push(...(body.items ?? []));
+      for (const item of body.items ?? []) items.push(this.reduce(item));
       cont = body.metadata?.continue || undefined;
       rv = body.metadata?.resourceVersion;
     } while (cont && !this.stopped);
@@ -205,6 +218,7 @@ export class ResourceWatcher {
       resourceVersion: this.resourceVersion ?? '0',
       timeoutSeconds: String(this.opts.watchTimeoutSeconds),
     });
+    if (this.def.fieldSelector) q.set('fieldSelector', this.def.fieldSelector);
     const local = new AbortController();
     const signal = AbortSignal.any([this.abort.signal, local.signal]);
     let stalled = false;
@@ -228,10 +242,10 @@ export class ResourceWatcher {
           switch (e.type) {
             case 'ADDED':
             case 'MODIFIED':
-              this.sink.upsert(this.def.kind, e.object as KubeObj);
+              this.sink.upsert(this.def.kind, this.reduce(e.object as KubeObj));
               break;
             case 'DELETED':
-              this.sink.remove(this.def.kind, e.object as KubeObj);
+              this.sink.remove(this.def.kind, this.reduce(e.object as KubeObj));
               break;
             case 'BOOKMARK':
               break;

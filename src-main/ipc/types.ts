@@ -50,6 +50,11 @@ export interface ClusterSourceInfo {
 }
 
 // ── Live cluster state ───────────────────────────────────────────────────────────────────────
+/**
+ * What crosses IPC, per kind. Main also watches node Leases (folded into `heartbeats`) and
+ * controller Leases (for the flavor), but never sends Lease objects: 5,000 nodes renew every
+ * 10 s. Events are not streamed by default (a view that shows them asks for them).
+ */
 export const RESOURCE_KINDS = [
   'nodes',
   'nodepools',
@@ -57,8 +62,6 @@ export const RESOURCE_KINDS = [
   'pods',
   'services',
   'endpointslices',
-  'leases',
-  'events',
 ] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
@@ -87,23 +90,143 @@ export interface ResourceState {
   message?: string;
 }
 
-/** A Kubernetes object as sent to the renderer: managedFields and last-applied config removed. */
-export interface WireObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
-  };
-  [field: string]: unknown;
+/**
+ * Metadata every wire object keeps. The key of an object is `namespace/name`, or `name` for
+ * cluster-scoped kinds (wireKey in src-main/ipc/wire-key.ts).
+ */
+export interface WireMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  /** resourceVersion: lets both sides skip an unchanged object. */
+  rv?: string;
+  createdAt?: string;
+  /** Set while the object is being deleted (deletionTimestamp). */
+  deleting?: boolean;
+  labels?: Record<string, string>;
 }
+
+export interface ConditionWire {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  /** lastTransitionTime */
+  since?: string;
+  /** lastHeartbeatTime (node conditions) */
+  heartbeat?: string;
+}
+
+export interface TaintWire {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+/** A Node without what no view shows (status.images alone is most of a node's bytes). */
+export interface NodeWire extends WireMeta {
+  /** Only the edge-relevant annotations (autonomy, binding, ours); not kubectl's or CNI's. */
+  annotations?: Record<string, string>;
+  unschedulable?: boolean;
+  taints?: TaintWire[];
+  conditions: ConditionWire[];
+  addresses?: { type: string; address: string }[];
+  kubeletVersion?: string;
+  arch?: string;
+  os?: string;
+  osImage?: string;
+  containerRuntime?: string;
+  capacity?: { cpu?: string; memory?: string; pods?: string };
+  podCidr?: string;
+}
+
+export interface NodePoolWire extends WireMeta {
+  annotations?: Record<string, string>;
+  type: string;
+  hostNetwork?: boolean;
+  /** What the pool puts on its member nodes (spec.labels / annotations / taints). */
+  nodeLabels?: Record<string, string>;
+  nodeAnnotations?: Record<string, string>;
+  nodeTaints?: TaintWire[];
+  /** As the controller last reported; `status.nodes` (a name per member) is not sent. */
+  reported?: { ready: number; notReady: number };
+  conditions?: ConditionWire[];
+}
+
+export interface LabelSelectorWire {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: {
+    key: string;
+    operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+    values?: string[];
+  }[];
+}
+
+export interface YurtAppSetWire extends WireMeta {
+  generation?: number;
+  pools?: string[];
+  nodepoolSelector?: LabelSelectorWire;
+  workloadKind: 'Deployment' | 'StatefulSet';
+  /** Template replicas and the first container's image. */
+  replicas?: number;
+  image?: string;
+  /** Per-pool tweaks, as in spec.workload.workloadTweaks (small). */
+  tweaks?: {
+    pools?: string[];
+    nodepoolSelector?: LabelSelectorWire;
+    replicas?: number;
+    images?: { name: string; targetImage: string }[];
+  }[];
+  status?: {
+    observedGeneration?: number;
+    readyWorkloads?: number;
+    updatedWorkloads?: number;
+    totalWorkloads?: number;
+    conditions?: ConditionWire[];
+  };
+}
+
+export interface PodWire extends WireMeta {
+  namespace: string;
+  node?: string;
+  phase?: string;
+  ready: boolean;
+  restarts: number;
+  /** The controlling owner, e.g. ReplicaSet/web-7c9f or StatefulSet/db. */
+  owner?: { kind: string; name: string };
+  /** First container's image. */
+  image?: string;
+  /** Why it is not running, from the first waiting/terminated container (e.g. ImagePullBackOff). */
+  reason?: string;
+  podIp?: string;
+}
+
+export interface ServiceWire extends WireMeta {
+  namespace: string;
+  type?: string;
+  clusterIp?: string;
+  ports?: { name?: string; port: number; protocol?: string; nodePort?: number }[];
+  selector?: Record<string, string>;
+  /** `openyurt.io/topologyKeys`, when set. */
+  topologyKeys?: string;
+}
+
+export interface EndpointSliceWire extends WireMeta {
+  namespace: string;
+  /** kubernetes.io/service-name */
+  service?: string;
+  endpoints: { address: string; node?: string; zone?: string; ready: boolean; pod?: string }[];
+}
+
+export interface WireByKind {
+  nodes: NodeWire;
+  nodepools: NodePoolWire;
+  yurtappsets: YurtAppSetWire;
+  pods: PodWire;
+  services: ServiceWire;
+  endpointslices: EndpointSliceWire;
+}
+export type AnyWire = WireByKind[ResourceKind];
 
 /** Which edge control plane the cluster runs, and hence what the app can do there. */
 export interface ClusterFlavor {
@@ -118,9 +241,9 @@ export interface ClusterFlavor {
   explanation: string;
 }
 
-export interface ResourceSnapshot {
+export interface ResourceSnapshot<K extends ResourceKind = ResourceKind> {
   state: ResourceState;
-  items: WireObject[];
+  items: WireByKind[K][];
 }
 
 export interface ClusterSnapshot {
@@ -130,13 +253,15 @@ export interface ClusterSnapshot {
   takenAt: string;
   connection: ConnectionInfo;
   flavor: ClusterFlavor;
-  resources: Record<ResourceKind, ResourceSnapshot>;
+  resources: { [K in ResourceKind]: ResourceSnapshot<K> };
+  /** Node name → its Lease's last renewTime (the node's last heartbeat). */
+  heartbeats: Record<string, string>;
 }
 
-export interface ResourceDiff {
+export interface ResourceDiff<K extends ResourceKind = ResourceKind> {
   state?: ResourceState;
-  /** Full objects (compacted) that were added or changed since the previous diff. */
-  upserts: WireObject[];
+  /** Objects (reduced) that were added or changed since the previous diff. */
+  upserts: WireByKind[K][];
   /** Keys `namespace/name` (or `name` for cluster-scoped) that were deleted. */
   removes: string[];
 }
@@ -148,7 +273,9 @@ export interface ClusterDiff {
   at: string;
   connection?: ConnectionInfo;
   flavor?: ClusterFlavor;
-  resources: Partial<Record<ResourceKind, ResourceDiff>>;
+  resources: { [K in ResourceKind]?: ResourceDiff<K> };
+  /** Heartbeats that moved (each node at most once per few seconds). */
+  heartbeats?: Record<string, string>;
 }
 
 // ── Provisioning progress ────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HUB_DEFAULTS } from '../../src-agent/api/hub-config.ts';
 import { AppError } from '../ipc/errors.ts';
 import type { ClusterAccess } from './cluster-access.ts';
 import { restoreNodeMeta } from './convert.ts';
@@ -84,7 +85,7 @@ export function revertPlan(opts: { cluster: ClusterAccess }): Plan<RevertFacts> 
           await ctx.remote.sh(
             `systemctl disable --now edgefleet-hub.service 2>/dev/null || true
 ip link del edgefleet-dummy0 2>/dev/null || true
-ip addr del 169.254.2.1/32 dev lo 2>/dev/null || true
+ip addr del ${HUB_DEFAULTS.masterService.host}/32 dev lo 2>/dev/null || true
 if [ -f ${MANIFEST} ] && cut -d' ' -f1,3- ${MANIFEST} | grep -q -F -x 'A /etc/systemd/system/edgefleet-tunnel-agent.service'; then
   systemctl disable --now edgefleet-tunnel-agent.service 2>/dev/null || true
 fi`,

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { NodePool } from '../../src-agent/api/nodepool.ts';
-import type { YurtAppSet } from '../../src-agent/api/yurtappset.ts';
+import type { NodePoolWire, YurtAppSetWire } from '../../src-main/ipc/types.ts';
 import { autonomyOf, matchesSelector, targetPools } from './fleet.ts';
 
-const pool = (name: string, labels: Record<string, string> = {}): NodePool => ({
-  metadata: { name, labels },
+const pool = (name: string, labels: Record<string, string> = {}): NodePoolWire => ({
+  name,
+  labels,
+  type: 'Edge',
 });
 
 describe('fleet model', () => {
   it('reads autonomy from the current annotation first, then binding, then the legacy one', () => {
-    const n = (annotations: Record<string, string>) => ({ metadata: { name: 'n', annotations } });
+    const n = (annotations: Record<string, string>) => ({ name: 'n', annotations, conditions: [] });
     expect(autonomyOf(n({ 'node.openyurt.io/autonomy-duration': '0' }))).toBe('never evicted');
     expect(autonomyOf(n({ 'node.openyurt.io/autonomy-duration': '5m' }))).toBe('5m');
     expect(autonomyOf(n({ 'apps.openyurt.io/binding': 'true' }))).toBe('pods bound');
@@ -36,14 +37,13 @@ describe('fleet model', () => {
   });
 
   it('a YurtAppSet targets its listed pools plus the pools its selector matches', () => {
-    const yas = {
-      metadata: { name: 'web', namespace: 'default' },
-      spec: {
-        pools: ['a'],
-        nodepoolSelector: { matchLabels: { tier: 'edge' } },
-        workload: { workloadTemplate: {} },
-      },
-    } as YurtAppSet;
+    const yas: YurtAppSetWire = {
+      name: 'web',
+      namespace: 'default',
+      pools: ['a'],
+      nodepoolSelector: { matchLabels: { tier: 'edge' } },
+      workloadKind: 'Deployment',
+    };
     const pools = [pool('a'), pool('b', { tier: 'edge' }), pool('c', { tier: 'cloud' })];
     expect(targetPools(yas, pools)).toEqual(['a', 'b']);
   });

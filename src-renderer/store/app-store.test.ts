@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EventChannel, EventMap, RequestChannel } from '../../src-main/ipc/contract.ts';
-import {
-  type ClusterDiff,
-  type ClusterSnapshot,
-  RESOURCE_KINDS,
-  type ResourceKind,
-  type ResourceSnapshot,
-} from '../../src-main/ipc/types.ts';
+import { type ClusterDiff, type ClusterSnapshot, RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
 import type { Transport, TransportState } from '../transport/transport.ts';
 import { createAppStore } from './app-store.ts';
 
@@ -18,10 +12,10 @@ function snapshot(seq: number, nodes: string[]): ClusterSnapshot {
       k,
       {
         state: { status: 'synced' },
-        items: k === 'nodes' ? nodes.map((name) => ({ metadata: { name } })) : [],
+        items: k === 'nodes' ? nodes.map((name) => ({ name, conditions: [] })) : [],
       },
     ]),
-  ) as Record<ResourceKind, ResourceSnapshot>;
+  ) as unknown as ClusterSnapshot['resources'];
   return {
     clusterId: ID,
     seq,
@@ -29,13 +23,14 @@ function snapshot(seq: number, nodes: string[]): ClusterSnapshot {
     connection: { state: 'connected', since: '' },
     flavor: { kind: 'none', nodePools: true, yurtAppSets: true, capabilities: [], explanation: '' },
     resources,
+    heartbeats: {},
   };
 }
 const diff = (seq: number, node: string): ClusterDiff => ({
   clusterId: ID,
   seq,
   at: '',
-  resources: { nodes: { upserts: [{ metadata: { name: node } }], removes: [] } },
+  resources: { nodes: { upserts: [{ name: node, conditions: [] }], removes: [] } },
 });
 
 /** A main process in a box: answers requests from `truth`, records them, pushes events on demand. */
@@ -73,10 +68,7 @@ describe('app store', () => {
     const main = fakeMain(truth);
     const store = createAppStore(main.transport, { tickMs: 0 });
     await store.getState().openCluster(ID);
-    const nodes = () =>
-      (store.getState().mirrors[ID]?.snapshot?.resources.nodes.items ?? [])
-        .map((n) => n.metadata.name)
-        .sort();
+    const nodes = () => [...(store.getState().mirror(ID)?.data.objects.nodes.keys() ?? [])].sort();
     expect(store.getState().view).toBe('pools');
     expect(nodes()).toEqual(['a']);
 
@@ -91,13 +83,14 @@ describe('app store', () => {
     await flush();
     expect(main.calls.filter((c) => c === 'clusters:snapshot')).toHaveLength(1);
     expect(nodes()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
-    expect(store.getState().mirrors[ID]?.needsSnapshot).toBe(false);
+    expect(store.getState().mirror(ID)?.needsSnapshot).toBe(false);
   });
 
   it('ignores events for clusters this window did not open', () => {
     const main = fakeMain({ snap: snapshot(0, []) });
     const store = createAppStore(main.transport, { tickMs: 0 });
     main.push('cluster:snapshot', { ...snapshot(0, ['x']), clusterId: 'other/ctx' });
-    expect(store.getState().mirrors).toEqual({});
+    expect(store.getState().clusters).toEqual({});
+    expect(store.getState().mirror('other/ctx')).toBeUndefined();
   });
 });

@@ -1,12 +1,15 @@
 /**
  * The renderer's state: what main told us (vault, sources, live clusters) and what the user
  * picked. Cluster data only changes through the mirror rules (mirror.ts); a gap triggers one
- * `clusters:snapshot` request at a time.
+ * `clusters:snapshot` request at a time. The objects themselves live in each mirror's FleetData
+ * (outside zustand, with per-topic subscriptions); zustand holds only each cluster's `meta`,
+ * which changes when its connection, flavor or resource states do — and its seq, so selectors
+ * that read `meta.seq` can ask for "anything changed".
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ClusterSourceInfo, VaultStatus } from '../../src-main/ipc/types.ts';
 import { IpcCallError, type Transport, type TransportState } from '../transport/transport.ts';
-import { applyDiff, applySnapshot, type ClusterMirror, emptyMirror } from './mirror.ts';
+import { type ClusterMeta, ClusterMirror } from './mirror.ts';
 
 export type ViewName = 'clusters' | 'pools' | 'nodes' | 'apps' | 'topology' | 'provision';
 
@@ -24,7 +27,10 @@ export interface AppState {
   importError: UserError | null;
   activeClusterId: string | null;
   openError: UserError | null;
-  mirrors: Record<string, ClusterMirror>;
+  /** Per opened cluster: its meta (null until the first snapshot). */
+  clusters: Record<string, ClusterMeta | null>;
+  /** The mirror (with its FleetData) of an opened cluster. */
+  mirror(clusterId: string): ClusterMirror | undefined;
   view: ViewName;
   /** Ticks every second so ages on screen stay true without a re-render from main. */
   now: number;
@@ -52,15 +58,16 @@ export function createAppStore(transport: Transport, options: AppStoreOptions = 
   const clock = options.clock ?? Date.now;
   const tickMs = options.tickMs ?? 1_000;
   const snapshotInFlight = new Set<string>();
+  const mirrors = new Map<string, ClusterMirror>();
 
   const store = createStore<AppState>()((set, get) => {
-    const updateMirror = (clusterId: string, change: (m: ClusterMirror) => ClusterMirror) => {
-      const current = get().mirrors[clusterId];
+    const updateMirror = (clusterId: string, change: (m: ClusterMirror) => void) => {
+      const m = mirrors.get(clusterId);
       // Events for a cluster this window never opened (another window's) are not ours to hold.
-      if (!current) return;
-      const next = change(current);
-      if (next !== current) set({ mirrors: { ...get().mirrors, [clusterId]: next } });
-      if (next.needsSnapshot) void resync(clusterId);
+      if (!m) return;
+      change(m);
+      if (m.meta !== get().clusters[clusterId]) set({ clusters: { ...get().clusters, [clusterId]: m.meta } });
+      if (m.needsSnapshot) void resync(clusterId);
     };
 
     const resync = async (clusterId: string) => {
@@ -68,7 +75,7 @@ export function createAppStore(transport: Transport, options: AppStoreOptions = 
       snapshotInFlight.add(clusterId);
       try {
         const snap = await transport.invoke('clusters:snapshot', { clusterId });
-        updateMirror(clusterId, (m) => applySnapshot(m, snap));
+        updateMirror(clusterId, (m) => m.applySnapshot(snap));
       } catch (e) {
         set({ openError: toUserError(e) });
       } finally {
@@ -77,8 +84,8 @@ export function createAppStore(transport: Transport, options: AppStoreOptions = 
     };
 
     transport.on('vault:status', (vault) => set({ vault }));
-    transport.on('cluster:snapshot', (snap) => updateMirror(snap.clusterId, (m) => applySnapshot(m, snap)));
-    transport.on('cluster:diff', (diff) => updateMirror(diff.clusterId, (m) => applyDiff(m, diff)));
+    transport.on('cluster:snapshot', (snap) => updateMirror(snap.clusterId, (m) => m.applySnapshot(snap)));
+    transport.on('cluster:diff', (diff) => updateMirror(diff.clusterId, (m) => m.applyDiff(diff)));
 
     return {
       transport: { state: 'connecting' },
@@ -89,7 +96,8 @@ export function createAppStore(transport: Transport, options: AppStoreOptions = 
       importError: null,
       activeClusterId: null,
       openError: null,
-      mirrors: {},
+      clusters: {},
+      mirror: (clusterId) => mirrors.get(clusterId),
       view: 'clusters',
       now: clock(),
 
@@ -121,16 +129,25 @@ export function createAppStore(transport: Transport, options: AppStoreOptions = 
       },
 
       async openCluster(clusterId, opts = {}) {
+        const previous = get().activeClusterId;
         // A fresh mirror: main may have restarted this cluster's live state since we last saw it.
+        // The previous cluster's data goes: views hold only what they show.
+        if (previous && previous !== clusterId) mirrors.delete(previous);
+        mirrors.set(clusterId, new ClusterMirror());
+        const clusters = { ...get().clusters, [clusterId]: null };
+        if (previous && previous !== clusterId) delete clusters[previous];
         set({
           activeClusterId: clusterId,
           openError: null,
-          mirrors: { ...get().mirrors, [clusterId]: emptyMirror() },
+          clusters,
           view: !opts.rejoin && get().view === 'clusters' ? 'pools' : get().view,
         });
+        // Main stops the previous cluster's watches after a short grace (a quick switch back is free).
+        if (previous && previous !== clusterId)
+          void transport.invoke('clusters:unwatch', { clusterId: previous }).catch(() => {});
         try {
           const snap = await transport.invoke('clusters:watch', { clusterId });
-          updateMirror(clusterId, (m) => applySnapshot(m, snap));
+          updateMirror(clusterId, (m) => m.applySnapshot(snap));
         } catch (e) {
           set({ openError: toUserError(e) });
         }

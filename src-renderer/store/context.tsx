@@ -1,8 +1,9 @@
-import { createContext, type ReactNode, useContext } from 'react';
+import { createContext, type ReactNode, useCallback, useContext, useSyncExternalStore } from 'react';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
-import type { ClusterSnapshot } from '../../src-main/ipc/types.ts';
 import type { AppState } from './app-store.ts';
+import type { FleetData } from './fleet-data.ts';
+import type { ClusterMeta } from './mirror.ts';
 
 const StoreContext = createContext<StoreApi<AppState> | null>(null);
 
@@ -16,7 +17,43 @@ export function useApp<T>(selector: (s: AppState) => T): T {
   return useStore(store, selector);
 }
 
-/** The snapshot of the cluster the user opened, as currently mirrored. */
-export function useActiveSnapshot(): ClusterSnapshot | null {
-  return useApp((s) => (s.activeClusterId ? (s.mirrors[s.activeClusterId]?.snapshot ?? null) : null));
+/** Connection, flavor and resource states of the cluster the user opened (null before its snapshot). */
+export function useActiveMeta(): ClusterMeta | null {
+  return useApp((s) => (s.activeClusterId ? (s.clusters[s.activeClusterId] ?? null) : null));
+}
+
+/** The opened cluster's objects and indexes; the same object for as long as the cluster is open. */
+export function useFleet(): FleetData | undefined {
+  return useApp((s) => (s.activeClusterId ? s.mirror(s.activeClusterId)?.data : undefined));
+}
+
+/**
+ * Reads `read(fleet)` and re-renders only when one of `topics` is notified and the value read
+ * changed by identity (so `read` must return stored objects or cached values, not fresh ones).
+ */
+export function useFleetValue<T>(
+  fleet: FleetData | undefined,
+  topics: string[],
+  read: (f: FleetData) => T,
+  empty: T,
+): T {
+  const key = topics.join('\u0000');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for `topics`.
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      if (!fleet) return () => {};
+      const offs = topics.map((t) => fleet.subscribe(t, cb));
+      return () => {
+        for (const off of offs) off();
+      };
+    },
+    [fleet, key],
+  );
+  const get = () => (fleet ? read(fleet) : empty);
+  return useSyncExternalStore(subscribe, get, get);
+}
+
+/** Sum of the topics' versions: changes whenever any of them is notified (a useMemo key). */
+export function useFleetVersion(fleet: FleetData | undefined, topics: string[]): number {
+  return useFleetValue(fleet, topics, (f) => topics.reduce((n, t) => n + f.version(t), 0), 0);
 }

@@ -2,22 +2,23 @@ import { describe, expect, it } from 'vitest';
 import {
   type ClusterDiff,
   type ClusterSnapshot,
+  type NodeWire,
   RESOURCE_KINDS,
-  type ResourceKind,
-  type ResourceSnapshot,
-  type WireObject,
 } from '../../src-main/ipc/types.ts';
-import { applyDiff, applySnapshot, type ClusterMirror, emptyMirror } from './mirror.ts';
+import { ClusterMirror } from './mirror.ts';
 
-const node = (name: string, pool?: string): WireObject => ({
-  kind: 'Node',
-  metadata: { name, ...(pool ? { labels: { 'apps.openyurt.io/nodepool': pool } } : {}) },
+let rv = 0;
+const node = (name: string, pool?: string): NodeWire => ({
+  name,
+  rv: String(++rv),
+  conditions: [],
+  ...(pool ? { labels: { 'apps.openyurt.io/nodepool': pool } } : {}),
 });
 
-function snapshot(seq: number, nodes: WireObject[]): ClusterSnapshot {
+function snapshot(seq: number, nodes: NodeWire[]): ClusterSnapshot {
   const resources = Object.fromEntries(
     RESOURCE_KINDS.map((k) => [k, { state: { status: 'synced' }, items: k === 'nodes' ? nodes : [] }]),
-  ) as Record<ResourceKind, ResourceSnapshot>;
+  ) as unknown as ClusterSnapshot['resources'];
   return {
     clusterId: 'imported-1/lab',
     seq,
@@ -25,19 +26,27 @@ function snapshot(seq: number, nodes: WireObject[]): ClusterSnapshot {
     connection: { state: 'connected', since: '2025-01-01T00:00:00Z' },
     flavor: { kind: 'none', nodePools: true, yurtAppSets: true, capabilities: [], explanation: '' },
     resources,
+    heartbeats: {},
   };
 }
 
-function diff(seq: number, upserts: WireObject[], removes: string[] = []): ClusterDiff {
+function diff(seq: number, upserts: NodeWire[], removes: string[] = []): ClusterDiff {
   return { clusterId: 'imported-1/lab', seq, at: '', resources: { nodes: { upserts, removes } } };
 }
 
-const names = (m: ClusterMirror) =>
-  (m.snapshot?.resources.nodes.items ?? []).map((n) => n.metadata.name).sort();
+const names = (m: ClusterMirror) => [...m.data.objects.nodes.keys()].sort();
 const poolOf = (m: ClusterMirror, name: string) =>
-  m.snapshot?.resources.nodes.items.find((n) => n.metadata.name === name)?.metadata.labels?.[
-    'apps.openyurt.io/nodepool'
-  ];
+  m.data.get('nodes', name)?.labels?.['apps.openyurt.io/nodepool'];
+/** The mirror API in the pure style the cases below are written in. */
+const emptyMirror = () => new ClusterMirror();
+const applySnapshot = (m: ClusterMirror, s: ClusterSnapshot) => {
+  m.applySnapshot(s);
+  return m;
+};
+const applyDiff = (m: ClusterMirror, d: ClusterDiff) => {
+  m.applyDiff(d);
+  return m;
+};
 
 describe('cluster mirror', () => {
   it('applies a snapshot, then contiguous diffs (upsert, change, remove)', () => {
@@ -46,7 +55,7 @@ describe('cluster mirror', () => {
     m = applyDiff(m, diff(6, [node('a', 'p2')], ['b']));
     expect(names(m)).toEqual(['a', 'c']);
     expect(poolOf(m, 'a')).toBe('p2');
-    expect(m.snapshot?.seq).toBe(6);
+    expect(m.meta?.seq).toBe(6);
     expect(m.needsSnapshot).toBe(false);
     expect(m.gaps).toBe(0);
   });
@@ -62,10 +71,10 @@ describe('cluster mirror', () => {
   it('buffers diffs that arrive before the first snapshot and applies only the newer ones', () => {
     let m = applyDiff(emptyMirror(), diff(2, [node('old')]));
     m = applyDiff(m, diff(3, [node('new')]));
-    expect(m.snapshot).toBeNull();
+    expect(m.meta).toBeNull();
     m = applySnapshot(m, snapshot(2, [node('old')]));
     expect(names(m)).toEqual(['new', 'old']);
-    expect(m.snapshot?.seq).toBe(3);
+    expect(m.meta?.seq).toBe(3);
     expect(m.buffered).toEqual([]);
   });
 
@@ -81,7 +90,7 @@ describe('cluster mirror', () => {
     m = applySnapshot(m, snapshot(3, [node('a', 'p3'), node('b')]));
     expect(m.needsSnapshot).toBe(false);
     expect(names(m)).toEqual(['a', 'b', 'd']);
-    expect(m.snapshot?.seq).toBe(4);
+    expect(m.meta?.seq).toBe(4);
   });
 
   it('a fresh snapshot that still leaves a gap before the buffered diffs asks again', () => {
@@ -116,7 +125,7 @@ describe('cluster mirror', () => {
         pods: { state: { status: 'forbidden', message: 'pods is forbidden' }, upserts: [], removes: [] },
       },
     });
-    expect(m.snapshot?.connection.state).toBe('unreachable');
-    expect(m.snapshot?.resources.pods.state.status).toBe('forbidden');
+    expect(m.meta?.connection.state).toBe('unreachable');
+    expect(m.meta?.states.pods.status).toBe('forbidden');
   });
 });

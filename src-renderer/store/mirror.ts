@@ -1,6 +1,8 @@
 /**
  * One cluster's state as the renderer holds it: a snapshot from main plus the diffs that
- * followed, in sequence. Pure functions returning new objects, so React sees every change.
+ * followed, in sequence, applied in place to an indexed FleetData (fleet-data.ts). What changes
+ * rarely and is shown in the chrome (connection, flavor, resource states) is kept as `meta`,
+ * a new object whenever it changes, so the header re-renders only then.
  *
  * Rules (ClusterSnapshot.seq is the seq of the last diff it includes):
  * - before any snapshot, diffs are buffered;
@@ -14,89 +16,115 @@
  */
 import type {
   ClusterDiff,
+  ClusterFlavor,
   ClusterSnapshot,
+  ConnectionInfo,
   ResourceKind,
-  ResourceSnapshot,
-  WireObject,
+  ResourceState,
 } from '../../src-main/ipc/types.ts';
+import { RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
+import { FleetData } from './fleet-data.ts';
 
-export interface ClusterMirror {
-  snapshot: ClusterSnapshot | null;
-  /** Diffs that cannot be applied yet (no snapshot, or after a gap), ordered by seq. */
-  buffered: ClusterDiff[];
-  needsSnapshot: boolean;
-  /** How many gaps were seen; shown in diagnostics, asserted in tests. */
-  gaps: number;
+export interface ClusterMeta {
+  clusterId: string;
+  seq: number;
+  /** When main took the snapshot the data started from. */
+  takenAt: string;
+  /** When the last diff or snapshot arrived (ISO): the age of what is shown. */
+  updatedAt: string;
+  connection: ConnectionInfo;
+  flavor: ClusterFlavor;
+  states: Record<ResourceKind, ResourceState>;
 }
 
 /** Bound on buffered diffs: past it the oldest go, and a fresh snapshot covers them anyway. */
 export const MAX_BUFFERED_DIFFS = 500;
 
-export function emptyMirror(): ClusterMirror {
-  return { snapshot: null, buffered: [], needsSnapshot: false, gaps: 0 };
-}
+export class ClusterMirror {
+  readonly data = new FleetData();
+  meta: ClusterMeta | null = null;
+  /** Diffs that cannot be applied yet (no snapshot, or after a gap), ordered by seq. */
+  buffered: ClusterDiff[] = [];
+  needsSnapshot = false;
+  /** How many gaps were seen; shown in diagnostics, asserted in tests. */
+  gaps = 0;
 
-export function objectKey(o: WireObject): string {
-  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-}
-
-function applyOne(snap: ClusterSnapshot, d: ClusterDiff): ClusterSnapshot {
-  const resources = { ...snap.resources };
-  for (const [kind, rd] of Object.entries(d.resources) as [
-    ResourceKind,
-    NonNullable<ClusterDiff['resources'][ResourceKind]>,
-  ][]) {
-    const current: ResourceSnapshot = resources[kind] ?? { state: { status: 'syncing' }, items: [] };
-    let items = current.items;
-    if (rd.upserts.length > 0 || rd.removes.length > 0) {
-      const byKey = new Map(items.map((o) => [objectKey(o), o]));
-      for (const o of rd.upserts) byKey.set(objectKey(o), o);
-      for (const k of rd.removes) byKey.delete(k);
-      items = [...byKey.values()];
-    }
-    resources[kind] = { state: rd.state ?? current.state, items };
+  applySnapshot(snap: ClusterSnapshot): void {
+    const restarted = this.meta !== null && snap.seq < this.meta.seq;
+    if (restarted) this.buffered = [];
+    const states = {} as Record<ResourceKind, ResourceState>;
+    for (const k of RESOURCE_KINDS) states[k] = snap.resources[k]?.state ?? { status: 'syncing' };
+    this.meta = {
+      clusterId: snap.clusterId,
+      seq: snap.seq,
+      takenAt: snap.takenAt,
+      updatedAt: snap.takenAt,
+      connection: snap.connection,
+      flavor: snap.flavor,
+      states,
+    };
+    this.data.load(snap);
+    this.needsSnapshot = false;
+    this.drain();
   }
-  return {
-    ...snap,
-    seq: d.seq,
-    connection: d.connection ?? snap.connection,
-    flavor: d.flavor ?? snap.flavor,
-    resources,
-  };
-}
 
-function buffer(list: ClusterDiff[], d: ClusterDiff): ClusterDiff[] {
-  if (list.some((b) => b.seq === d.seq)) return list;
-  const next = [...list, d].sort((a, b) => a.seq - b.seq);
-  return next.length > MAX_BUFFERED_DIFFS ? next.slice(next.length - MAX_BUFFERED_DIFFS) : next;
-}
-
-/** Applies buffered diffs that continue the snapshot; stops (and asks for a snapshot) at a gap. */
-function drain(m: ClusterMirror): ClusterMirror {
-  let snap = m.snapshot;
-  if (!snap) return m;
-  const rest: ClusterDiff[] = [];
-  let gap = false;
-  for (const d of m.buffered) {
-    if (d.seq <= snap.seq) continue;
-    if (!gap && d.seq === snap.seq + 1) snap = applyOne(snap, d);
-    else {
-      gap = true;
-      rest.push(d);
+  applyDiff(d: ClusterDiff): void {
+    const meta = this.meta;
+    if (!meta || this.needsSnapshot) {
+      this.buffer(d);
+      return;
     }
+    if (d.seq <= meta.seq) return;
+    if (d.seq === meta.seq + 1) {
+      this.applyOne(d);
+      return;
+    }
+    this.buffer(d);
+    this.needsSnapshot = true;
+    this.gaps++;
   }
-  return { ...m, snapshot: snap, buffered: rest, needsSnapshot: gap, gaps: m.gaps + (gap ? 1 : 0) };
-}
 
-export function applySnapshot(m: ClusterMirror, snap: ClusterSnapshot): ClusterMirror {
-  const restarted = m.snapshot !== null && snap.seq < m.snapshot.seq;
-  return drain({ ...m, snapshot: snap, buffered: restarted ? [] : m.buffered, needsSnapshot: false });
-}
+  private applyOne(d: ClusterDiff): void {
+    const meta = this.meta as ClusterMeta;
+    let states = meta.states;
+    for (const kind of RESOURCE_KINDS) {
+      const st = d.resources[kind]?.state;
+      if (st) states = { ...states, [kind]: st };
+    }
+    this.meta = {
+      ...meta,
+      seq: d.seq,
+      updatedAt: d.at || meta.updatedAt,
+      connection: d.connection ?? meta.connection,
+      flavor: d.flavor ?? meta.flavor,
+      states,
+    };
+    this.data.apply(d);
+  }
 
-export function applyDiff(m: ClusterMirror, d: ClusterDiff): ClusterMirror {
-  const snap = m.snapshot;
-  if (!snap || m.needsSnapshot) return { ...m, buffered: buffer(m.buffered, d) };
-  if (d.seq <= snap.seq) return m;
-  if (d.seq === snap.seq + 1) return { ...m, snapshot: applyOne(snap, d) };
-  return { ...m, buffered: buffer(m.buffered, d), needsSnapshot: true, gaps: m.gaps + 1 };
+  private buffer(d: ClusterDiff): void {
+    if (this.buffered.some((b) => b.seq === d.seq)) return;
+    this.buffered.push(d);
+    this.buffered.sort((a, b) => a.seq - b.seq);
+    if (this.buffered.length > MAX_BUFFERED_DIFFS)
+      this.buffered.splice(0, this.buffered.length - MAX_BUFFERED_DIFFS);
+  }
+
+  /** Applies buffered diffs that continue the snapshot; stops (and asks for a snapshot) at a gap. */
+  private drain(): void {
+    const rest: ClusterDiff[] = [];
+    let gap = false;
+    for (const d of this.buffered) {
+      const seq = (this.meta as ClusterMeta).seq;
+      if (d.seq <= seq) continue;
+      if (!gap && d.seq === seq + 1) this.applyOne(d);
+      else {
+        gap = true;
+        rest.push(d);
+      }
+    }
+    this.buffered = rest;
+    this.needsSnapshot = gap;
+    if (gap) this.gaps++;
+  }
 }

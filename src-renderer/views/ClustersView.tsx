@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
-import { useActiveSnapshot, useApp } from '../store/context.tsx';
+import { useActiveMeta, useApp, useFleet } from '../store/context.tsx';
 import { ConnectionBadge, DataTable, Empty, ErrorText, flavorLabel } from './common.tsx';
 
 function VaultPanel() {
@@ -119,8 +119,10 @@ function SourcesTable() {
 }
 
 function ActiveCluster() {
-  const snap = useActiveSnapshot();
+  const snap = useActiveMeta();
+  const fleet = useFleet();
   const id = useApp((s) => s.activeClusterId);
+  const seq = snap?.seq;
   const openError = useApp((s) => s.openError);
   if (!id) return null;
   return (
@@ -129,7 +131,7 @@ function ActiveCluster() {
       <ErrorText error={openError} />
       {snap ? (
         <>
-          <ConnectionBadge snap={snap} />
+          <ConnectionBadge meta={snap} />
           <dl className="facts">
             <dt>Edge control plane</dt>
             <dd>{flavorLabel(snap.flavor.kind)}</dd>
@@ -146,10 +148,8 @@ function ActiveCluster() {
             {RESOURCE_KINDS.map((k) => (
               <tr key={k}>
                 <th scope="row">{k}</th>
-                <td className={`state-${snap.resources[k].state.status}`}>
-                  {snap.resources[k].state.status}
-                </td>
-                <td>{snap.resources[k].items.length}</td>
+                <td className={`state-${snap.states[k].status}`}>{snap.states[k].status}</td>
+                <td data-seq={seq}>{fleet?.objects[k].size ?? 0}</td>
               </tr>
             ))}
           </DataTable>

@@ -1,30 +1,101 @@
-import { useMemo } from 'react';
-import { nodeRows } from '../model/fleet.ts';
-import { useActiveSnapshot } from '../store/context.tsx';
-import { DataTable, Empty, NoCluster, ResourceNotice } from './common.tsx';
+import { memo, useMemo, useState } from 'react';
+import { NODE_HEALTH_TEXT, type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
+import { countRender } from '../debug/render-count.ts';
+import { autonomyOf, isEdgeWorker } from '../model/fleet.ts';
+import { useActiveMeta, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import { type FleetData, poolOfNode } from '../store/fleet-data.ts';
+import { Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
+
+const COLUMNS = ['Node', 'State', 'Pool', 'Autonomy', 'Pods', 'Kubelet', 'Edge worker'];
+const HEALTH_FILTERS: (NodeHealth | '')[] = ['', 'ready', 'autonomous', 'not-ready', 'cordoned'];
+
+/** One row; re-renders only when its node or its pod count changes. */
+const NodeRow = memo(function NodeRow(props: { fleet: FleetData; name: string; index: number }) {
+  const { fleet, name } = props;
+  countRender('NodeRow');
+  const n = useFleetValue(fleet, [`obj:nodes:${name}`], (f) => f.get('nodes', name), undefined);
+  const pods = useFleetValue(fleet, [`podsOf:${name}`], (f) => f.podsByNode.get(name)?.size ?? 0, 0);
+  if (!n) return null;
+  const health = fleet.nodeHealth(name) ?? 'not-ready';
+  return (
+    <tr aria-rowindex={props.index + 2} data-node={name}>
+      <th scope="row">{name}</th>
+      <td data-col="state" className={`health health-${health}`}>
+        <span aria-hidden="true" className="dot" />
+        {nodeHealthText(n)}
+      </td>
+      <td data-col="pool">{poolOfNode(n) || '—'}</td>
+      <td data-col="autonomy">{autonomyOf(n) ?? 'off'}</td>
+      <td data-col="pods">{pods}</td>
+      <td className="sub">{n.kubeletVersion ?? '—'}</td>
+      <td>{isEdgeWorker(n) ? 'yes' : 'no'}</td>
+    </tr>
+  );
+});
 
 export function NodesView() {
-  const snap = useActiveSnapshot();
-  const nodes = useMemo(() => (snap ? nodeRows(snap) : []), [snap]);
-  if (!snap) return <NoCluster />;
+  const meta = useActiveMeta();
+  const fleet = useFleet();
+  const [text, setText] = useState('');
+  const [health, setHealth] = useState<NodeHealth | ''>('');
+  countRender('NodesView');
+  // Membership changes always matter; node states only while filtering by state.
+  const topics = health ? ['kind:nodes', 'pools', 'health'] : text ? ['kind:nodes', 'pools'] : ['kind:nodes'];
+  const v = useFleetVersion(fleet, topics);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `v` is the data version.
+  const names = useMemo(() => {
+    if (!fleet) return [];
+    const all = fleet.keys('nodes');
+    const q = text.trim().toLowerCase();
+    if (!q && !health) return all;
+    return all.filter((name) => {
+      if (health && fleet.nodeHealth(name) !== health) return false;
+      if (!q) return true;
+      const n = fleet.get('nodes', name);
+      return name.toLowerCase().includes(q) || (n ? poolOfNode(n).toLowerCase().includes(q) : false);
+    });
+  }, [fleet, v, text, health]);
+  if (!meta || !fleet) return <NoCluster />;
+  const total = fleet.objects.nodes.size;
   return (
     <>
       <h2>Nodes</h2>
-      <ResourceNotice snap={snap} kind="nodes" />
-      {nodes.length === 0 ? (
-        <Empty>No nodes.</Empty>
+      <ResourceNotice meta={meta} kind="nodes" />
+      <div className="toolbar">
+        <label>
+          Filter nodes
+          <input
+            type="search"
+            value={text}
+            placeholder="name or pool"
+            onChange={(e) => setText(e.target.value)}
+          />
+        </label>
+        <label>
+          State
+          <select value={health} onChange={(e) => setHealth(e.target.value as NodeHealth | '')}>
+            {HEALTH_FILTERS.map((h) => (
+              <option key={h} value={h}>
+                {h ? NODE_HEALTH_TEXT[h] : 'Any'}
+              </option>
+            ))}
+          </select>
+        </label>
+        <output className="sub" aria-label="Nodes shown">
+          {names.length === total ? `${total} nodes` : `${names.length} of ${total} nodes`}
+        </output>
+      </div>
+      {total === 0 ? (
+        meta.states.nodes.status === 'syncing' ? null : (
+          <Empty>No nodes.</Empty>
+        )
       ) : (
-        <DataTable label="Nodes" columns={['Node', 'Ready', 'Pool', 'Autonomy', 'Edge worker']}>
-          {nodes.map((n) => (
-            <tr key={n.name}>
-              <th scope="row">{n.name}</th>
-              <td className={n.ready ? 'ok' : 'bad'}>{n.ready ? 'Ready' : 'Not ready'}</td>
-              <td>{n.pool ?? '—'}</td>
-              <td>{n.autonomy ?? 'off'}</td>
-              <td>{n.edge ? 'yes' : 'no'}</td>
-            </tr>
-          ))}
-        </DataTable>
+        <VirtualTable
+          label="Nodes"
+          columns={COLUMNS}
+          keys={names}
+          row={(name, index) => <NodeRow key={name} fleet={fleet} name={name} index={index} />}
+        />
       )}
     </>
   );

@@ -1,7 +1,9 @@
-import type { ReactNode } from 'react';
-import type { ClusterSnapshot, ResourceKind } from '../../src-main/ipc/types.ts';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { type ReactNode, useRef } from 'react';
+import type { ClusterFlavor, ResourceKind } from '../../src-main/ipc/types.ts';
 import { age } from '../model/fleet.ts';
 import { useApp } from '../store/context.tsx';
+import type { ClusterMeta } from '../store/mirror.ts';
 
 const RESOURCE_LABEL: Record<ResourceKind, string> = {
   nodes: 'nodes',
@@ -10,13 +12,11 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   pods: 'pods',
   services: 'services',
   endpointslices: 'endpoint slices',
-  leases: 'leases',
-  events: 'events',
 };
 
 /** Says plainly when a list is not the truth: forbidden, not served, failing, or still loading. */
-export function ResourceNotice(props: { snap: ClusterSnapshot; kind: ResourceKind }) {
-  const st = props.snap.resources[props.kind].state;
+export function ResourceNotice(props: { meta: ClusterMeta; kind: ResourceKind }) {
+  const st = props.meta.states[props.kind];
   const what = RESOURCE_LABEL[props.kind];
   if (st.status === 'synced') return null;
   const text =
@@ -42,9 +42,9 @@ const STATE_TEXT = {
 } as const;
 
 /** The connection state in words, with the age of the data when it is not live. */
-export function ConnectionBadge(props: { snap: ClusterSnapshot }) {
+export function ConnectionBadge(props: { meta: ClusterMeta }) {
   const now = useApp((s) => s.now);
-  const c = props.snap.connection;
+  const c = props.meta.connection;
   const stale = c.state === 'unreachable' || c.state === 'reconnecting';
   return (
     <output className={`badge badge-${c.state}`} aria-label="Cluster connection" title={c.lastError?.message}>
@@ -54,7 +54,7 @@ export function ConnectionBadge(props: { snap: ClusterSnapshot }) {
   );
 }
 
-export function flavorLabel(kind: ClusterSnapshot['flavor']['kind']): string {
+export function flavorLabel(kind: ClusterFlavor['kind']): string {
   return kind === 'edgefleet'
     ? 'EdgeFleet'
     : kind === 'openyurt'
@@ -106,5 +106,72 @@ export function DataTable(props: { label: string; columns: Column[]; children: R
       </thead>
       <tbody>{props.children}</tbody>
     </table>
+  );
+}
+
+const ROW_HEIGHT = 33;
+
+/**
+ * A table that renders only the rows in view (@tanstack/react-virtual) and keeps table
+ * semantics: spacer rows above and below stand for the rows not drawn, and aria-rowcount tells
+ * assistive technology how many there are. `row(key)` renders one `<tr>`.
+ */
+export function VirtualTable(props: {
+  label: string;
+  columns: Column[];
+  keys: string[];
+  row: (key: string, index: number) => ReactNode;
+  /** CSS height of the scrolling area. */
+  height?: string;
+}) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const v = useVirtualizer({
+    count: props.keys.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    // Before the first layout (and in tests without layout) draw a first screenful.
+    initialRect: { width: 1200, height: 800 },
+  });
+  const items = v.getVirtualItems();
+  const top = items[0]?.start ?? 0;
+  const bottom = v.getTotalSize() - (items.at(-1)?.end ?? 0);
+  const span = props.columns.length;
+  return (
+    <div className="virtual-scroll" ref={scroller} style={{ height: props.height ?? 'calc(100vh - 210px)' }}>
+      <table aria-label={props.label} aria-rowcount={props.keys.length + 1}>
+        <thead>
+          <tr>
+            {props.columns.map((c) =>
+              typeof c === 'string' ? (
+                <th scope="col" key={c}>
+                  {c}
+                </th>
+              ) : (
+                <th scope="col" key={c.label}>
+                  <span className="sr-only">{c.label}</span>
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {top > 0 ? (
+            <tr className="spacer" style={{ height: top }}>
+              <td colSpan={span} />
+            </tr>
+          ) : null}
+          {items.map((it) => {
+            const key = props.keys[it.index];
+            return key === undefined ? null : props.row(key, it.index);
+          })}
+          {bottom > 0 ? (
+            <tr className="spacer" style={{ height: bottom }}>
+              <td colSpan={span} />
+            </tr>
+          ) : null}
+        </tbody>
+      </table>
+    </div>
   );
 }

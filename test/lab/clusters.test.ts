@@ -10,54 +10,42 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClustersService } from '../../src-main/clusters/service.ts';
 import { ClusterSources } from '../../src-main/clusters/sources.ts';
 import type { EventChannel, EventMap } from '../../src-main/ipc/contract.ts';
-import type { ClusterDiff, ClusterSnapshot, ResourceKind } from '../../src-main/ipc/types.ts';
+import type { ClusterDiff, ClusterSnapshot, ResourceKind, WireByKind } from '../../src-main/ipc/types.ts';
 import { SettingsStore } from '../../src-main/settings/store.ts';
 import { Vault } from '../../src-main/vault/vault.ts';
+import { ClusterMirror } from '../../src-renderer/store/mirror.ts';
 import { Cluster } from './cluster.ts';
 
-/** What a renderer does: apply the snapshot, then diffs in sequence (a gap would be a bug here). */
+/** What a renderer does: the renderer's own mirror, fed the snapshot and then diffs in sequence (a gap would be a bug here). */
 class Mirror {
-  snap: ClusterSnapshot | null = null;
+  readonly inner = new ClusterMirror();
   readonly diffs: ClusterDiff[] = [];
-  gaps = 0;
-  private pending: ClusterDiff[] = [];
+
+  get meta() {
+    return this.inner.meta;
+  }
+
+  get gaps() {
+    return this.inner.gaps;
+  }
 
   onSnapshot(s: ClusterSnapshot) {
-    this.snap = structuredClone(s);
-    for (const d of this.pending.filter((d) => d.seq > s.seq)) this.apply(d);
-    this.pending = [];
+    this.inner.applySnapshot(structuredClone(s));
   }
 
   onDiff(d: ClusterDiff) {
     this.diffs.push(d);
-    if (!this.snap) {
-      this.pending.push(d);
-      return;
-    }
-    if (d.seq <= this.snap.seq) return;
-    this.apply(d);
+    this.inner.applyDiff(d);
   }
 
-  private apply(d: ClusterDiff) {
-    const s = this.snap as ClusterSnapshot;
-    if (d.seq !== s.seq + 1) this.gaps++;
-    s.seq = d.seq;
-    if (d.connection) s.connection = d.connection;
-    if (d.flavor) s.flavor = d.flavor;
-    for (const [kind, rd] of Object.entries(d.resources)) {
-      const r = s.resources[kind as ResourceKind];
-      if (rd.state) r.state = rd.state;
-      const key = (o: { metadata: { name: string; namespace?: string } }) =>
-        o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-      const byKey = new Map(r.items.map((o) => [key(o), o]));
-      for (const o of rd.upserts) byKey.set(key(o), o);
-      for (const k of rd.removes) byKey.delete(k);
-      r.items = [...byKey.values()];
-    }
+  items<K extends ResourceKind>(kind: K): WireByKind[K][] {
+    return [...this.inner.data.objects[kind].values()] as WireByKind[K][];
   }
 
   names(kind: ResourceKind): string[] {
-    return (this.snap?.resources[kind].items ?? []).map((o) => o.metadata.name).sort();
+    return this.items(kind)
+      .map((o) => o.name)
+      .sort();
   }
 }
 
@@ -202,12 +190,10 @@ describe('clusters against a real API server', () => {
     const m = mirror(adminId);
     await until(
       'nodes and nodepools synced',
-      () =>
-        m.snap?.resources.nodes.state.status === 'synced' &&
-        m.snap.resources.nodepools.state.status === 'synced',
+      () => m.meta?.states.nodes.status === 'synced' && m.meta?.states.nodepools.status === 'synced',
     );
-    expect(m.snap?.connection.state).toBe('connected');
-    expect(m.snap?.flavor.kind).toBe('none');
+    expect(m.meta?.connection.state).toBe('connected');
+    expect(m.meta?.flavor.kind).toBe('none');
 
     await cluster?.kubectl(['apply', '-f', '-'], {
       input: JSON.stringify({
@@ -233,8 +219,16 @@ describe('clusters against a real API server', () => {
     const podUpserts = podDiffs.reduce((n, d) => n + (d.resources.pods?.upserts.length ?? 0), 0);
     expect(podUpserts).toBeGreaterThanOrEqual(12);
     expect(podDiffs.length).toBeLessThan(12);
-    const sample = m.snap?.resources.pods.items.find((p) => p.metadata.name === 'burst-0');
-    expect(sample?.metadata).not.toHaveProperty('managedFields');
+    const sample = m.items('pods').find((p) => p.name === 'burst-0');
+    // The wire shape: what views show, not the pod spec.
+    expect(sample).toMatchObject({
+      name: 'burst-0',
+      namespace: 'default',
+      node: 'edge-1',
+      image: 'registry.invalid/none:1',
+    });
+    expect(sample).not.toHaveProperty('spec');
+    expect(sample).not.toHaveProperty('metadata');
 
     // Our controller's leader Lease appears → flavor switches to EdgeFleet.
     await cluster?.kubectl(['apply', '-f', '-'], {
@@ -245,7 +239,7 @@ describe('clusters against a real API server', () => {
         spec: { holderIdentity: 'controller-0', leaseDurationSeconds: 15 },
       }),
     });
-    await until('flavor edgefleet', () => m.snap?.flavor.kind === 'edgefleet');
+    await until('flavor edgefleet', () => m.meta?.flavor.kind === 'edgefleet');
 
     // No kubelet runs edge-1, so only a forced delete removes the object right away.
     await cluster?.kubectl(['delete', 'pod', 'burst-3', '--grace-period=0', '--force']);
@@ -254,7 +248,7 @@ describe('clusters against a real API server', () => {
     // The mirror built from snapshot + diffs equals main's own view.
     const truth = service?.snapshot(adminId);
     for (const kind of ['nodes', 'pods', 'nodepools'] as const) {
-      expect(m.names(kind)).toEqual((truth?.resources[kind].items ?? []).map((o) => o.metadata.name).sort());
+      expect(m.names(kind)).toEqual((truth?.resources[kind].items ?? []).map((o) => o.name).sort());
     }
     expect(m.gaps).toBe(0);
   });
@@ -262,10 +256,10 @@ describe('clusters against a real API server', () => {
   it('an RBAC-limited user sees "forbidden" for pods and live data for the rest', async () => {
     await service?.watch(viewerId);
     const m = mirror(viewerId);
-    await until('pods forbidden', () => m.snap?.resources.pods.state.status === 'forbidden');
-    await until('nodes synced', () => m.snap?.resources.nodes.state.status === 'synced');
-    expect(m.snap?.resources.pods.state.message).toMatch(/forbidden/i);
-    expect(m.snap?.resources.pods.items).toEqual([]);
+    await until('pods forbidden', () => m.meta?.states.pods.status === 'forbidden');
+    await until('nodes synced', () => m.meta?.states.nodes.status === 'synced');
+    expect(m.meta?.states.pods.message).toMatch(/forbidden/i);
+    expect(m.items('pods')).toEqual([]);
     expect(m.names('nodes')).toContain('edge-1');
   });
 
@@ -278,23 +272,21 @@ describe('clusters against a real API server', () => {
     await c.processes.stop('kube-apiserver');
     const down = await until(
       'unreachable',
-      () => (m.snap?.connection.state === 'unreachable' ? m.snap : false),
+      () => (m.meta?.connection.state === 'unreachable' ? m.meta : false),
       60_000,
     );
     expect(down.connection.lastContactAt).toBeTruthy();
     expect(down.connection.lastError?.message).toMatch(/ECONNREFUSED|socket hang up|ECONNRESET|aborted/);
     const last = service?.snapshot(adminId);
     expect(last?.connection.state).toBe('unreachable');
-    expect(last?.resources.nodes.items.map((n) => n.metadata.name)).toContain('edge-1');
+    expect(last?.resources.nodes.items.map((n) => n.name)).toContain('edge-1');
     expect(Date.now() - Date.parse(last?.connection.lastContactAt as string)).toBeGreaterThanOrEqual(3_000);
 
     c.processes.start(spec);
-    await until('connected again', () => m.snap?.connection.state === 'connected', 120_000);
+    await until('connected again', () => m.meta?.connection.state === 'connected', 120_000);
     await c.kubectl(['label', 'node', 'edge-1', 'after-restart=yes']);
     await until('label after restart', () =>
-      m.snap?.resources.nodes.items.some(
-        (n) => n.metadata.name === 'edge-1' && n.metadata.labels?.['after-restart'] === 'yes',
-      ),
+      m.items('nodes').some((n) => n.name === 'edge-1' && n.labels?.['after-restart'] === 'yes'),
     );
     expect(m.gaps).toBe(0);
   });
@@ -345,14 +337,11 @@ describe('clusters against a real API server', () => {
     // The plugin's identity is the ServiceAccount's: it may list nodes but not pods (edgefleet-viewer).
     await until(
       'nodes synced through the plugin credential',
-      () => sso.snap?.resources.nodes.state.status === 'synced',
+      () => sso.meta?.states.nodes.status === 'synced',
     );
-    await until(
-      'pods forbidden for the plugin identity',
-      () => sso.snap?.resources.pods.state.status === 'forbidden',
-    );
-    expect(sso.snap?.connection.state).toBe('connected');
-    expect(sso.snap?.resources.pods.state.message).toMatch(/system:serviceaccount:default:plugin-user/);
+    await until('pods forbidden for the plugin identity', () => sso.meta?.states.pods.status === 'forbidden');
+    expect(sso.meta?.connection.state).toBe('connected');
+    expect(sso.meta?.states.pods.message).toMatch(/system:serviceaccount:default:plugin-user/);
     const nodes = await c.kubectlJson<{ items: { metadata: { name: string } }[] }>(['get', 'nodes']);
     expect(sso.names('nodes')).toEqual(nodes.items.map((n) => n.metadata.name).sort());
     expect((await readFile(calls, 'utf8')).split('\n')).toContain('called');
@@ -363,12 +352,12 @@ describe('clusters against a real API server', () => {
     const expired = mirror(expiredId);
     const failed = await until(
       'the plugin failure to show',
-      () => (expired.snap?.connection.lastError ? expired.snap : false),
+      () => (expired.meta?.connection.lastError ? expired.meta : false),
       60_000,
     );
     expect(failed.connection.state).not.toBe('connected');
     expect(failed.connection.lastError?.message).toMatch(/SSO session has expired/);
-    expect(failed.resources.nodes.items).toEqual([]);
+    expect(expired.items('nodes')).toEqual([]);
   });
 
   it('settings of the imported admin source hold no private key', async () => {

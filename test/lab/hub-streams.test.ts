@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubConfig, UpstreamStrategy } from '../../src-agent/api/hub-config.ts';
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
+import { openWatch } from '../../src-agent/hub/test-support/hub-client.ts';
 import { APP_IMAGE } from './images.ts';
 import { Lab } from './lab.ts';
 import { freePort } from './proc.ts';
@@ -775,29 +776,34 @@ describe('upstream choice between two real API servers on one etcd', () => {
     const name = 'restart-probe';
     const base = `/api/v1/namespaces/${NS}/configmaps`;
     let stopped = false;
-    let w: ReturnType<typeof streamWatch> | undefined;
+    let w: ReturnType<typeof openWatch> | undefined;
     try {
       const list = await getWithToken(`http://${hub.proxyAddress}`, base, UA);
       expect(list.status).toBe(200);
       const listRv = (JSON.parse(list.body) as { metadata: { resourceVersion: string } }).metadata
         .resourceVersion;
-      const watch = streamWatch(
-        `http://${hub.proxyAddress}`,
+      const watch = openWatch(
+        hub.proxyAddress,
         `${base}?watch=true&resourceVersion=${listRv}&timeoutSeconds=120`,
         UA,
+        { authorization: `Bearer ${token}`, accept: 'application/json' },
       );
+      const events = () => watch.lines.map((l) => JSON.parse(l) as WatchEvent);
       w = watch;
       await sleep(300);
       await kubectl(['create', 'configmap', '-n', NS, name, '--from-literal=v=1']);
       await until('the ADDED event through the hub', 15_000, async () =>
-        watch.events().some((e) => e.type === 'ADDED' && e.object.metadata?.name === name) ? true : undefined,
+        events().some((e) => e.type === 'ADDED' && e.object.metadata?.name === name) ? true : undefined,
       );
-      const seenRv = watch.events().at(-1)?.object.metadata?.resourceVersion ?? '';
+      const seenRv = events().at(-1)?.object.metadata?.resourceVersion ?? '';
 
       await cluster().processes.stop(second.name);
       stopped = true;
-      await until('the watch to end', 30_000, async () => (watch.state().ended ? true : undefined));
-      expect(watch.state()).toMatchObject({ ended: true, errored: false });
+      await until('the watch to end', 30_000, async () => (watch.ended() ? true : undefined));
+      expect({ ended: watch.ended(), errored: watch.errored() }).toMatchObject({
+        ended: true,
+        errored: false,
+      });
       // Changed while the API server is down (through the lab's own API server, same etcd).
       await kubectl(['patch', 'configmap', '-n', NS, name, '--type=merge', '-p', '{"data":{"v":"2"}}']);
       await cluster().startExtraApiServer({ name: second.name, port: second.port });
@@ -832,43 +838,3 @@ describe('upstream choice between two real API servers on one etcd', () => {
     }
   });
 });
-
-/** A watch read as it streams: its events so far and how it ended (cleanly, or with an error). */
-function streamWatch(base: string, path: string, ua: string) {
-  const u = new URL(base);
-  let buf = '';
-  const events: WatchEvent[] = [];
-  const state = { ended: false, errored: false };
-  const req = http.get(
-    {
-      host: u.hostname,
-      port: u.port,
-      path,
-      headers: { authorization: `Bearer ${token}`, 'user-agent': ua, accept: 'application/json' },
-    },
-    (res) => {
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        buf += c;
-        const lines = buf.split('\n');
-        buf = lines.pop() ?? '';
-        for (const l of lines) if (l) events.push(JSON.parse(l) as WatchEvent);
-      });
-      res.on('end', () => {
-        state.ended = true;
-      });
-      res.on('aborted', () => {
-        state.errored = true;
-      });
-      res.on('error', () => {
-        state.errored = true;
-        state.ended = true;
-      });
-    },
-  );
-  req.on('error', () => {
-    state.errored = true;
-    state.ended = true;
-  });
-  return { events: () => events, state: () => ({ ...state }), close: () => req.destroy() };
-}

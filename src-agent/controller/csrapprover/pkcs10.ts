@@ -157,16 +157,16 @@ function readString(buf: Buffer, t: Tlv, what: string): string {
   }
 }
 
-/** IPv6 text as the WHATWG URL parser writes it: RFC 5952 (lower case, longest zero run as "::"). */
+/** The 16 address bytes of an IPv6 SAN as normalizeIp spells it. */
 function ipv6Text(bytes: Buffer): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  return normalizeIp(groups.join(':'));
 }
 
 /**
  * One spelling per address so a SAN and a Node address compare as strings: IPv4 stays dotted, IPv6
- * goes to RFC 5952 text. Anything else is returned unchanged (and then matches nothing it should not).
+ * goes to RFC 5952 text (lower case, longest zero run as "::", as the WHATWG URL parser writes it). Anything else is returned unchanged (and then matches nothing it should not).
  */
 export function normalizeIp(ip: string): string {
   if (!ip.includes(':')) return ip;

@@ -22,14 +22,22 @@ export function get(
   });
 }
 
-/** A watch whose lines are collected; `close()` aborts it. */
-export function openWatch(address: string, path: string, ua: string) {
+/**
+ * A watch whose lines are collected; `close()` aborts it. `ended()` is true once the stream is over
+ * either way, `errored()` when it broke (aborted, reset) instead of ending cleanly.
+ */
+export function openWatch(address: string, path: string, ua: string, headers: http.OutgoingHttpHeaders = {}) {
   const [host, port] = address.split(':');
   const lines: string[] = [];
   let bytes = 0;
   let buf = '';
   let ended = false;
-  const req = http.request({ host, port, path, headers: { 'user-agent': ua } }, (res) => {
+  let errored = false;
+  const broke = () => {
+    ended = true;
+    errored = true;
+  };
+  const req = http.request({ host, port, path, headers: { 'user-agent': ua, ...headers } }, (res) => {
     res.setEncoding('utf8');
     res.on('data', (c: string) => {
       bytes += Buffer.byteLength(c);
@@ -41,18 +49,16 @@ export function openWatch(address: string, path: string, ua: string) {
     res.on('end', () => {
       ended = true;
     });
-    res.on('error', () => {
-      ended = true;
-    });
+    res.on('aborted', broke);
+    res.on('error', broke);
   });
-  req.on('error', () => {
-    ended = true;
-  });
+  req.on('error', broke);
   req.end();
   return {
     lines,
     bytes: () => bytes,
     ended: () => ended,
+    errored: () => errored,
     close: () => req.destroy(),
   };
 }

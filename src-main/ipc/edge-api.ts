@@ -1,0 +1,25 @@
+/**
+ * The OpenYurt names and shapes the renderer needs, re-exported so it imports only the IPC
+ * contract (never src-agent directly): label, annotation and condition names.
+ */
+export {
+  ANNOTATION_AUTONOMY_DURATION,
+  ANNOTATION_AUTONOMY_LEGACY,
+  ANNOTATION_BINDING,
+  ANNOTATION_TOPOLOGY_KEYS,
+  CONDITION_AUTONOMY,
+  LABEL_IS_EDGE_WORKER,
+  LABEL_NODEPOOL,
+  LABEL_POOL_NAME,
+  LABEL_REF_YURTAPPSET,
+  TOPOLOGY_KEY_HOSTNAME,
+  TOPOLOGY_KEY_NODEPOOL,
+  TOPOLOGY_KEY_ZONE,
+} from '../../src-agent/api/labels.ts';
+
+/**
+ * NodePool label naming the site a pool belongs to (the overview groups pools by it); our own
+ * name, since OpenYurt has no site level. Pools without it fall under their region label.
+ */
+export const LABEL_SITE = 'edgefleet.io/site';
+export const LABEL_REGION = 'topology.kubernetes.io/region';
