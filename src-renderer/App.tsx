@@ -1,5 +1,6 @@
 import type { ViewName } from './store/app-store.ts';
 import { useActiveMeta, useApp } from './store/context.tsx';
+import { ThemeToggle } from './theme.tsx';
 import { AppsView } from './views/AppsView.tsx';
 import { ClustersView } from './views/ClustersView.tsx';
 import { ConnectionBadge, flavorLabel } from './views/common.tsx';
@@ -39,6 +40,7 @@ function Header() {
           <span className="sub">No cluster open</span>
         )}
       </div>
+      <ThemeToggle />
       {transport.state !== 'open' ? (
         <p className={`app-link app-link-${transport.state}`} role="alert">
           {transport.detail ??

@@ -15,16 +15,34 @@ type ClusterHandlers = Pick<
   | 'clusters:snapshot'
 >;
 
+export interface ClustersServiceOptions {
+  /** How long an unwatched cluster keeps its watches, so switching back and forth is free. */
+  unwatchGraceMs?: number;
+}
+
 export class ClustersService {
   private readonly sources: ClusterSources;
   private readonly emit: EventSink;
   private readonly live = new Map<string, LiveCluster>();
   private readonly liveOptions: LiveClusterOptions;
+  private readonly graceMs: number;
+  private readonly stopping = new Map<string, NodeJS.Timeout>();
 
-  constructor(sources: ClusterSources, emit: EventSink, liveOptions: LiveClusterOptions = {}) {
+  constructor(
+    sources: ClusterSources,
+    emit: EventSink,
+    liveOptions: LiveClusterOptions = {},
+    options: ClustersServiceOptions = {},
+  ) {
     this.sources = sources;
     this.emit = emit;
     this.liveOptions = liveOptions;
+    this.graceMs = options.unwatchGraceMs ?? 30_000;
+  }
+
+  /** Cluster ids with live watches (for tests and diagnostics). */
+  watching(): string[] {
+    return [...this.live.keys()];
   }
 
   listSources(): Promise<ClusterSourceInfo[]> {
@@ -47,6 +65,8 @@ export class ClustersService {
 
   /** Starts (or joins) live state for a cluster and returns its current snapshot. */
   async watch(clusterId: string): Promise<ClusterSnapshot> {
+    clearTimeout(this.stopping.get(clusterId));
+    this.stopping.delete(clusterId);
     let lc = this.live.get(clusterId);
     if (!lc) {
       const kc = await this.sources.kubeConfigFor(clusterId);
@@ -59,11 +79,17 @@ export class ClustersService {
     return snap;
   }
 
+  /** Stops a cluster's watches after the grace period, unless it is watched again meanwhile. */
   async unwatch(clusterId: string): Promise<void> {
-    const lc = this.live.get(clusterId);
-    if (!lc) return;
-    this.live.delete(clusterId);
-    await lc.stop();
+    if (!this.live.has(clusterId) || this.stopping.has(clusterId)) return;
+    const timer = setTimeout(() => {
+      this.stopping.delete(clusterId);
+      const lc = this.live.get(clusterId);
+      this.live.delete(clusterId);
+      void lc?.stop();
+    }, this.graceMs);
+    timer.unref();
+    this.stopping.set(clusterId, timer);
   }
 
   snapshot(clusterId: string): ClusterSnapshot {
@@ -77,6 +103,8 @@ export class ClustersService {
   }
 
   async stopAll(): Promise<void> {
+    for (const t of this.stopping.values()) clearTimeout(t);
+    this.stopping.clear();
     const all = [...this.live.values()];
     this.live.clear();
     await Promise.all(all.map((lc) => lc.stop()));
