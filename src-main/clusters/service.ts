@@ -76,6 +76,12 @@ export class ClustersService {
     return this.live.get(clusterId);
   }
 
+  /** Stops the live clusters of one source (e.g. the demo's, before its API server goes away). */
+  async stopSource(sourceId: string): Promise<void> {
+    const ids = [...this.live.keys()].filter((id) => id.startsWith(`${sourceId}/`));
+    await Promise.all(ids.map((id) => this.unwatch(id)));
+  }
+
   async stopAll(): Promise<void> {
     const all = [...this.live.values()];
     this.live.clear();

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, type IpcMainInvokeEvent, ipcMain, session, shell } from 'electron';
 import { type MainApp, startApp } from '../app.ts';
+import { demoFlagsFromEnv, startDemoWithConsole } from '../demo/autostart.ts';
 import { REQUEST_CHANNELS } from '../ipc/contract.ts';
 import { fail } from '../ipc/errors.ts';
 
@@ -75,6 +76,8 @@ async function boot(): Promise<void> {
   const main = await startApp();
   registerIpc(main);
   createWindow(main);
+  const demo = demoFlagsFromEnv(process.env);
+  if (demo.demo) startDemoWithConsole(main, demo.nodes, (line) => console.log(line));
   app.on('window-all-closed', () => {
     void main.close().finally(() => app.quit());
   });
