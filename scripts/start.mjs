@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const { parseDemoFlags } = await import('../src-main/demo/autostart.ts');
 let demoFlags;
 try {
-  demoFlags = parseDemoFlags(process.argv.slice(2));
+  demoFlags = parseDemoFlags(process.argv.slice(2), process.env);
 } catch (e) {
   console.error(`start: ${e.message}`);
   process.exit(2);
@@ -31,15 +31,17 @@ function electronBinary() {
 const electron = process.env.EDGEFLEET_BROWSER === '1' ? null : electronBinary();
 if (electron) {
   // Electron's main reads the demo flags from the environment (src-main/demo/autostart.ts).
-  const env = demoFlags.demo
-    ? { ...process.env, EDGEFLEET_DEMO: '1', EDGEFLEET_DEMO_NODES: String(demoFlags.nodes) }
-    : process.env;
+  const env = {
+    ...process.env,
+    EDGEFLEET_DEMO: demoFlags.demo ? '1' : '0',
+    EDGEFLEET_DEMO_NODES: String(demoFlags.nodes),
+  };
   const child = spawn(electron, ['.'], { stdio: 'inherit', env });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   const { startApp } = await import('../src-main/app.ts');
   const { startBrowserHost } = await import('../src-main/browser-host/server.ts');
-  const app = await startApp();
+  const app = await startApp({ demoNodes: demoFlags.nodes });
   const host = await startBrowserHost({
     rendererDir: 'out/renderer',
     port: Number(process.env.EDGEFLEET_PORT) || 0,

@@ -12,6 +12,8 @@ describe('start.sh demo flags', () => {
       nodes: 30,
     });
     expect(demoFlagsFromEnv({})).toEqual({ demo: false, nodes: 300 });
+    // The button's count without --demo.
+    expect(parseDemoFlags([], { EDGEFLEET_DEMO_NODES: '24' })).toEqual({ demo: false, nodes: 24 });
   });
 
   it('refuses a node count outside 12–2000 in one line', () => {

@@ -11,34 +11,36 @@ export interface DemoFlags {
   nodes: number;
 }
 
-/** Reads --demo and --demo-nodes N (or --demo-nodes=N); throws one line for a bad value. */
-export function parseDemoFlags(argv: readonly string[]): DemoFlags {
-  let demo = false;
-  let nodes = DEFAULT_DEMO_NODES;
+/**
+ * Reads --demo and --demo-nodes N (or --demo-nodes=N); throws one line for a bad value.
+ * `nodes` is also what the Clusters view's button starts, so it is set without --demo too.
+ */
+export function parseDemoFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {}): DemoFlags {
+  let demo = env.EDGEFLEET_DEMO === '1';
+  let nodes = env.EDGEFLEET_DEMO_NODES ? checkNodes(env.EDGEFLEET_DEMO_NODES) : DEFAULT_DEMO_NODES;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--demo') demo = true;
     else if (arg === '--demo-nodes' || arg.startsWith('--demo-nodes=')) {
-      const raw = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-      const n = Number(raw);
-      if (!Number.isInteger(n) || n < MIN_DEMO_NODES || n > MAX_DEMO_NODES)
-        throw new Error(
-          `--demo-nodes wants a whole number from ${MIN_DEMO_NODES} to ${MAX_DEMO_NODES}, not ${JSON.stringify(raw ?? '')}`,
-        );
-      nodes = n;
+      nodes = checkNodes(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i]);
       demo = true;
     }
   }
   return { demo, nodes };
 }
 
-/** The flags as environment, so `npm start` can hand them to Electron's main process. */
+function checkNodes(raw: string | undefined): number {
+  const n = Number(raw);
+  if (!raw || !Number.isInteger(n) || n < MIN_DEMO_NODES || n > MAX_DEMO_NODES)
+    throw new Error(
+      `--demo-nodes wants a whole number from ${MIN_DEMO_NODES} to ${MAX_DEMO_NODES}, not ${JSON.stringify(raw ?? '')}`,
+    );
+  return n;
+}
+
+/** The flags as environment, so `npm start` hands them to Electron's main process. */
 export function demoFlagsFromEnv(env: NodeJS.ProcessEnv): DemoFlags {
-  return parseDemoFlags(
-    env.EDGEFLEET_DEMO === '1'
-      ? ['--demo', '--demo-nodes', env.EDGEFLEET_DEMO_NODES ?? `${DEFAULT_DEMO_NODES}`]
-      : [],
-  );
+  return parseDemoFlags([], env);
 }
 
 /** Starts the demo and prints each new status line (build steps with the expected time, start steps, errors). */

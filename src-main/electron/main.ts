@@ -73,10 +73,10 @@ async function boot(): Promise<void> {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  const main = await startApp();
+  const demo = demoFlagsFromEnv(process.env);
+  const main = await startApp({ demoNodes: demo.nodes });
   registerIpc(main);
   createWindow(main);
-  const demo = demoFlagsFromEnv(process.env);
   if (demo.demo) startDemoWithConsole(main, demo.nodes, (line) => console.log(line));
   app.on('window-all-closed', () => {
     void main.close().finally(() => app.quit());
