@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import type { LiveClusterOptions } from './clusters/live-cluster.ts';
 import { ClustersService } from './clusters/service.ts';
 import { ClusterSources } from './clusters/sources.ts';
+import { DemoService } from './demo/service.ts';
 import type { EventChannel, EventMap, EventSink } from './ipc/contract.ts';
 import { createIpcRouter, type IpcRouter } from './ipc/router.ts';
 import { ProvisionService } from './provision/handlers.ts';
@@ -30,6 +31,10 @@ export interface AppOptions {
   provisionDir?: string;
   /** Where log lines go after redaction (default: stderr). */
   logSink?: (line: string) => void;
+  /** The demo fleet's state directory (default: $XDG_CACHE_HOME/edgefleet-demo). */
+  demoDir?: string;
+  /** Nodes in the demo fleet when the renderer does not say (default 300). */
+  demoNodes?: number;
 }
 
 export interface MainApp {
@@ -37,6 +42,7 @@ export interface MainApp {
   readonly vault: Vault;
   readonly clusters: ClustersService;
   readonly provision: ProvisionService;
+  readonly demo: DemoService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -83,9 +89,20 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     log(`event ${channel} not delivered to one receiver: ${messageOf(error)}`);
 
   const settings = new SettingsStore(options.settingsPath);
+  const resourcesDir =
+    options.resourcesDir ?? process.env.EDGEFLEET_RESOURCES ?? resolve(import.meta.dirname, '../resources');
+  const demo = new DemoService({
+    emit: hub.emit,
+    log,
+    resourcesDir,
+    ...(options.demoDir ? { dir: options.demoDir } : {}),
+    ...(options.demoNodes ? { defaultNodes: options.demoNodes } : {}),
+    beforeStop: (): Promise<void> => clusters.stopSource('demo'),
+  });
   const sourcesOptions = {
     vault,
     settings,
+    demoKubeconfig: (): string | undefined => demo.kubeconfigPath(),
     ...(options.home !== undefined ? { home: options.home } : {}),
     ...('kubeconfigEnv' in options ? { kubeconfigEnv: options.kubeconfigEnv } : {}),
   };
@@ -98,13 +115,12 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     vault,
     emit: hub.emit,
     dataDir: options.provisionDir ?? resolve(dirname(settings.path), 'provision'),
-    resourcesDir:
-      options.resourcesDir ?? process.env.EDGEFLEET_RESOURCES ?? resolve(import.meta.dirname, '../resources'),
+    resourcesDir,
     kubeConfigFor: (id) => sources.kubeConfigFor(id),
     log,
   });
   const router = createIpcRouter(
-    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers() },
+    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers(), ...demo.handlers() },
     {
       redact: (t) => vault.redact(t),
       onUnexpectedError: (channel, error) => log(`${channel} failed unexpectedly: ${messageOf(error)}`),
@@ -118,11 +134,14 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     vault,
     clusters,
     provision,
+    demo,
     subscribe: (s) => hub.subscribe(s),
     log,
     close: async () => {
       await provision.close();
       await clusters.stopAll();
+      // Last: the app's own watches on the demo cluster end before its API server does.
+      await demo.stop();
     },
   };
 }

@@ -1,6 +1,8 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
+import { DemoProvider } from './demo/context.tsx';
+import { createDemoStore } from './demo/demo-store.ts';
 import { createAppStore } from './store/app-store.ts';
 import { StoreProvider } from './store/context.tsx';
 import { ProvisionProvider } from './store/provision-context.tsx';
@@ -15,11 +17,21 @@ applyInitialTheme();
 const transport = connectTransport();
 const store = createAppStore(transport);
 const provision = createProvisionStore(transport);
+// A demo that comes up is listed as a cluster source: re-read the sources, then open it.
+const demo = createDemoStore(transport, {
+  onRunning: (clusterId) =>
+    void store
+      .getState()
+      .refresh()
+      .then(() => store.getState().openCluster(clusterId)),
+});
 createRoot(root).render(
   <StrictMode>
     <StoreProvider store={store}>
       <ProvisionProvider store={provision}>
-        <App />
+        <DemoProvider store={demo}>
+          <App />
+        </DemoProvider>
       </ProvisionProvider>
     </StoreProvider>
   </StrictMode>,

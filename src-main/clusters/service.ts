@@ -102,6 +102,12 @@ export class ClustersService {
     return this.live.get(clusterId);
   }
 
+  /** Stops the live clusters of one source (e.g. the demo's, before its API server goes away). */
+  async stopSource(sourceId: string): Promise<void> {
+    const ids = [...this.live.keys()].filter((id) => id.startsWith(`${sourceId}/`));
+    await Promise.all(ids.map((id) => this.unwatch(id)));
+  }
+
   async stopAll(): Promise<void> {
     for (const t of this.stopping.values()) clearTimeout(t);
     this.stopping.clear();

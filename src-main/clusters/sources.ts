@@ -23,6 +23,8 @@ export interface ClusterSourcesOptions {
   /** $KUBECONFIG as the app saw it at start (default: process.env.KUBECONFIG). */
   kubeconfigEnv?: string | undefined;
   loginPath?: () => Promise<string>;
+  /** The demo fleet's kubeconfig while it runs (listed as source `demo`), else undefined. */
+  demoKubeconfig?: () => string | undefined;
 }
 
 interface DetectedSource {
@@ -39,6 +41,7 @@ export class ClusterSources {
   private readonly home: string;
   private readonly kubeconfigEnv: string | undefined;
   private readonly loginPath: () => Promise<string>;
+  private readonly demoKubeconfig: () => string | undefined;
 
   constructor(options: ClusterSourcesOptions) {
     this.vault = options.vault;
@@ -46,6 +49,7 @@ export class ClusterSources {
     this.home = options.home ?? homedir();
     this.kubeconfigEnv = 'kubeconfigEnv' in options ? options.kubeconfigEnv : process.env.KUBECONFIG;
     this.loginPath = options.loginPath ?? loginShellPath;
+    this.demoKubeconfig = options.demoKubeconfig ?? (() => undefined);
   }
 
   detected(): DetectedSource[] {
@@ -64,6 +68,8 @@ export class ClusterSources {
         path: abs,
       });
     }
+    const demo = this.demoKubeconfig();
+    if (demo) out.push({ id: 'demo', kind: 'demo', path: demo });
     return out;
   }
 

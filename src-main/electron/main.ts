@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { app, BrowserWindow, type IpcMainInvokeEvent, ipcMain, session, shell } from 'electron';
 import { type MainApp, startApp } from '../app.ts';
+import { demoFlagsFromEnv, startDemoWithConsole } from '../demo/autostart.ts';
 import { REQUEST_CHANNELS } from '../ipc/contract.ts';
 import { fail } from '../ipc/errors.ts';
 
@@ -72,9 +73,11 @@ async function boot(): Promise<void> {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  const main = await startApp();
+  const demo = demoFlagsFromEnv(process.env);
+  const main = await startApp({ demoNodes: demo.nodes });
   registerIpc(main);
   createWindow(main);
+  if (demo.demo) startDemoWithConsole(main, demo.nodes, (line) => console.log(line));
   app.on('window-all-closed', () => {
     void main.close().finally(() => app.quit());
   });

@@ -5,6 +5,7 @@
  * Request channels: renderer → main, one response each, input validated by REQUEST_SCHEMAS.
  * Event channels: main → renderer, pushed; payload types in EventMap.
  */
+import type { DemoStatus } from './demo-types.ts';
 import type {
   ClusterDiff,
   ClusterSnapshot,
@@ -167,6 +168,14 @@ export const REQUEST_SCHEMAS = {
   'provision:revert': object({ clusterId: CLUSTER_ID, ...RUN_COMMON }),
   'provision:upgrade': object({ ...RUN_COMMON }),
   'provision:cancel': object({ runId: RUN_ID }),
+  /**
+   * Starts the local demo fleet (builds the lab binaries first if they are missing); answers at
+   * once with the status, `demo:progress` events follow. Already running: answers with that.
+   */
+  'demo:start': object({ nodes: optional(int({ min: 12, max: 2_000 })) }),
+  'demo:status': none(),
+  /** Stops every demo process; answers once none is left. */
+  'demo:stop': none(),
 } satisfies Record<string, Validator<unknown>>;
 
 export type RequestChannel = keyof typeof REQUEST_SCHEMAS;
@@ -198,6 +207,9 @@ export interface ResponseMap {
   'provision:revert': ProvisionRunInfo;
   'provision:upgrade': ProvisionRunInfo;
   'provision:cancel': null;
+  'demo:start': DemoStatus;
+  'demo:status': DemoStatus;
+  'demo:stop': DemoStatus;
 }
 export type ResponseOf<C extends RequestChannel> = ResponseMap[C];
 
@@ -213,6 +225,8 @@ export interface EventMap {
   'provision:log': ProvisionLogBatch;
   /** A run started, finished (with its per-host summary) or was cancelled. */
   'provision:run': ProvisionRunInfo;
+  /** The demo fleet's status on every change (build step, start step, running, failed, stopped). */
+  'demo:progress': DemoStatus;
 }
 export type EventChannel = keyof EventMap;
 
@@ -224,6 +238,7 @@ export const EVENT_CHANNELS: readonly EventChannel[] = [
   'provision:progress',
   'provision:log',
   'provision:run',
+  'demo:progress',
 ];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {

@@ -32,6 +32,9 @@ function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'provision:revert': never,
     'provision:upgrade': never,
     'provision:cancel': never,
+    'demo:start': never,
+    'demo:status': never,
+    'demo:stop': never,
     ...overrides,
   };
 }

@@ -22,8 +22,11 @@ export interface VaultStatus {
 }
 
 // ── Cluster sources ──────────────────────────────────────────────────────────────────────────
-/** default: ~/.kube/config; env: one file listed in $KUBECONFIG; imported: copied into settings + vault. */
-export type ClusterSourceKind = 'default' | 'env' | 'imported';
+/**
+ * default: ~/.kube/config; env: one file listed in $KUBECONFIG; imported: copied into settings + vault;
+ * demo: the local demo fleet's kubeconfig, listed while the demo runs.
+ */
+export type ClusterSourceKind = 'default' | 'env' | 'imported' | 'demo';
 
 export interface ClusterContextInfo {
   /** `<sourceId>/<contextName>`: unique across sources even when two files reuse a context name. */

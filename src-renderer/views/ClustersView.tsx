@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
+import { DemoPanel } from '../demo/DemoPanel.tsx';
 import { useActiveMeta, useApp, useFleet } from '../store/context.tsx';
 import { ConnectionBadge, DataTable, Empty, ErrorText, flavorLabel } from './common.tsx';
 
@@ -97,7 +98,9 @@ function SourcesTable() {
                     ? 'imported'
                     : src.kind === 'env'
                       ? '$KUBECONFIG'
-                      : '~/.kube/config'}
+                      : src.kind === 'demo'
+                        ? 'demo fleet'
+                        : '~/.kube/config'}
                   <div className="sub">{src.path}</div>
                 </td>
                 <td className="mono">{c.server}</td>
@@ -163,10 +166,12 @@ function ActiveCluster() {
 
 export function ClustersView() {
   const sourcesError = useApp((s) => s.sourcesError);
+  const hasClusters = useApp((s) => s.sources.some((src) => src.kind !== 'demo'));
   return (
     <>
       <h2>Clusters</h2>
       <ErrorText error={sourcesError} />
+      <DemoPanel hasClusters={hasClusters} />
       <SourcesTable />
       <ImportForm />
       <ActiveCluster />

@@ -32,9 +32,13 @@ export class BrowserApp {
   #output = '';
   #url = '';
 
-  constructor(dir: string, keyring: TestKeyring) {
+  readonly #env: NodeJS.ProcessEnv;
+
+  /** `env`: extra variables for the app (e.g. EDGEFLEET_CACHE kept on the shared binary cache). */
+  constructor(dir: string, keyring: TestKeyring, env: NodeJS.ProcessEnv = {}) {
     this.#dir = dir;
     this.#keyring = keyring;
+    this.#env = env;
     this.configHome = join(dir, 'config');
   }
 
@@ -58,6 +62,7 @@ export class BrowserApp {
       XDG_CONFIG_HOME: this.configHome,
       EDGEFLEET_BROWSER: '1',
       DBUS_SESSION_BUS_ADDRESS: this.#keyring.busAddress,
+      ...this.#env,
     };
     delete env.KUBECONFIG;
     const child = spawn(process.execPath, ['scripts/start.mjs'], {
@@ -78,13 +83,13 @@ export class BrowserApp {
     });
   }
 
-  /** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. */
-  async stop(): Promise<void> {
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+  async stop(graceMs = 5_000): Promise<void> {
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
   }

@@ -5,6 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { installCrds as installCrdsFrom } from '../../src-main/demo/fleet.ts';
 import type { Cluster } from './cluster.ts';
 import { kubeconfigYaml } from './pki.ts';
 import { freePort, type RunningProcess } from './proc.ts';
@@ -16,15 +17,8 @@ export const CONTROLLER_MANIFEST = join(REPO, 'resources/manifests/controller.ya
 export { until } from './until.ts';
 
 /** Applies resources/crds and waits until the API server serves NodePool and YurtAppSet. */
-export async function installCrds(cluster: Cluster): Promise<void> {
-  await cluster.kubectl(['apply', '-f', CRDS]);
-  await cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/nodepools.apps.openyurt.io',
-    'crd/yurtappsets.apps.openyurt.io',
-  ]);
+export function installCrds(cluster: Cluster): Promise<void> {
+  return installCrdsFrom(cluster, CRDS);
 }
 
 /** The holder of the controller's leader Lease in kube-system, if any. */

@@ -63,7 +63,7 @@ describe('lab toolchain prerequisites', () => {
     const go = await checkGoToolchain(realPath);
     const e = await failure(checkKubernetesPin('v1.99.0', go));
     expect(e.message).toBe(
-      'Kubernetes version pin v1.99.0 is not available from the Go module proxy: set a released 1.36.x in test/lab/toolchain.ts',
+      'Kubernetes version pin v1.99.0 is not available from the Go module proxy: set a released 1.36.x in src-main/demo/toolchain.ts',
     );
   });
 
@@ -75,7 +75,7 @@ describe('lab toolchain prerequisites', () => {
   test('a pin that is not a release version fails without asking the network', async () => {
     const e = await failure(checkKubernetesPin('1.36', '/nonexistent/go'));
     expect(e.message).toMatch(
-      /^Kubernetes version pin 1\.36 is not a release version.*test\/lab\/toolchain\.ts$/,
+      /^Kubernetes version pin 1\.36 is not a release version.*src-main\/demo\/toolchain\.ts$/,
     );
   });
 
