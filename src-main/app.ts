@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import type { LiveClusterOptions } from './clusters/live-cluster.ts';
 import { ClustersService } from './clusters/service.ts';
 import { ClusterSources } from './clusters/sources.ts';
+import { FleetService } from './fleet/service.ts';
 import type { EventChannel, EventMap, EventSink } from './ipc/contract.ts';
 import { createIpcRouter, type IpcRouter } from './ipc/router.ts';
 import { ProvisionService } from './provision/handlers.ts';
@@ -37,6 +38,7 @@ export interface MainApp {
   readonly vault: Vault;
   readonly clusters: ClustersService;
   readonly provision: ProvisionService;
+  readonly fleet: FleetService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -103,8 +105,13 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     kubeConfigFor: (id) => sources.kubeConfigFor(id),
     log,
   });
+  const fleet = new FleetService({
+    kubeConfigFor: (id) => sources.kubeConfigFor(id),
+    connection: (id) => clusters.liveCluster(id)?.connectionInfo(),
+    emit: hub.emit,
+  });
   const router = createIpcRouter(
-    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers() },
+    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers(), ...fleet.handlers() },
     {
       redact: (t) => vault.redact(t),
       onUnexpectedError: (channel, error) => log(`${channel} failed unexpectedly: ${messageOf(error)}`),
@@ -118,9 +125,11 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     vault,
     clusters,
     provision,
+    fleet,
     subscribe: (s) => hub.subscribe(s),
     log,
     close: async () => {
+      fleet.close();
       await provision.close();
       await clusters.stopAll();
     },
