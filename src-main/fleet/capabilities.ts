@@ -45,7 +45,8 @@ export const ACTIONS: ActionSpec[] = [
   {
     action: 'nodepools:create',
     label: 'create node pools',
-    needs: () => [ny('create', 'nodepools')],
+    // Server-side apply of a new object needs both.
+    needs: () => [ny('create', 'nodepools'), ny('patch', 'nodepools')],
     resource: 'nodepools',
   },
   {
