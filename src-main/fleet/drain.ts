@@ -169,7 +169,9 @@ export class Drain {
     if (dryRun) del.dryRun = ['All'];
     if (Object.keys(del).length) body.deleteOptions = del;
     const evRef = { ...ref, subresource: 'eviction' };
-    const res = await this.kube.call('POST', evRef, { body, signal: this.abort.signal });
+    // dryRun goes in the query too: the API server takes the PDB check's dry-run from there.
+    const query = dryRun ? { dryRun: 'All' } : {};
+    const res = await this.kube.call('POST', evRef, { body, query, signal: this.abort.signal });
     if ((res.status >= 200 && res.status < 300) || res.status === 404 || res.status === 429) return res;
     throw apiError(res.status, res.body, accessOf('POST', evRef), `the eviction of ${describeRef(ref)}`);
   }
@@ -215,6 +217,8 @@ export class Drain {
         t.delayMs = Math.min(t.delayMs * 2, this.opts.backoffMaxMs);
         return;
       }
+      // No longer blocked: the reason was the PDB's (pdb stays, it did block this pod).
+      delete t.pod.reason;
       this.update(t, { status: 'evicting', attempts });
     } catch (e) {
       if (this.abort.signal.aborted) return;

@@ -22,6 +22,7 @@ import { AppError, type IpcError } from '../../src-main/ipc/errors.ts';
 import type { DrainEvent } from '../../src-main/ipc/fleet-types.ts';
 import { SettingsStore } from '../../src-main/settings/store.ts';
 import { Vault } from '../../src-main/vault/vault.ts';
+import { LAB_EVICTION_TOLERATION_SECONDS } from './cluster.ts';
 import { installCrds, REPO, until } from './controller-support.ts';
 import { KWOK_POD_PLACEMENT } from './kwok.ts';
 import { Lab } from './lab.ts';
@@ -257,7 +258,7 @@ describe('node pools', () => {
 });
 
 describe('autonomy', () => {
-  it("set on a pool: every member has the annotation and their pods' tolerations change; cleared: back to 300 s", async () => {
+  it("set on a pool: every member has the annotation and their pods' tolerations change; cleared: back to the original", async () => {
     await must('fleet:nodepools:create', { clusterId: adminId, name: 'south', type: 'Edge' });
     await must('fleet:nodes:assignPool', {
       clusterId: adminId,
@@ -286,14 +287,17 @@ describe('autonomy', () => {
       return pods.length === 2 && pods.every((p) => p.status?.phase === 'Running') ? true : undefined;
     });
 
+    const unreachableSeconds = (p: Pod) =>
+      p.spec.tolerations?.find((t) => t.key === 'node.kubernetes.io/unreachable')?.tolerationSeconds;
+    // DefaultTolerationSeconds gave them the lab's default (LAB_EVICTION_TOLERATION_SECONDS).
+    const original = unreachableSeconds((await podsOf('app=edge-app'))[0] as Pod);
+    expect(original).toBe(LAB_EVICTION_TOLERATION_SECONDS);
     const set = await must('fleet:nodes:setAutonomy', { clusterId: adminId, pool: 'south', duration: '2h' });
     expect(set.effect.tolerationSeconds).toBe(7200);
     expect(set.results.map((r) => r.node)).toEqual(['kwok-node-2', 'kwok-node-3']);
     expect(set.changed).toBe(2);
     for (const n of ['kwok-node-2', 'kwok-node-3'])
       expect((await node(n)).metadata.annotations?.['node.openyurt.io/autonomy-duration']).toBe('2h');
-    const unreachableSeconds = (p: Pod) =>
-      p.spec.tolerations?.find((t) => t.key === 'node.kubernetes.io/unreachable')?.tolerationSeconds;
     await until("the pods' unreachable toleration at 7200 s", 60_000, async () => {
       const pods = await podsOf('app=edge-app');
       return pods.length === 2 && pods.every((p) => unreachableSeconds(p) === 7200) ? true : undefined;
@@ -309,9 +313,9 @@ describe('autonomy', () => {
     expect(
       (await node('kwok-node-2')).metadata.annotations?.['node.openyurt.io/autonomy-duration'],
     ).toBeUndefined();
-    await until("the pods' unreachable toleration back at 300 s", 60_000, async () => {
+    await until("the pods' unreachable toleration back at its original", 60_000, async () => {
       const pods = await podsOf('app=edge-app');
-      return pods.every((p) => unreachableSeconds(p) === 300) ? true : undefined;
+      return pods.every((p) => unreachableSeconds(p) === original) ? true : undefined;
     });
   });
 });
