@@ -346,7 +346,7 @@ describe('drain', () => {
           apiVersion: 'policy/v1',
           kind: 'PodDisruptionBudget',
           metadata: { name: 'web', namespace: 'default' },
-          spec: { minAvailable: 1, selector: { matchLabels: { app: 'web' } } },
+          spec: { minAvailable: 2, selector: { matchLabels: { app: 'web' } } },
         },
         {
           apiVersion: 'apps/v1',
@@ -368,7 +368,7 @@ describe('drain', () => {
         ? true
         : undefined;
     });
-    await until('the PDB to allow one disruption', 60_000, async () =>
+    const disruptionsAllowed = async () =>
       (
         await kubectlJson<{ status?: { disruptionsAllowed?: number } }>([
           'get',
@@ -377,9 +377,9 @@ describe('drain', () => {
           '-n',
           'default',
         ])
-      ).status?.disruptionsAllowed === 1
-        ? true
-        : undefined,
+      ).status?.disruptionsAllowed;
+    await until('the PDB to allow no disruption', 60_000, async () =>
+      (await disruptionsAllowed()) === 0 ? true : undefined,
     );
     await until('the node-agent pod on kwok-node-4', 60_000, async () =>
       (await podsOf('app=node-agent')).some((p) => p.spec.nodeName === 'kwok-node-4') ? true : undefined,
@@ -387,6 +387,40 @@ describe('drain', () => {
     const webBefore = (await podsOf('app=web')).map((p) => p.metadata.name).sort();
     await must('fleet:nodes:uncordon', { clusterId: adminId, nodes: others });
 
+    // minAvailable 2 of 2: no eviction may go; the drain reports itself blocked by the PDB at its deadline.
+    const stuck = await must('fleet:drain:start', {
+      clusterId: adminId,
+      node: 'kwok-node-4',
+      timeoutSeconds: 6,
+    });
+    const stuckEnd = await until(
+      'the blocked drain to end',
+      30_000,
+      async () => drainEvents.find((e) => e.drainId === stuck.drainId && e.info)?.info,
+    );
+    expect(stuckEnd.state).toBe('blocked');
+    const webStuck = stuckEnd.pods.filter((p) => p.name.startsWith('web-'));
+    expect(webStuck.map((p) => [p.status, p.pdb])).toEqual([
+      ['blocked', 'web'],
+      ['blocked', 'web'],
+    ]);
+    expect(webStuck[0]?.reason).toMatch(/blocked by PDB web/);
+    expect((await podsOf('app=web')).map((p) => p.metadata.name).sort()).toEqual(webBefore);
+
+    // minAvailable 1: one eviction at a time, the next only once a replacement is Ready elsewhere.
+    await kubectl([
+      'patch',
+      'pdb',
+      'web',
+      '-n',
+      'default',
+      '--type=merge',
+      '-p',
+      '{"spec":{"minAvailable":1}}',
+    ]);
+    await until('the PDB to allow one disruption', 60_000, async () =>
+      (await disruptionsAllowed()) === 1 ? true : undefined,
+    );
     const started = await must('fleet:drain:start', {
       clusterId: adminId,
       node: 'kwok-node-4',
@@ -415,10 +449,6 @@ describe('drain', () => {
       .map((p) => p.name)
       .sort();
     expect(evicted).toEqual(webBefore);
-    const blocked = drainEvents.filter((e) => e.drainId === started.drainId && e.pod?.status === 'blocked');
-    expect(blocked.length).toBeGreaterThan(0);
-    expect(blocked[0]?.pod?.reason).toMatch(/blocked by PDB web/);
-    expect(blocked[0]?.pod?.pdb).toBe('web');
     expect(minReady).toBeGreaterThanOrEqual(1);
     const after = await podsOf('app=web');
     expect(after.every((p) => p.spec.nodeName !== 'kwok-node-4')).toBe(true);
@@ -531,5 +561,85 @@ describe('who may do what', () => {
     const np = await kubectlJson<{ spec: { type: string } }>(['get', 'nodepool', 'from-plugin']);
     expect(np.spec.type).toBe('Cloud');
     expect((await readFile(calls, 'utf8')).split('\n')).toContain('called');
+  });
+});
+
+describe('YurtAppSets', () => {
+  interface Deploy {
+    metadata: { name: string; labels?: Record<string, string> };
+    spec: { template: { spec: { containers: { image: string }[] } } };
+  }
+  const deploymentsOf = async (yas: string) =>
+    (
+      await kubectlJson<{ items: Deploy[] }>([
+        'get',
+        'deployments',
+        '-n',
+        'default',
+        '-l',
+        `apps.openyurt.io/ref-yurtappset=${yas}`,
+      ])
+    ).items;
+
+  it('created from the form into pool south, the image changed: the per-pool Deployment follows', async () => {
+    const made = await must('fleet:yurtappsets:create', {
+      clusterId: adminId,
+      namespace: 'default',
+      name: 'shop',
+      image: 'registry.invalid/shop:1',
+      replicas: 1,
+      ports: [{ containerPort: 8080, name: 'http' }],
+      pools: ['south'],
+      tweaks: [{ pools: ['south'], replicas: 2 }],
+    });
+    expect(made.apiVersion).toBe('apps.openyurt.io/v1beta1');
+    await until('the Deployment for pool south', 60_000, async () => {
+      const d = await deploymentsOf('shop');
+      return d.length === 1 && d[0]?.metadata.labels?.['apps.openyurt.io/pool-name'] === 'south'
+        ? true
+        : undefined;
+    });
+    await must('fleet:yurtappsets:setImage', {
+      clusterId: adminId,
+      namespace: 'default',
+      name: 'shop',
+      image: 'registry.invalid/shop:2',
+    });
+    await until('the new image in the pool Deployment', 60_000, async () =>
+      (await deploymentsOf('shop'))[0]?.spec.template.spec.containers[0]?.image === 'registry.invalid/shop:2'
+        ? true
+        : undefined,
+    );
+  });
+
+  it('applied from a YAML manifest; a broken manifest names its line', async () => {
+    const manifest = [
+      'apiVersion: apps.openyurt.io/v1beta1',
+      'kind: YurtAppSet',
+      'metadata:',
+      '  name: from-yaml',
+      'spec:',
+      '  pools: [south]',
+      '  workload:',
+      '    workloadTemplate:',
+      '      deploymentTemplate:',
+      '        metadata: {labels: {app: from-yaml}}',
+      '        spec:',
+      '          replicas: 1',
+      '          selector: {matchLabels: {app: from-yaml}}',
+      '          template:',
+      '            metadata: {labels: {app: from-yaml}}',
+      '            spec: {containers: [{name: c, image: registry.invalid/y:1}]}',
+      '',
+    ].join('\n');
+    await must('fleet:yurtappsets:apply', { clusterId: adminId, manifest });
+    await until('its Deployment', 60_000, async () =>
+      (await deploymentsOf('from-yaml')).length === 1 ? true : undefined,
+    );
+    const bad = await call('fleet:yurtappsets:apply', {
+      clusterId: adminId,
+      manifest: 'kind: YurtAppSet\n  x: : y\n',
+    });
+    expect(bad.ok ? '' : bad.error.message).toMatch(/^Line 2, column/);
   });
 });
