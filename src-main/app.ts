@@ -9,6 +9,7 @@ import type { LiveClusterOptions } from './clusters/live-cluster.ts';
 import { ClustersService } from './clusters/service.ts';
 import { ClusterSources } from './clusters/sources.ts';
 import { DemoService } from './demo/service.ts';
+import { FleetService } from './fleet/service.ts';
 import type { EventChannel, EventMap, EventSink } from './ipc/contract.ts';
 import { createIpcRouter, type IpcRouter } from './ipc/router.ts';
 import { ProvisionService } from './provision/handlers.ts';
@@ -43,6 +44,7 @@ export interface MainApp {
   readonly clusters: ClustersService;
   readonly provision: ProvisionService;
   readonly demo: DemoService;
+  readonly fleet: FleetService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -119,8 +121,19 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     kubeConfigFor: (id) => sources.kubeConfigFor(id),
     log,
   });
+  const fleet = new FleetService({
+    kubeConfigFor: (id) => sources.kubeConfigFor(id),
+    connection: (id) => clusters.liveCluster(id)?.connectionInfo(),
+    emit: hub.emit,
+  });
   const router = createIpcRouter(
-    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers(), ...demo.handlers() },
+    {
+      ...vaultHandlers(vault),
+      ...clusters.handlers(),
+      ...provision.handlers(),
+      ...demo.handlers(),
+      ...fleet.handlers(),
+    },
     {
       redact: (t) => vault.redact(t),
       onUnexpectedError: (channel, error) => log(`${channel} failed unexpectedly: ${messageOf(error)}`),
@@ -135,9 +148,11 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     clusters,
     provision,
     demo,
+    fleet,
     subscribe: (s) => hub.subscribe(s),
     log,
     close: async () => {
+      fleet.close();
       await provision.close();
       await clusters.stopAll();
       // Last: the app's own watches on the demo cluster end before its API server does.

@@ -1,5 +1,6 @@
 /**
- * Minimal GET / streaming-watch client on top of a KubeConfig. We do our own list/watch (not
+ * Minimal JSON request / streaming-watch client on top of a KubeConfig (also the write path of
+ * src-main/fleet). We do our own list/watch (not
  * client-node's informer) to control pagination, bookmarks, 410 handling, stall detection and
  * to tell 403/404 apart per resource.
  */
@@ -53,29 +54,55 @@ function parseJson(text: string): unknown {
   }
 }
 
-export async function getJson(
-  kc: KubeConfig,
-  path: string,
-  signal: AbortSignal,
-  timeoutMs = 30_000,
-): Promise<ApiResponse> {
+export interface JsonRequest {
+  method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Sent as JSON (JSON is valid YAML, so server-side apply bodies go the same way). */
+  body?: unknown;
+  /** Default application/json; merge patches and server-side apply name their own. */
+  contentType?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** One request with the KubeConfig's credentials; any HTTP status resolves, only a broken exchange rejects. */
+export async function requestJson(kc: KubeConfig, path: string, req: JsonRequest = {}): Promise<ApiResponse> {
   const { url, options } = await prepare(kc, path);
+  const method = req.method ?? 'GET';
+  const timeoutMs = req.timeoutMs ?? 30_000;
   const timeout = AbortSignal.timeout(timeoutMs);
-  const both = AbortSignal.any([signal, timeout]);
+  const both = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
+  options.method = method;
+  if (payload) {
+    options.headers = {
+      ...options.headers,
+      'Content-Type': req.contentType ?? 'application/json',
+      'Content-Length': payload.length,
+    };
+  }
   return new Promise((resolve, reject) => {
-    const req = send(url, options, both);
-    req.on('response', (res) => {
+    const r = send(url, options, both);
+    r.on('response', (res) => {
       bodyText(res).then(
         (text) => resolve({ status: res.statusCode ?? 0, body: parseJson(text) }),
         (e) => reject(new NetworkError(`reading ${path}: ${(e as Error).message}`, { cause: e })),
       );
     });
-    req.on('error', (e) => {
+    r.on('error', (e) => {
       const why = timeout.aborted ? `no answer within ${timeoutMs} ms` : (e as Error).message;
-      reject(new NetworkError(`GET ${url.origin}${path}: ${why}`, { cause: e }));
+      reject(new NetworkError(`${method} ${url.origin}${path}: ${why}`, { cause: e }));
     });
-    req.end();
+    r.end(payload);
   });
+}
+
+export function getJson(
+  kc: KubeConfig,
+  path: string,
+  signal: AbortSignal,
+  timeoutMs = 30_000,
+): Promise<ApiResponse> {
+  return requestJson(kc, path, { signal, timeoutMs });
 }
 
 export interface WatchEvent {

@@ -1,10 +1,92 @@
 /**
- * Which edge control plane a cluster runs, recognised from data we already watch: the
- * apps.openyurt.io resources (served or not) and controller leader-election Leases.
+ * Which edge control plane a cluster runs. The live view recognises it from data it already
+ * watches (controller leader-election Leases and whether apps.openyurt.io is served); the fleet's
+ * capability check adds what a Lease cannot show: a yurt-manager running without leader election
+ * is still seen by its Deployment or its webhook configurations.
+ *
+ * What the user may *change* is not decided here: that needs RBAC answers
+ * (src-main/fleet/capabilities.ts, IPC `fleet:capabilities`), so the flavor lists viewing only.
  */
-import type { ClusterFlavor, ResourceState } from '../ipc/types.ts';
+import type { ClusterFlavor, ResourceState, WireObject } from '../ipc/types.ts';
 
-/** A Lease as main keeps it: who holds it and when it was last renewed. Never sent over IPC. */
+/** EdgeFleet's controller: its leader-election Lease, Deployment and webhook configuration name. */
+export const EDGEFLEET_CONTROLLER_LEASES = ['edgefleet-controller'];
+export const EDGEFLEET_CONTROLLER_NAME = 'edgefleet-controller';
+/** Stock OpenYurt's yurt-manager (and the older split controllers). */
+export const OPENYURT_CONTROLLER_LEASES = [
+  'yurt-manager',
+  'cloud-yurt-manager',
+  'yurt-controller-manager',
+  'yurt-app-manager',
+];
+export const OPENYURT_DEPLOYMENTS = ['yurt-manager', 'yurt-controller-manager', 'yurt-app-manager'];
+/** yurt-manager's webhook configurations are named `yurt-manager-{mutating,validating}-webhook-configuration`. */
+const OPENYURT_WEBHOOK = /^yurt-(manager|app-manager)(-|$)/;
+
+export interface ControlPlaneEvidence {
+  leases: Iterable<WireObject>;
+  deployments?: Iterable<WireObject>;
+  webhookConfigurations?: Iterable<WireObject>;
+}
+
+export interface RecognisedControlPlane {
+  kind: 'edgefleet' | 'openyurt' | undefined;
+  /** The controller's Lease, when one is held. */
+  lease?: WireObject;
+  /** What we saw, e.g. "Deployment kube-system/yurt-manager". */
+  evidence: string[];
+}
+
+const id = (kind: string, o: WireObject) =>
+  `${kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+
+export function recogniseControlPlane(e: ControlPlaneEvidence): RecognisedControlPlane {
+  const ours: string[] = [];
+  const theirs: string[] = [];
+  let ourLease: WireObject | undefined;
+  let theirLease: WireObject | undefined;
+  for (const l of e.leases) {
+    if (EDGEFLEET_CONTROLLER_LEASES.includes(l.metadata.name)) {
+      ourLease ??= l;
+      ours.push(id('Lease', l));
+    }
+    if (OPENYURT_CONTROLLER_LEASES.includes(l.metadata.name)) {
+      theirLease ??= l;
+      theirs.push(id('Lease', l));
+    }
+  }
+  for (const d of e.deployments ?? []) {
+    if (d.metadata.name === EDGEFLEET_CONTROLLER_NAME) ours.push(id('Deployment', d));
+    if (OPENYURT_DEPLOYMENTS.includes(d.metadata.name)) theirs.push(id('Deployment', d));
+  }
+  for (const w of e.webhookConfigurations ?? []) {
+    if (w.metadata.name === EDGEFLEET_CONTROLLER_NAME) ours.push(id(w.kind ?? 'WebhookConfiguration', w));
+    if (OPENYURT_WEBHOOK.test(w.metadata.name)) theirs.push(id(w.kind ?? 'WebhookConfiguration', w));
+  }
+  if (ours.length) return { kind: 'edgefleet', ...(ourLease ? { lease: ourLease } : {}), evidence: ours };
+  if (theirs.length)
+    return { kind: 'openyurt', ...(theirLease ? { lease: theirLease } : {}), evidence: theirs };
+  return { kind: undefined, evidence: [] };
+}
+
+export const EXPLANATIONS = {
+  edgefleet: 'The EdgeFleet controller runs in this cluster.',
+  openyurt:
+    'Stock OpenYurt (yurt-manager) runs in this cluster; EdgeFleet manages its pools and apps through the same API.',
+  crdsOnly:
+    'OpenYurt CRDs are installed but no controller was found: pools and YurtAppSets are not being reconciled.',
+  plain: 'Plain Kubernetes: neither EdgeFleet nor OpenYurt is installed.',
+  leasesForbidden: 'Cannot tell which controller runs: this user may not read Leases.',
+} as const;
+
+export interface DetectInput {
+  leases: Iterable<LeaseInfo>;
+  leasesState: ResourceState;
+  nodePoolsState: ResourceState;
+  yurtAppSetsState: ResourceState;
+}
+
+/** A Lease as the live view keeps it: who holds it and when it was last renewed. Never sent over IPC. */
 export interface LeaseInfo {
   name: string;
   namespace?: string;
@@ -22,24 +104,13 @@ export function reduceLease(o: Record<string, unknown>): LeaseInfo {
   return l;
 }
 
-/**
- * Leader-election Lease names. TODO(lead): EdgeFleet's controller must use `edgefleet-controller`
- * as its Lease name; this constant belongs in src-agent/api once the controller lands.
- */
-export const EDGEFLEET_CONTROLLER_LEASES = ['edgefleet-controller'];
-/** Stock OpenYurt's yurt-manager (and the older split controllers). */
-export const OPENYURT_CONTROLLER_LEASES = [
-  'yurt-manager',
-  'cloud-yurt-manager',
-  'yurt-controller-manager',
-  'yurt-app-manager',
-];
-
-export interface DetectInput {
-  leases: Iterable<LeaseInfo>;
-  leasesState: ResourceState;
-  nodePoolsState: ResourceState;
-  yurtAppSetsState: ResourceState;
+/** The Lease back in object form, for the evidence rules shared with the fleet's capability check. */
+function leaseObject(l: LeaseInfo): WireObject {
+  return {
+    kind: 'Lease',
+    metadata: { name: l.name, ...(l.namespace ? { namespace: l.namespace } : {}) },
+    spec: { holderIdentity: l.holder, renewTime: l.renewTime },
+  };
 }
 
 function served(s: ResourceState): boolean {
@@ -53,75 +124,36 @@ export function detectFlavor(input: DetectInput): ClusterFlavor {
   if (input.nodePoolsState.status === 'syncing' || input.leasesState.status === 'syncing') {
     return { kind: 'unknown', ...base, capabilities: [], explanation: 'Still reading the cluster.' };
   }
-  let ours: LeaseInfo | undefined;
-  let theirs: LeaseInfo | undefined;
-  for (const l of input.leases) {
-    if (!ours && EDGEFLEET_CONTROLLER_LEASES.includes(l.name)) ours = l;
-    if (!theirs && OPENYURT_CONTROLLER_LEASES.includes(l.name)) theirs = l;
-  }
-  const controller = (l: LeaseInfo) => {
-    const c: NonNullable<ClusterFlavor['controller']> = { namespace: l.namespace ?? '', name: l.name };
-    if (l.holder) c.holder = l.holder;
-    if (l.renewTime) c.renewedAt = l.renewTime;
-    return c;
-  };
-  const viewing = ['view nodes, pods, services and events'];
-  if (ours) {
-    return {
-      kind: 'edgefleet',
+  // Viewing is what the watches prove; changes are listed by `fleet:capabilities` (RBAC-checked).
+  const capabilities = ['view nodes, pods, services and events'];
+  const found = recogniseControlPlane({ leases: [...input.leases].map(leaseObject) });
+  if (found.kind) {
+    const flavor: ClusterFlavor = {
+      kind: found.kind,
       ...base,
-      controller: controller(ours),
-      capabilities: [
-        ...viewing,
-        'manage node pools',
-        'roll out YurtAppSets pool by pool',
-        'set node autonomy',
-        'convert, join, revert and upgrade nodes',
-      ],
-      explanation: 'The EdgeFleet controller runs in this cluster.',
+      capabilities,
+      explanation: EXPLANATIONS[found.kind],
     };
+    if (found.lease) flavor.controller = controllerOf(found.lease);
+    return flavor;
   }
-  if (theirs) {
-    return {
-      kind: 'openyurt',
-      ...base,
-      controller: controller(theirs),
-      capabilities: [
-        ...viewing,
-        'manage node pools',
-        'manage YurtAppSets',
-        'set node autonomy',
-        'convert nodes with the EdgeFleet hub (drop-in for yurthub)',
-      ],
-      explanation:
-        'Stock OpenYurt (yurt-manager) runs in this cluster; EdgeFleet manages its pools and apps through the same API.',
-    };
-  }
-  if (input.leasesState.status === 'forbidden') {
-    return {
-      kind: 'unknown',
-      ...base,
-      capabilities: viewing,
-      explanation: 'Cannot tell which controller runs: this user may not read Leases.',
-    };
-  }
-  if (nodePools) {
-    return {
-      kind: 'none',
-      ...base,
-      capabilities: [
-        ...viewing,
-        'edit node pools (nothing will reconcile them)',
-        'install the EdgeFleet controller',
-      ],
-      explanation:
-        'OpenYurt CRDs are installed but no controller holds its lease: pools and YurtAppSets are not being reconciled.',
-    };
-  }
+  if (input.leasesState.status === 'forbidden')
+    return { kind: 'unknown', ...base, capabilities, explanation: EXPLANATIONS.leasesForbidden };
   return {
     kind: 'none',
     ...base,
-    capabilities: [...viewing, 'install EdgeFleet (CRDs + controller)', 'convert nodes'],
-    explanation: 'Plain Kubernetes: neither EdgeFleet nor OpenYurt is installed.',
+    capabilities,
+    explanation: nodePools ? EXPLANATIONS.crdsOnly : EXPLANATIONS.plain,
   };
+}
+
+function controllerOf(l: WireObject): NonNullable<ClusterFlavor['controller']> {
+  const spec = (l.spec ?? {}) as { holderIdentity?: string; renewTime?: string };
+  const c: NonNullable<ClusterFlavor['controller']> = {
+    namespace: l.metadata.namespace ?? '',
+    name: l.metadata.name,
+  };
+  if (spec.holderIdentity) c.holder = spec.holderIdentity;
+  if (spec.renewTime) c.renewedAt = spec.renewTime;
+  return c;
 }

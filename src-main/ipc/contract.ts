@@ -6,6 +6,14 @@
  * Event channels: main → renderer, pushed; payload types in EventMap.
  */
 import type { DemoStatus } from './demo-types.ts';
+
+import {
+  FLEET_EVENT_CHANNELS,
+  FLEET_REQUEST_SCHEMAS,
+  type FleetEventMap,
+  type FleetResponseMap,
+} from './fleet-contract.ts';
+import { CLUSTER_ID, SOURCE_ID } from './ids.ts';
 import type {
   ClusterDiff,
   ClusterSnapshot,
@@ -32,10 +40,8 @@ import {
   type Validator,
 } from './validate.ts';
 
-/** Source ids are made by main: `default`, `env-<n>`, `imported-<hex>`. */
-export const SOURCE_ID = str({ min: 1, max: 64, pattern: /^[a-z0-9-]+$/ });
-/** `<sourceId>/<context name>`. Context names are free-form in kubeconfig, so only length/control chars are limited. */
-export const CLUSTER_ID = str({ min: 3, max: 320, pattern: /^[a-z0-9-]+\/.+$/s, printable: true });
+export { CLUSTER_ID, SOURCE_ID };
+
 const FILE_PATH = str({ min: 1, max: 4096, printable: true });
 const DISPLAY_NAME = str({ min: 1, max: 100, printable: true });
 
@@ -176,12 +182,13 @@ export const REQUEST_SCHEMAS = {
   'demo:status': none(),
   /** Stops every demo process; answers once none is left. */
   'demo:stop': none(),
+  ...FLEET_REQUEST_SCHEMAS,
 } satisfies Record<string, Validator<unknown>>;
 
 export type RequestChannel = keyof typeof REQUEST_SCHEMAS;
 export type RequestOf<C extends RequestChannel> = Infer<(typeof REQUEST_SCHEMAS)[C]>;
 
-export interface ResponseMap {
+export interface ResponseMap extends FleetResponseMap {
   'vault:status': VaultStatus;
   'vault:useSessionMemory': VaultStatus;
   'clusters:listSources': ClusterSourceInfo[];
@@ -213,7 +220,7 @@ export interface ResponseMap {
 }
 export type ResponseOf<C extends RequestChannel> = ResponseMap[C];
 
-export interface EventMap {
+export interface EventMap extends FleetEventMap {
   'vault:status': VaultStatus;
   /** Sent when a watch starts or the cluster had to be re-listed from scratch. */
   'cluster:snapshot': ClusterSnapshot;
@@ -239,6 +246,7 @@ export const EVENT_CHANNELS: readonly EventChannel[] = [
   'provision:log',
   'provision:run',
   'demo:progress',
+  ...FLEET_EVENT_CHANNELS,
 ];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from './errors.ts';
+import { FLEET_REQUEST_SCHEMAS } from './fleet-contract.ts';
 import { createIpcRouter, type IpcHandlers } from './router.ts';
 
 function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
@@ -35,6 +36,10 @@ function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'demo:start': never,
     'demo:status': never,
     'demo:stop': never,
+    ...(Object.fromEntries(Object.keys(FLEET_REQUEST_SCHEMAS).map((c) => [c, never])) as unknown as Pick<
+      IpcHandlers,
+      keyof typeof FLEET_REQUEST_SCHEMAS
+    >),
     ...overrides,
   };
 }

@@ -221,6 +221,28 @@ export interface EndpointSliceWire extends WireMeta {
   endpoints: { address: string; node?: string; zone?: string; ready: boolean; pod?: string }[];
 }
 
+/**
+ * A whole Kubernetes object as main handles it outside the live view (what a fleet operation
+ * wrote or read back): managedFields and last-applied config removed.
+ */
+export interface WireObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  [field: string]: unknown;
+}
+
 export interface WireByKind {
   nodes: NodeWire;
   nodepools: NodePoolWire;

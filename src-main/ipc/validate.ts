@@ -82,6 +82,47 @@ export function array<T>(item: Validator<T>, rules: { max?: number } = {}): Vali
   };
 }
 
+export function nullable<T>(inner: Validator<T>): Validator<T | null> {
+  return (input, path = '') => (input === null ? good(null) : inner(input, path));
+}
+
+/** A plain object used as a map (labels, annotations): every key and value checked. */
+export function record<V>(
+  key: Validator<string>,
+  value: Validator<V>,
+  rules: { max?: number } = {},
+): Validator<Record<string, V>> {
+  const max = rules.max ?? 1000;
+  return (input, path = '') => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      return bad(path, `expected an object, got ${describe(input)}`);
+    const proto = Object.getPrototypeOf(input);
+    if (proto !== Object.prototype && proto !== null) return bad(path, 'expected a plain object');
+    const entries = Object.entries(input as Record<string, unknown>);
+    if (entries.length > max) return bad(path, `at most ${max} entries`);
+    const out: Record<string, V> = {};
+    for (const [k, v] of entries) {
+      const kp = `${path}[${JSON.stringify(k)}]`;
+      const kr = key(k, kp);
+      if (!kr.ok) return kr;
+      const vr = value(v, kp);
+      if (!vr.ok) return vr;
+      out[k] = vr.value;
+    }
+    return good(out);
+  };
+}
+
+/** A validator plus a cross-field rule; `rule` returns the reason when the value is refused. */
+export function refine<T>(inner: Validator<T>, rule: (value: T) => string | undefined): Validator<T> {
+  return (input, path = '') => {
+    const r = inner(input, path);
+    if (!r.ok) return r;
+    const why = rule(r.value);
+    return why ? bad(path, why) : r;
+  };
+}
+
 type Shape = Record<string, Validator<unknown>>;
 type OptionalKeys<S extends Shape> = { [K in keyof S]: undefined extends Infer<S[K]> ? K : never }[keyof S];
 type RequiredKeys<S extends Shape> = Exclude<keyof S, OptionalKeys<S>>;

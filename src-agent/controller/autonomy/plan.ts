@@ -6,12 +6,11 @@
  * removing one, so "restore" sets the saved value back; a toleration we had to add is restored as
  * tolerationSeconds 0, which evicts exactly like having none.
  */
-import {
-  ANNOTATION_AUTONOMY_DURATION,
-  ANNOTATION_AUTONOMY_LEGACY,
-  ANNOTATION_BINDING,
-} from '../../api/labels.ts';
+import { autonomySeconds } from '../../api/autonomy.ts';
 import type { Node, Pod, Toleration } from '../kube-types.ts';
+
+// Shared with the app (what setting autonomy will do); kept importable from here for the controller.
+export { autonomySeconds, parseGoDuration } from '../../api/autonomy.ts';
 
 /** Pod annotation: the not-ready/unreachable tolerations as they were before autonomy changed them. */
 export const ANNOTATION_ORIGINAL_TOLERATIONS = 'autonomy.edgefleet.io/original-tolerations';
@@ -19,39 +18,6 @@ export const AUTONOMY_TAINT_KEYS = [
   'node.kubernetes.io/not-ready',
   'node.kubernetes.io/unreachable',
 ] as const;
-
-/** Parses a Go duration ("0", "90s", "1h30m", "1.5h") to whole seconds; undefined when invalid. */
-export function parseGoDuration(s: string): number | undefined {
-  const t = s.trim();
-  if (t === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-  let total = 0;
-  let matched = 0;
-  re.lastIndex = 0;
-  while (re.lastIndex < t.length) {
-    const m = re.exec(t);
-    if (!m) return undefined;
-    total += Number(m[1]) * (unit[m[2] as string] as number);
-    matched++;
-  }
-  return matched ? Math.ceil(total) : undefined;
-}
-
-/**
- * The tolerationSeconds autonomy asks for on this node: null = tolerate forever, undefined = the
- * node is not autonomous.
- */
-export function autonomySeconds(node: Node | undefined): number | null | undefined {
-  const a = node?.metadata.annotations ?? {};
-  const d = a[ANNOTATION_AUTONOMY_DURATION];
-  if (d !== undefined) {
-    const secs = parseGoDuration(d);
-    if (secs !== undefined) return secs === 0 ? null : secs;
-  }
-  if (a[ANNOTATION_BINDING] === 'true' || a[ANNOTATION_AUTONOMY_LEGACY] === 'true') return null;
-  return undefined;
-}
 
 interface SavedToleration {
   key: string;
