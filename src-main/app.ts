@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import type { LiveClusterOptions } from './clusters/live-cluster.ts';
 import { ClustersService } from './clusters/service.ts';
 import { ClusterSources } from './clusters/sources.ts';
+import { StreamsService } from './fleet/streams.ts';
 import type { EventChannel, EventMap, EventSink } from './ipc/contract.ts';
 import { createIpcRouter, type IpcRouter } from './ipc/router.ts';
 import { ProvisionService } from './provision/handlers.ts';
@@ -37,6 +38,7 @@ export interface MainApp {
   readonly vault: Vault;
   readonly clusters: ClustersService;
   readonly provision: ProvisionService;
+  readonly streams: StreamsService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -51,6 +53,8 @@ export interface MainApp {
 class EventHub {
   private readonly sinks = new Set<EventSink>();
   onSinkError: (channel: EventChannel, error: unknown) => void = () => {};
+  /** The last receiver left (window closed, last browser tab gone): nobody sees stream output now. */
+  onEmpty: () => void = () => {};
 
   readonly emit: EventSink = <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
     for (const sink of this.sinks) {
@@ -65,7 +69,7 @@ class EventHub {
   subscribe(sink: EventSink): () => void {
     this.sinks.add(sink);
     return () => {
-      this.sinks.delete(sink);
+      if (this.sinks.delete(sink) && this.sinks.size === 0) this.onEmpty();
     };
   }
 }
@@ -103,8 +107,16 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     kubeConfigFor: (id) => sources.kubeConfigFor(id),
     log,
   });
+  const streams = new StreamsService({
+    emit: hub.emit,
+    kubeConfigFor: (id) => sources.kubeConfigFor(id),
+    openSsh: (hostId) => provision.openSession(hostId),
+    redact: (t) => vault.redact(t),
+    log,
+  });
+  hub.onEmpty = () => streams.closeAll('renderer-gone');
   const router = createIpcRouter(
-    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers() },
+    { ...vaultHandlers(vault), ...clusters.handlers(), ...provision.handlers(), ...streams.handlers() },
     {
       redact: (t) => vault.redact(t),
       onUnexpectedError: (channel, error) => log(`${channel} failed unexpectedly: ${messageOf(error)}`),
@@ -118,9 +130,11 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     vault,
     clusters,
     provision,
+    streams,
     subscribe: (s) => hub.subscribe(s),
     log,
     close: async () => {
+      streams.closeAll('closed');
       await provision.close();
       await clusters.stopAll();
     },

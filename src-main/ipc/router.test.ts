@@ -32,6 +32,13 @@ function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'provision:revert': never,
     'provision:upgrade': never,
     'provision:cancel': never,
+    'streams:podLogs': never,
+    'streams:exec': never,
+    'streams:serviceLogs': never,
+    'streams:write': never,
+    'streams:resize': never,
+    'streams:ack': never,
+    'streams:close': never,
     ...overrides,
   };
 }

@@ -78,6 +78,17 @@ export interface CommandStream {
   end(): Promise<{ code: number | null; stderr: string }>;
 }
 
+/** A long-running command (e.g. `journalctl -f`) whose output is read as it comes. */
+export interface RemoteProcess {
+  /** Pausing it stops reading, and SSH's channel window then stops the remote side: bounded memory. */
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The exit status; `code` null after `close()`. Rejects when the connection was lost. */
+  readonly exit: Promise<{ code: number | null; signal: string | null }>;
+  /** Ends the command's stdin and closes the channel. */
+  close(): void;
+}
+
 export interface ExecOptions {
   input?: string | Buffer;
   timeoutMs?: number;
@@ -400,6 +411,51 @@ export class SshSession {
           end: () => {
             channel.end();
             return done;
+          },
+        });
+      });
+    });
+  }
+
+  /** Starts a command and hands back its output streams; stdin stays open until `close()`. */
+  spawn(command: string): Promise<RemoteProcess> {
+    return new Promise((resolve, reject) => {
+      if (this.lost) {
+        reject(this.lost);
+        return;
+      }
+      this.client.exec(command, (err, channel) => {
+        if (err) {
+          reject(
+            this.lost ??
+              new AppError('ssh/exec-failed', `${this.target.host}: cannot run a command: ${err.message}`),
+          );
+          return;
+        }
+        let closedByUs = false;
+        const exit = new Promise<{ code: number | null; signal: string | null }>((res, rej) => {
+          channel.on('close', (code: number | null | undefined, signal: string | null | undefined) => {
+            if ((code === undefined || code === null) && !signal && !closedByUs) {
+              setImmediate(() =>
+                rej(
+                  this.lost ??
+                    new AppError('ssh/connection-lost', `${this.target.host}: the command's channel closed`),
+                ),
+              );
+              return;
+            }
+            res({ code: code ?? null, signal: signal ?? null });
+          });
+        });
+        exit.catch(() => undefined);
+        resolve({
+          stdout: channel,
+          stderr: channel.stderr,
+          exit,
+          close: () => {
+            closedByUs = true;
+            channel.end();
+            channel.close();
           },
         });
       });
