@@ -19,6 +19,7 @@ import { Lab } from './lab.ts';
 import { freePort } from './proc.ts';
 import { provisionKit } from './provision-support.ts';
 import { sh } from './sh.ts';
+import { StreamClient } from './streams-support.ts';
 import {
   agentProc,
   getJson,
@@ -275,6 +276,25 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
     expect(a?.streamsTotal).toBeGreaterThanOrEqual(4);
   });
 
+  it("the app's log stream and exec reach the pod on the NAT-only kubelet through the egress", async () => {
+    const app = StreamClient.forKubeconfig(must().kubeconfig);
+    const open = { clusterId: 'lab/admin', namespace: 'default', pod: POD } as const;
+    const follow = await app.call('streams:podLogs', { ...open, follow: true });
+    await app.waitLine(follow.streamId, /listening on :8080/);
+    await kubectl(['exec', POD, '--', '/lab-app', 'get', '127.0.0.1', '8080', '/app-stream']);
+    const line = await app.waitLine(follow.streamId, /GET \/app-stream/);
+    expect(line.ts).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await app.call('streams:close', { streamId: follow.streamId });
+    expect((await app.waitEnd(follow.streamId)).reason).toBe('closed');
+    const echo = await app.call('streams:exec', {
+      ...open,
+      command: ['/lab-app', 'echo', 'via', 'tunnel'],
+      stdin: false,
+    });
+    expect(await app.waitEnd(echo.streamId)).toMatchObject({ reason: 'ended', exitCode: 0 });
+    expect(app.rec(echo.streamId).stdout).toBe('via tunnel\n');
+  });
+
   it('SSH to the NAT-only host through the access door, host key verified', async () => {
     const l = must();
     const kit = await provisionKit(l);
@@ -420,6 +440,15 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
     expect((logsErr as Error).message).toMatch(/no tunnel agent is connected/);
     const execErr = await kubectl(['exec', POD, '--', '/lab-app', 'echo', 'x']).catch((e: Error) => e);
     expect((execErr as Error).message).toMatch(/no tunnel agent is connected/);
+    // The app says the same as a value with what to do about it.
+    const app = StreamClient.forKubeconfig(must().kubeconfig);
+    await expect(
+      app.call('streams:podLogs', { clusterId: 'lab/admin', namespace: 'default', pod: POD }),
+    ).rejects.toMatchObject({
+      code: 'kube/node-unreachable',
+      message: expect.stringMatching(/no tunnel agent is connected/),
+      fix: expect.stringMatching(/tunnel agent/),
+    });
 
     const door = { host: '127.0.0.1', port: replicas[0]?.accessPort ?? 0, tls: operatorTls ?? undefined };
     const sshErr = await openTunnelStream(door, `${EDGE}:22`).catch((e: unknown) => e);
