@@ -113,12 +113,19 @@ export async function openExec(kc: KubeConfig, r: ExecRequest, sink: ExecSink): 
     maxPayload: 16 * 1024 * 1024,
   });
   await new Promise<void>((resolve, reject) => {
+    let refused = false;
     ws.once('open', () => resolve());
-    ws.once('unexpected-response', (_req, res) => {
-      void readSome(res).then((body) => reject(streamError(what, res.statusCode ?? 0, body)));
-      ws.terminate();
+    ws.once('unexpected-response', (req, res) => {
+      // The refusal's body says why (RBAC, no such container); read it before dropping the request.
+      refused = true;
+      void readSome(res).then((body) => {
+        reject(streamError(what, res.statusCode ?? 0, body));
+        req.destroy();
+      });
     });
-    ws.once('error', (e) => reject(apiUnreachable(target.url, e)));
+    ws.on('error', (e) => {
+      if (!refused) reject(apiUnreachable(target.url, e));
+    });
   });
 
   let ended = false;
@@ -149,8 +156,6 @@ export async function openExec(kc: KubeConfig, r: ExecRequest, sink: ExecSink): 
       ),
     });
   });
-  ws.on('error', () => undefined);
-
   const send = (b: Buffer) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(b);
   };
