@@ -14,6 +14,21 @@ export interface StreamTarget {
   container?: string;
 }
 
+/** The target of a logs/exec request, as the error messages name it. */
+export function targetOf(
+  verb: StreamTarget['verb'],
+  subresource: StreamTarget['subresource'],
+  r: { namespace: string; pod: string; container?: string | undefined },
+): StreamTarget {
+  return {
+    verb,
+    subresource,
+    namespace: r.namespace,
+    pod: r.pod,
+    ...(r.container ? { container: r.container } : {}),
+  };
+}
+
 interface KubeStatus {
   message?: string;
   reason?: string;

@@ -13,7 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { AppError } from '../ipc/errors.ts';
 import { apiUnreachable, kubeTarget, readSome } from './kube-connect.ts';
-import { streamError } from './kube-errors.ts';
+import { streamError, targetOf } from './kube-errors.ts';
 import type { Pausable } from './stream-source.ts';
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
@@ -99,13 +99,7 @@ export async function openExec(kc: KubeConfig, r: ExecRequest, sink: ExecSink): 
   const path = `/api/v1/namespaces/${encodeURIComponent(r.namespace)}/pods/${encodeURIComponent(r.pod)}/exec`;
   const target = await kubeTarget(kc, path, q);
   target.url.protocol = target.url.protocol === 'http:' ? 'ws:' : 'wss:';
-  const what = {
-    verb: 'create',
-    subresource: 'exec',
-    namespace: r.namespace,
-    pod: r.pod,
-    ...(r.container ? { container: r.container } : {}),
-  } as const;
+  const what = targetOf('create', 'exec', r);
 
   const ws = new WebSocket(target.url, [...EXEC_PROTOCOLS], {
     ...(target.options as WebSocket.ClientOptions),

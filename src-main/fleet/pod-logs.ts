@@ -7,7 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { AppError } from '../ipc/errors.ts';
 import type { StreamLogLine } from '../ipc/stream-types.ts';
 import { kubeGet, kubeTarget, readSome } from './kube-connect.ts';
-import { streamError } from './kube-errors.ts';
+import { streamError, targetOf } from './kube-errors.ts';
 import { LineSplitter } from './line-splitter.ts';
 import type { Pausable } from './stream-source.ts';
 
@@ -47,13 +47,7 @@ export async function openPodLogs(kc: KubeConfig, r: PodLogRequest, sink: LogSin
   const path = `/api/v1/namespaces/${encodeURIComponent(r.namespace)}/pods/${encodeURIComponent(r.pod)}/log`;
   const target = await kubeTarget(kc, path, q);
   const { res, req } = await kubeGet(target);
-  const what = {
-    verb: 'get',
-    subresource: 'log',
-    namespace: r.namespace,
-    pod: r.pod,
-    ...(r.container ? { container: r.container } : {}),
-  } as const;
+  const what = targetOf('get', 'log', r);
   if (res.statusCode !== 200) throw streamError(what, res.statusCode ?? 0, await readSome(res));
 
   const splitter = new LineSplitter();

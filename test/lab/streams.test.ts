@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventSink } from '../../src-main/ipc/contract.ts';
+import type { EventSink, RequestOf } from '../../src-main/ipc/contract.ts';
 import { ProvisionService } from '../../src-main/provision/handlers.ts';
 import { APP_IMAGE } from './images.ts';
 import { Lab } from './lab.ts';
@@ -48,8 +48,10 @@ describe('streams: pod logs and exec through the API server, agent logs over SSH
   };
   const kubectl = (args: string[]) => must().cluster.kubectl(args, { timeoutMs: 30_000 });
   const pod = () => must().cluster.kubectlJson<PodJson>(['get', 'pod', POD]);
-  const logs = (extra: Partial<Parameters<StreamClient['call']>[1]> = {}) =>
+  const logs = (extra: Partial<RequestOf<'streams:podLogs'>> = {}) =>
     client.call('streams:podLogs', { clusterId: CLUSTER, namespace: 'default', pod: POD, ...extra });
+  const exec = (command: string[], extra: Partial<RequestOf<'streams:exec'>> = {}) =>
+    client.call('streams:exec', { clusterId: CLUSTER, namespace: 'default', pod: POD, command, ...extra });
   /** A request to the pod's server from inside the pod: it logs one line per request. */
   const request = (path: string) =>
     kubectl(['exec', POD, '--', '/lab-app', 'get', '127.0.0.1', '8080', path]);
@@ -151,12 +153,7 @@ describe('streams: pod logs and exec through the API server, agent logs over SSH
   });
 
   it('exec: stdin round trip, EOF, exit code 0; a failing command reports its exit code and stderr', async () => {
-    const cat = await client.call('streams:exec', {
-      clusterId: CLUSTER,
-      namespace: 'default',
-      pod: POD,
-      command: ['/lab-app', 'cat'],
-    });
+    const cat = await exec(['/lab-app', 'cat']);
     expect(cat.protocol).toBe('v5.channel.k8s.io');
     await client.call('streams:write', { streamId: cat.streamId, data: 'hello from the app\n' });
     await client.waitFor('the echo', cat.streamId, (r) =>
@@ -169,37 +166,18 @@ describe('streams: pod logs and exec through the API server, agent logs over SSH
       exitCode: 0,
     });
 
-    const bad = await client.call('streams:exec', {
-      clusterId: CLUSTER,
-      namespace: 'default',
-      pod: POD,
-      command: ['/lab-app', 'no-such-command'],
-      stdin: false,
-    });
+    const bad = await exec(['/lab-app', 'no-such-command'], { stdin: false });
     expect(await client.waitEnd(bad.streamId)).toMatchObject({ reason: 'ended', exitCode: 2 });
     expect(client.rec(bad.streamId).stderr).toMatch(/^usage: lab-app/);
 
-    const missing = await client.call('streams:exec', {
-      clusterId: CLUSTER,
-      namespace: 'default',
-      pod: POD,
-      command: ['/bin/sh'],
-      stdin: false,
-    });
+    const missing = await exec(['/bin/sh'], { stdin: false });
     const end = await client.waitEnd(missing.streamId);
     expect(end).toMatchObject({ reason: 'error', error: { code: 'kube/exec-failed' } });
     expect(end.exitCode).toBeUndefined();
   });
 
   it('exec with a TTY: the size at open and a later resize are what the process sees', async () => {
-    const tty = await client.call('streams:exec', {
-      clusterId: CLUSTER,
-      namespace: 'default',
-      pod: POD,
-      command: ['/lab-app', 'stty'],
-      tty: true,
-      size: { cols: 80, rows: 24 },
-    });
+    const tty = await exec(['/lab-app', 'stty'], { tty: true, size: { cols: 80, rows: 24 } });
     const sizeSeen = async (want: string) => {
       // The resize channel and stdin are separate streams in kubelet: ask until the new size shows.
       await until(`the terminal to be ${want}`, 15_000, async () => {
