@@ -6,7 +6,7 @@
  * Two server replicas run; every agent connects to both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
+import { ProvisionService } from '../../src-main/provision/handlers.ts';
 import { SshSession } from '../../src-main/provision/ssh-session.ts';
 import { Lab } from './lab.ts';
 import { freePort } from './proc.ts';
@@ -329,6 +330,52 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
         ),
       ).rejects.toThrow(/host key of edge-1:22 changed/);
       await rm(wrong.dir, { recursive: true, force: true });
+    } finally {
+      await rm(kit.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the app reads the NAT-only host's tunnel agent journal over SSH through the access door", async () => {
+    const l = must();
+    const kit = await provisionKit(l);
+    try {
+      const provision = new ProvisionService({
+        vault: kit.vault,
+        emit: () => {},
+        dataDir: join(kit.dir, 'provision'),
+        resourcesDir: join(kit.dir, 'resources'),
+        kubeConfigFor: () => Promise.reject(new Error('unused')),
+        log: () => {},
+      });
+      const pki = l.cluster.pki;
+      const operator = await pki.issueClientCert('tunnel-operator-app', 'alice', ['edgefleet:operators']);
+      await provision.hosts.setTunnel({
+        site: 'lab',
+        door: { host: '127.0.0.1', port: replicas[0]?.accessPort ?? 0 },
+        caPem: await readFile(pki.ca.cert, 'utf8'),
+        certPem: await readFile(operator.cert, 'utf8'),
+        keyRef: await kit.vault.put('tunnel-client-key', 'lab', await readFile(operator.key, 'utf8')),
+      });
+      const host = await provision.hosts.add({
+        site: 'lab',
+        name: EDGE,
+        address: EDGE,
+        port: 22,
+        user: 'root',
+        auth: { kind: 'key', privateKeyRef: kit.keyRef },
+        viaTunnel: true,
+      });
+      await provision.knownHosts.trust(EDGE, 22, 'ssh-ed25519', l.host(EDGE).hostKeyFingerprint());
+      const app = new StreamClient({ openSsh: (id) => provision.openSession(id) });
+      const s = await app.call('streams:serviceLogs', {
+        hostId: host.id,
+        unit: 'edgefleet-tunnel-agent',
+        lines: 500,
+      });
+      expect(await app.waitEnd(s.streamId)).toEqual({ streamId: s.streamId, reason: 'ended' });
+      const lines = app.rec(s.streamId).lines;
+      expect(lines.length).toBeGreaterThan(0);
+      for (const x of lines) expect(x.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     } finally {
       await rm(kit.dir, { recursive: true, force: true });
     }
