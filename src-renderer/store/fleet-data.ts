@@ -22,6 +22,7 @@ import {
   type WireByKind,
 } from '../../src-main/ipc/types.ts';
 import { wireKey } from '../../src-main/ipc/wire-key.ts';
+import { countArrival } from '../debug/render-count.ts';
 
 export interface PoolSummary {
   members: number;
@@ -189,6 +190,8 @@ export class FleetData {
       this.lastWork++;
       this.touch(`hb:${node}`);
     }
+    countArrival('heartbeats', Object.keys(d.heartbeats ?? {}).length);
+    countArrival('nodes', d.resources.nodes?.upserts.length ?? 0);
     this.stats.diffs++;
     this.notify();
   }
