@@ -1,6 +1,12 @@
 import { memo, useMemo } from 'react';
 import { appPools } from '../model/fleet.ts';
-import { useActiveMeta, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveLoaded,
+  useActiveState,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import type { FleetData } from '../store/fleet-data.ts';
 import { DataTable, Empty, NoCluster, ResourceNotice } from './common.tsx';
 
@@ -45,19 +51,20 @@ const AppPanel = memo(function AppPanel(props: { fleet: FleetData; appKey: strin
 });
 
 export function AppsView() {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const yurtappsetsState = useActiveState('yurtappsets');
   const fleet = useFleet();
   const v = useFleetVersion(fleet, ['kind:yurtappsets']);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `v` is the data version.
   const keys = useMemo(() => fleet?.keys('yurtappsets') ?? [], [fleet, v]);
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   return (
     <>
       <h2>Apps per pool</h2>
-      <ResourceNotice meta={meta} kind="yurtappsets" />
-      <ResourceNotice meta={meta} kind="pods" />
+      <ResourceNotice kind="yurtappsets" />
+      <ResourceNotice kind="pods" />
       {keys.length === 0 ? (
-        meta.states.yurtappsets.status === 'syncing' ? null : (
+        yurtappsetsState?.status === 'syncing' ? null : (
           <Empty>No YurtAppSets in this cluster.</Empty>
         )
       ) : (

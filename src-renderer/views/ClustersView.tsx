@@ -134,7 +134,7 @@ function ActiveCluster() {
       <ErrorText error={openError} />
       {snap ? (
         <>
-          <ConnectionBadge meta={snap} />
+          <ConnectionBadge />
           <dl className="facts">
             <dt>Edge control plane</dt>
             <dd>{flavorLabel(snap.flavor.kind)}</dd>

@@ -2,7 +2,13 @@ import { memo, useMemo, useState } from 'react';
 import { NODE_HEALTH_TEXT, type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
 import { countRender } from '../debug/render-count.ts';
 import { autonomyOf, isEdgeWorker } from '../model/fleet.ts';
-import { useActiveMeta, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveLoaded,
+  useActiveState,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import { type FleetData, poolOfNode } from '../store/fleet-data.ts';
 import { Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
 
@@ -34,7 +40,8 @@ const NodeRow = memo(function NodeRow(props: { fleet: FleetData; name: string; i
 });
 
 export function NodesView() {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const nodesState = useActiveState('nodes');
   const fleet = useFleet();
   const [text, setText] = useState('');
   const [health, setHealth] = useState<NodeHealth | ''>('');
@@ -55,12 +62,12 @@ export function NodesView() {
       return name.toLowerCase().includes(q) || (n ? poolOfNode(n).toLowerCase().includes(q) : false);
     });
   }, [fleet, v, text, health]);
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   const total = fleet.objects.nodes.size;
   return (
     <>
       <h2>Nodes</h2>
-      <ResourceNotice meta={meta} kind="nodes" />
+      <ResourceNotice kind="nodes" />
       <div className="toolbar">
         <label>
           Filter nodes
@@ -86,7 +93,7 @@ export function NodesView() {
         </output>
       </div>
       {total === 0 ? (
-        meta.states.nodes.status === 'syncing' ? null : (
+        nodesState?.status === 'syncing' ? null : (
           <Empty>No nodes.</Empty>
         )
       ) : (

@@ -1,6 +1,12 @@
 import { memo, useMemo } from 'react';
 import { countRender } from '../debug/render-count.ts';
-import { useActiveMeta, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveLoaded,
+  useActiveState,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import type { FleetData } from '../store/fleet-data.ts';
 import { Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
 
@@ -52,20 +58,21 @@ const PoolRow = memo(function PoolRow(props: { fleet: FleetData; name: string; i
 });
 
 export function PoolsView() {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const nodepoolsState = useActiveState('nodepools');
   const fleet = useFleet();
   countRender('PoolsView');
   const v = useFleetVersion(fleet, ['kind:nodepools', 'pools']);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `v` is the data version.
   const names = useMemo(() => fleet?.poolNames() ?? [], [fleet, v]);
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   return (
     <>
       <h2>Node pools</h2>
-      <ResourceNotice meta={meta} kind="nodepools" />
-      <ResourceNotice meta={meta} kind="nodes" />
+      <ResourceNotice kind="nodepools" />
+      <ResourceNotice kind="nodes" />
       {names.length === 0 ? (
-        meta.states.nodepools.status === 'syncing' ? null : (
+        nodepoolsState?.status === 'syncing' ? null : (
           <Empty>No node pools in this cluster.</Empty>
         )
       ) : (

@@ -10,7 +10,15 @@ import {
 import { countRender } from '../debug/render-count.ts';
 import { age } from '../model/fleet.ts';
 import { SCOPE_TEXT, serviceTopology } from '../model/service-topology.ts';
-import { useActiveMeta, useApp, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveConnection,
+  useActiveLoaded,
+  useActiveState,
+  useApp,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import { appOfPod, type FleetData, poolOfNode } from '../store/fleet-data.ts';
 import { DataTable, Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
 import { HEALTH_COLOR } from './topology/colors.ts';
@@ -196,7 +204,9 @@ function ServiceOverlay(props: { fleet: FleetData; service: string }) {
 }
 
 export function TopologyView() {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const connection = useActiveConnection();
+  const nodesState = useActiveState('nodes');
   const fleet = useFleet();
   countRender('TopologyView');
   const [pool, setPool] = useState('');
@@ -241,7 +251,7 @@ export function TopologyView() {
     }),
     [pool, health, text, service, fleet, svcVersion],
   );
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   const total = fleet.objects.nodes.size;
   const selectedNode = selected && 'node' in selected ? selected.node : null;
   const search = (q: string) => {
@@ -255,12 +265,12 @@ export function TopologyView() {
   return (
     <>
       <h2>Topology</h2>
-      <ResourceNotice meta={meta} kind="nodes" />
-      <ResourceNotice meta={meta} kind="nodepools" />
-      {meta.connection.state !== 'connected' ? (
+      <ResourceNotice kind="nodes" />
+      <ResourceNotice kind="nodepools" />
+      {connection && connection.state !== 'connected' ? (
         <p className="notice notice-stale" role="status">
-          Showing last-known data from {age(meta.connection.lastContactAt, Date.now())} ago; nodes may have
-          changed since.
+          Showing last-known data from {age(connection.lastContactAt, Date.now())} ago; nodes may have changed
+          since.
         </p>
       ) : null}
       <div className="toolbar">
@@ -310,7 +320,7 @@ export function TopologyView() {
       </div>
       <Legend />
       {total === 0 ? (
-        meta.states.nodes.status === 'syncing' ? null : (
+        nodesState?.status === 'syncing' ? null : (
           <Empty>No nodes in this cluster yet.</Empty>
         )
       ) : (

@@ -226,6 +226,7 @@ describe('fleet views against the lab', () => {
     // No Lease object crossed the socket: what arrived were heartbeats folded in main.
     expect(frames.total).toBeGreaterThan(0);
     expect(frames.withLease).toBe(0);
+    await page.getByRole('button', { name: 'Node pools' }).click();
   });
 
   test('a node relabelled into another pool moves there without a reload', async () => {
@@ -427,9 +428,14 @@ describe('fleet views against the lab', () => {
     await page.getByRole('button', { name: 'Node pools' }).click();
     await (lab as Lab).cluster.processes.stop('kube-apiserver');
     const badge = page.getByRole('status', { name: 'Cluster connection' });
-    await badge
-      .getByText(/Unreachable — showing last-known data from \d+ s ago/)
-      .waitFor({ timeout: 90_000 });
+    try {
+      await badge
+        .getByText(/Unreachable — showing last-known data from \d+ s ago/)
+        .waitFor({ timeout: 90_000 });
+    } catch (e) {
+      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-unreachable-failed.png'), fullPage: true });
+      throw e;
+    }
     // The last-known pools stay on screen, and the age grows while we look.
     expect((await poolInUi('south')).members).toContain('north-1');
     const age = async () => Number(/from (\d+) s ago/.exec((await badge.textContent()) ?? '')?.[1]);
