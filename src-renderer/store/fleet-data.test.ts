@@ -159,4 +159,15 @@ describe('FleetData', () => {
     expect(f.members('p9')).toContain('n-21');
     expect(f.members('p1')).not.toContain('n-31');
   });
+
+  it('every read a view subscribes to is stable between changes (same object for the same data)', () => {
+    const f = fleetOf(10);
+    // A pool with no members, a pool that does not exist, and every cached list.
+    expect(f.poolSummary('empty')).toBe(f.poolSummary('empty'));
+    expect(f.members('empty')).toBe(f.members('empty'));
+    expect(f.members('p1')).toBe(f.members('p1'));
+    expect(f.keys('nodes')).toBe(f.keys('nodes'));
+    expect(f.poolNames()).toBe(f.poolNames());
+    expect(f.poolSummary('p1')).toBe(f.poolSummary('p1'));
+  });
 });

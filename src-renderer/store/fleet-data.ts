@@ -33,6 +33,8 @@ export interface PoolSummary {
 }
 
 const emptySummary = (): PoolSummary => ({ members: 0, ready: 0, autonomous: 0, notReady: 0, cordoned: 0 });
+/** One shared value for pools without members: reads must be stable (useSyncExternalStore loops otherwise). */
+const NO_MEMBERS: PoolSummary = Object.freeze(emptySummary());
 const HEALTH_FIELD: Record<NodeHealth, keyof PoolSummary> = {
   ready: 'ready',
   autonomous: 'autonomous',
@@ -128,7 +130,7 @@ export class FleetData {
   }
 
   poolSummary(pool: string): PoolSummary {
-    return this.summaries.get(pool) ?? emptySummary();
+    return this.summaries.get(pool) ?? NO_MEMBERS;
   }
 
   nodeHealth(name: string): NodeHealth | undefined {

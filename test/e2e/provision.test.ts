@@ -5,7 +5,7 @@
  * reads the per-host summary, and finds the node in its pool on the Pools view.
  * The host's "kubelet" is the lab stand-in (test/lab/fixtures/kubelet-standin.sh, NOT a kubelet).
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
@@ -81,10 +81,16 @@ describe('provisioning in the app', () => {
     const open = page.getByRole('button', { name: /^Open .* \(imported\)$/ });
     await open.waitFor({ timeout: 15_000 });
     await open.click();
-    await page
-      .getByRole('status', { name: 'Cluster connection' })
-      .getByText('Connected')
-      .waitFor({ timeout: 30_000 });
+    try {
+      await page
+        .getByRole('status', { name: 'Cluster connection' })
+        .getByText('Connected')
+        .waitFor({ timeout: 30_000 });
+    } catch (e) {
+      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-connect-failed.png'), fullPage: true });
+      await writeFile(join(SHOTS, 'edgefleet-e2e-provision-app.log'), (app as BrowserApp).output);
+      throw e;
+    }
 
     await page.getByRole('button', { name: 'Provisioning' }).click();
     await page.getByRole('heading', { name: 'Provisioning' }).waitFor();

@@ -227,11 +227,14 @@ export function FleetGraph(props: {
   }, [props.filter, props.selected]);
 
   // Focus (from search): zoom onto the node.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only a new focus moves the camera.
   useEffect(() => {
     const s = sigma.current;
     if (!s || !props.focus) return;
     const d = s.getNodeDisplayData(`node:${props.focus}`);
-    if (d) void s.getCamera().animate({ x: d.x, y: d.y, ratio: 0.08 }, { duration: 300 });
+    // Close enough to tell the node from its neighbours; a small fleet needs no zoom at all.
+    const ratio = Math.min(1, Math.max(0.04, 25 / Math.max(1, props.layout.nodes.size)));
+    if (d) void s.getCamera().animate({ x: d.x, y: d.y, ratio }, { duration: 300 });
   }, [props.focus]);
 
   if (error)
