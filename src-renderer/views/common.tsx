@@ -122,7 +122,7 @@ export function VirtualTable(props: {
   columns: Column[];
   keys: string[];
   row: (key: string, index: number) => ReactNode;
-  /** CSS height of the scrolling area. */
+  /** Most the scrolling area grows to (CSS); fewer rows take less. */
   height?: string;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -139,7 +139,11 @@ export function VirtualTable(props: {
   const bottom = v.getTotalSize() - (items.at(-1)?.end ?? 0);
   const span = props.columns.length;
   return (
-    <div className="virtual-scroll" ref={scroller} style={{ height: props.height ?? 'calc(100vh - 210px)' }}>
+    <div
+      className="virtual-scroll"
+      ref={scroller}
+      style={{ maxHeight: props.height ?? 'calc(100vh - 210px)' }}
+    >
       <table aria-label={props.label} aria-rowcount={props.keys.length + 1}>
         <thead>
           <tr>
