@@ -82,7 +82,7 @@ export class Informer<T extends KubeObject> {
   /** The cached objects whose index `name` includes `value`. */
   byIndex(name: string, value: string): T[] {
     const index = this.indexes.get(name);
-    if (!index) throw new Error(`informer ${this.resource.resource}: no index ${name}`);
+    if (!index) throw new Error(`informer ${this.resource.plural}: no index ${name}`);
     const out: T[] = [];
     for (const key of index.keys.get(value) ?? []) {
       const obj = this.store.get(key);
@@ -94,9 +94,9 @@ export class Informer<T extends KubeObject> {
   private indexAdd(index: Index<T>, key: string, obj: T): void {
     for (const v of index.fn(obj)) {
       if (v === undefined) continue;
-      let keys = index.keys.get(v);
-      if (!keys) index.keys.set(v, (keys = new Set()));
-      keys.add(key);
+      const keys = index.keys.get(v);
+      if (keys) keys.add(key);
+      else index.keys.set(v, new Set([key]));
     }
   }
 
