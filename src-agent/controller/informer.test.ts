@@ -35,7 +35,13 @@ const names = (objs: Obj[]) => objs.map((o) => o.metadata.name).sort();
 describe('informer indexes', () => {
   test('an index added before or after the list stays current through add, update and delete', async () => {
     const fake = fakeClient([obj('a', 'p1', '1'), obj('b', 'p1', '1'), obj('c', 'p2', '1')]);
-    const inf = new Informer<Obj>(fake.client, { group: '', version: 'v1', plural: 'things', kind: 'Thing', namespaced: false });
+    const inf = new Informer<Obj>(fake.client, {
+      group: '',
+      version: 'v1',
+      plural: 'things',
+      kind: 'Thing',
+      namespaced: false,
+    });
     const byPool = (o: Obj) => [o.metadata.labels?.pool];
     inf.addIndexer('early', byPool);
     const stop = new AbortController();
