@@ -57,9 +57,13 @@ export async function startController(
     leading ? 1 : 0,
   );
 
+  const runners: ControllerRunner[] = [];
   let server: Server | undefined;
   if (flags.metricsAddr !== '0') {
-    server = await startHttpServer(flags.metricsAddr, metrics, { healthy: () => !leading || synced });
+    server = await startHttpServer(flags.metricsAddr, metrics, {
+      healthy: () => !leading || synced,
+      reconciles: (controller, key) => runners.find((r) => r.name === controller)?.reconciles(key),
+    });
     log.info(`controller: /metrics and /healthz on ${flags.metricsAddr}`);
   }
 
@@ -67,7 +71,6 @@ export async function startController(
   const stopInner = () => inner.abort();
   signal.addEventListener('abort', stopInner, { once: true });
 
-  const runners: ControllerRunner[] = [];
   const resyncMs = flags.resyncSeconds * 1000 || undefined;
 
   // The webhook serves on every replica (the API server may call any), so its Node cache runs
