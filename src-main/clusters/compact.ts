@@ -3,10 +3,7 @@ import type { WireObject } from '../ipc/types.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
-export function objectKey(obj: { metadata?: { name?: string; namespace?: string } }): string {
-  const m = obj.metadata ?? {};
-  return m.namespace ? `${m.namespace}/${m.name ?? ''}` : (m.name ?? '');
-}
+export { objectKey } from '../../src-agent/api/object-key.ts';
 
 export function compact(obj: Record<string, unknown>): WireObject {
   const metadata = { ...((obj.metadata ?? {}) as Record<string, unknown>) };

@@ -3,11 +3,11 @@
  * labelled as OpenYurt does, then that pool's tweaks applied in order. Pure functions.
  */
 import { createHash } from 'node:crypto';
+import { matchesSelector } from '../../api/label-selector.ts';
 import { LABEL_NODEPOOL, LABEL_POOL_NAME, LABEL_REF_YURTAPPSET } from '../../api/labels.ts';
 import type { NodePool } from '../../api/nodepool.ts';
 import {
   ANNOTATION_WORKLOAD_REVISION,
-  type LabelSelector,
   type TweakPatch,
   YURTAPPSET_RESOURCE,
   type YurtAppSet,
@@ -21,39 +21,6 @@ export class TweakError extends Error {
     super(message);
     this.name = 'TweakError';
   }
-}
-
-/** Kubernetes label-selector semantics; an empty selector matches everything, a missing one nothing. */
-export function matchesSelector(
-  labels: Record<string, string> | undefined,
-  sel: LabelSelector | undefined,
-): boolean {
-  if (!sel) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(l, e.key);
-    const v = l[e.key];
-    if (e.operator === 'In' && !(has && (e.values ?? []).includes(v as string))) return false;
-    if (e.operator === 'NotIn' && has && (e.values ?? []).includes(v as string)) return false;
-    if (e.operator === 'Exists' && !has) return false;
-    if (e.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-}
-
-/** Pools the app runs in: named in spec.pools or matched by spec.nodepoolSelector, existing ones only, sorted. */
-export function selectPools(yas: YurtAppSet, pools: NodePool[]): NodePool[] {
-  const named = new Set(yas.spec.pools ?? []);
-  return (
-    pools
-      .filter((p) => !p.metadata.deletionTimestamp)
-      .filter(
-        (p) => named.has(p.metadata.name) || matchesSelector(p.metadata.labels, yas.spec.nodepoolSelector),
-      )
-      // Names are DNS labels: code-unit order is stable across locales (localeCompare is not).
-      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0))
-  );
 }
 
 export function workloadKind(yas: YurtAppSet): WorkloadKind {
