@@ -52,3 +52,9 @@ describe('--leader-elect', () => {
     expect(() => parseFlags(['--kubeconfig'])).toThrow(FlagError);
   });
 });
+
+test('--node-workers defaults to 12 and takes a positive integer', () => {
+  expect(parseFlags([]).nodeWorkers).toBe(12);
+  expect(parseFlags(['--node-workers=3']).nodeWorkers).toBe(3);
+  expect(() => parseFlags(['--node-workers', '0'])).toThrow(/integer/);
+});

@@ -16,6 +16,8 @@ export interface ControllerFlags {
   leaseDurationSeconds: number;
   metricsAddr: string;
   workers: number;
+  /** Workers of the NodePool controller's per-node queue (one PATCH per key). */
+  nodeWorkers: number;
   resyncSeconds: number;
   controllers: ControllerName[];
   /** Mutating webhook (endpoints of autonomous nodes); "0" disables it. */
@@ -45,6 +47,8 @@ export const CONTROLLER_USAGE = `usage: edgefleet-agent controller [flags]
   --lease-duration <seconds>     lease duration (default 10)
   --metrics-addr <host:port>     /metrics and /healthz (default 127.0.0.1:10271; "0" disables)
   --workers <n>                  reconcile workers per controller (default 4)
+  --node-workers <n>             workers writing pool settings onto Nodes (default 12): each is
+                                 one PATCH per node, so throughput is workers / API round trip
   --resync <seconds>             full resync period (default 600)
   --controllers <a,b>            subset of ${ALL_CONTROLLERS.join(',')} (default all)
   --webhook-addr <host:port>     HTTPS mutating webhook keeping endpoints of autonomous, cut-off
@@ -70,6 +74,7 @@ const OPTIONS = {
   'lease-duration': { type: 'string' },
   'metrics-addr': { type: 'string' },
   workers: { type: 'string' },
+  'node-workers': { type: 'string' },
   resync: { type: 'string' },
   controllers: { type: 'string' },
   'webhook-addr': { type: 'string' },
@@ -145,6 +150,7 @@ export function parseFlags(args: string[]): ControllerFlags {
     leaseDurationSeconds: int('lease-duration', values['lease-duration'], 2, 10),
     metricsAddr: values['metrics-addr'] ?? '127.0.0.1:10271',
     workers: int('workers', values.workers, 1, 4),
+    nodeWorkers: int('node-workers', values['node-workers'], 1, 12),
     resyncSeconds: int('resync', values.resync, 0, 600),
     controllers: controllerList(values.controllers),
     webhookAddr: values['webhook-addr'] ?? '0',
