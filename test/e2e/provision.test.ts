@@ -87,7 +87,10 @@ describe('provisioning in the app', () => {
         .getByText('Connected')
         .waitFor({ timeout: 30_000 });
     } catch (e) {
-      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-connect-failed.png'), fullPage: true });
+      await page.screenshot({
+        path: join(SHOTS, 'edgefleet-e2e-provision-connect-failed.png'),
+        fullPage: true,
+      });
       await writeFile(join(SHOTS, 'edgefleet-e2e-provision-app.log'), (app as BrowserApp).output);
       throw e;
     }
