@@ -601,8 +601,21 @@ export class Hub {
     }
     // kubelet's renewal: the hub owns the heartbeat, so answer with its view of the Lease.
     const body = await readBody(req, MAX_JOURNALED_BODY);
-    if (lease) sendJson(res, 200, lease);
-    else sendJson(res, 200, JSON.parse(body.toString('utf8') || '{}'));
+    if (lease) {
+      sendJson(res, 200, lease);
+      return;
+    }
+    // Not known yet (hub just started, cloud not reached): the only copy is kubelet's own, which it
+    // sends as protobuf. Echo its bytes in its own encoding — client-go decodes by Content-Type — so
+    // the renewal succeeds offline and online alike; its stale resourceVersion never reaches the
+    // cloud, as kubelet's renewals are answered here once the hub holds the Lease.
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': String(req.headers['content-type'] ?? 'application/json'),
+      'content-length': body.length,
+    };
+    if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
+    res.writeHead(200, headers);
+    res.end(body);
   }
 
   private observe(

@@ -107,4 +107,24 @@ describe('hub start with the cloud unreachable', () => {
       'node-status PATCH /api/v1/nodes/n1/status',
     ]);
   }, 20_000);
+
+  it("answers kubelet's protobuf Lease renewal with 200 before the hub knows the Lease (no 500)", async () => {
+    const t = await restartedOffline();
+    const hub = await t.starting;
+    // kubelet's PUT of its Lease: the protobuf envelope, not JSON.
+    const pb = Buffer.concat([
+      Buffer.from('k8s\0'),
+      Buffer.from([0x0a, 0x11, 0x0a, 0x0f]),
+      Buffer.alloc(15, 1),
+    ]);
+    const r = await send(
+      hub.proxyAddress,
+      'PUT',
+      '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1',
+      { ua: KUBELET, body: pb, headers: { 'content-type': PROTOBUF } },
+    );
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe(PROTOBUF);
+    expect(Buffer.compare(r.body, pb)).toBe(0);
+  }, 20_000);
 });
