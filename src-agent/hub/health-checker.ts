@@ -18,6 +18,9 @@ export interface HealthOptions {
   now?: () => number;
 }
 
+/** First fast probe after the cloud was found unreachable; later ones double up to the heartbeat interval. */
+const RECOVER_FIRST_MS = 1_000;
+
 /** MicroTime as the API server writes it. */
 function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -35,6 +38,8 @@ export class HealthChecker {
   private healthy = false;
   private successes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private recoverTimer: NodeJS.Timeout | undefined;
+  private recoverDelayMs = RECOVER_FIRST_MS;
   private running: Promise<void> | undefined;
   private lease: Lease | undefined;
   private kubeletSeenAt: number;
@@ -99,6 +104,34 @@ export class HealthChecker {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.recoverTimer);
+    this.recoverTimer = undefined;
+  }
+
+  /**
+   * A proxied request found the cloud unreachable (refused, reset, timed out, or silent past the link
+   * check): that is as good as a failed renewal, and waiting for the next one would leave requests
+   * hanging on a dead link meanwhile.
+   */
+  markUnreachable(reason: string): void {
+    this.lastError = reason;
+    this.record(false);
+  }
+
+  /**
+   * While unhealthy, probes come sooner than the heartbeat (1 s, doubling up to the interval), so a
+   * short cut — or a request that was wrongly taken for one — costs seconds offline, not two intervals.
+   */
+  private scheduleRecovery(): void {
+    clearTimeout(this.recoverTimer);
+    if (this.healthy || this.timer === undefined) return;
+    this.recoverTimer = setTimeout(() => {
+      void this.probe().then(() => {
+        this.recoverDelayMs = Math.min(this.recoverDelayMs * 2, this.o.intervalMs);
+        this.scheduleRecovery();
+      });
+    }, this.recoverDelayMs);
+    this.recoverTimer.unref();
   }
 
   /** One renewal (or read, when kubelet is silent); overlapping ticks share the one in flight. */
@@ -140,6 +173,10 @@ export class HealthChecker {
       lastError: healthy ? undefined : this.lastError,
     });
     for (const l of this.listeners) l(healthy);
+    if (!healthy) {
+      this.recoverDelayMs = RECOVER_FIRST_MS;
+      this.scheduleRecovery();
+    }
   }
 
   private async renew(): Promise<void> {

@@ -16,6 +16,7 @@ import { createTransform } from './filters/transform.ts';
 import { HealthChecker } from './health-checker.ts';
 import { Journal } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
+import { LinkCheck } from './link-check.ts';
 import { type Logger, stderrLogger } from './log.ts';
 import { HubMetrics } from './metrics.ts';
 import { OfflineServer, offlineNeedsBody } from './offline.ts';
@@ -81,6 +82,7 @@ export class Hub {
   private upstream!: Upstream;
   private proxy!: ApiProxy;
   private health!: HealthChecker;
+  private linkCheck!: LinkCheck;
   private offline!: OfflineServer;
   private tokens!: TokenCache;
   private readonly certs: CertManager;
@@ -157,7 +159,8 @@ export class Hub {
       await this.central.start();
       this.cloud.watchOwnNode();
     }
-    this.proxy = new ApiProxy(this.upstream, this.cache, this.log);
+    this.linkCheck = new LinkCheck(this.upstream, this.config.cutDetectionMs ?? HUB_DEFAULTS.cutDetectionMs);
+    this.proxy = new ApiProxy(this.upstream, this.cache, this.log, this.linkCheck);
     this.offline = new OfflineServer(this.cache, this.journal, this.log, this.config.nodeName);
     this.tokens = new TokenCache(this.storage, this.upstream, this.log, () => this.cache.cachesSecrets);
     this.health = new HealthChecker({
@@ -175,7 +178,10 @@ export class Hub {
         this.offline.releaseWatches();
         void this.replayJournal();
         void this.reportAutonomy();
-      } else this.proxy.endWatches();
+      } else {
+        this.proxy.endWatches();
+        this.proxy.abandonInFlight('the cloud became unreachable');
+      }
     });
     this.registerGauges();
     registerOfflineMetrics(this.metrics, this.journal, this.tokens);
@@ -350,7 +356,7 @@ export class Hub {
     return this.health.isHealthy();
   }
 
-  /** Runs one heartbeat now (tests; also used after a proxied request found the cloud unreachable). */
+  /** Runs one heartbeat now (tests). */
   probeNow(): Promise<void> {
     return this.health.probe();
   }
@@ -458,6 +464,12 @@ export class Hub {
       'edgefleet_hub_lease_renewals_total',
       'Successful node Lease renewals.',
       () => this.health.renewals,
+      'counter',
+    );
+    m.gauge(
+      'edgefleet_hub_link_checks_total',
+      'Link checks (/livez) sent because a proxied request got no answer in time (a cut is told from a slow answer).',
+      () => this.linkCheck.checks,
       'counter',
     );
     m.gauge(
@@ -572,8 +584,9 @@ export class Hub {
       }
       const fwd = { req, res, info, component, cacheable, body, makeTransform, ownCredentials: secure };
       this.proxy.forward(fwd, (why) => {
-        // The cloud failed between heartbeats: probe now so the state flips without waiting a tick.
-        void this.health.probe();
+        // A failed request is evidence of a cut: flip to offline now (requests still waiting on the
+        // cloud are answered from the cache too) and let the health checker probe its way back.
+        this.health.markUnreachable(why);
         offline(why).catch((err: Error) => sendStatus(res, 500, 'InternalError', err.message));
       });
     } catch (err) {
