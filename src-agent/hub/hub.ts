@@ -8,6 +8,7 @@ import { ensureClientCert, ensureServingCert, rotationDue } from './bootstrap.ts
 import { collectGarbage, type GcResult } from './cache-gc.ts';
 import { loadOrCreateCacheKey } from './cache-key.ts';
 import { CacheManager } from './cache-manager.ts';
+import { CacheResync } from './cache-resync.ts';
 import { CentralConfig, type EffectiveSettings } from './central-config.ts';
 import { CertManager } from './cert-manager.ts';
 import { CloudView } from './cloud-view.ts';
@@ -31,6 +32,8 @@ export interface HubOptions {
   log?: Logger;
   /** Test hook: make the cache disk fail. */
   storageIo?: StorageIo;
+  /** How often a cache disk that refused writes is tried again (default 5 s; tests use less). */
+  diskRecheckMs?: number;
 }
 
 /** Journaled writes are small (status, events); anything larger is refused rather than held in memory. */
@@ -83,6 +86,10 @@ export class Hub {
   private proxy!: ApiProxy;
   private health!: HealthChecker;
   private linkCheck!: LinkCheck;
+  private resync!: CacheResync;
+  private diskTimer: NodeJS.Timeout | undefined;
+  private diskChecking = false;
+  private readonly diskRecheckMs: number;
   private offline!: OfflineServer;
   private tokens!: TokenCache;
   private readonly certs: CertManager;
@@ -121,6 +128,7 @@ export class Hub {
     this.proxyServer.requestTimeout = 0;
     this.proxyServer.headersTimeout = 60_000;
     this.adminServer = http.createServer(adminHandler(this.metrics, () => this.readiness()));
+    this.diskRecheckMs = opts.diskRecheckMs ?? 5_000;
   }
 
   static async start(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
@@ -173,6 +181,11 @@ export class Hub {
     });
     this.autonomy = new AutonomyReporter(this.upstream, this.config.nodeName, this.log);
     this.cloud.onNode(() => void this.reportAutonomy());
+    this.resync = new CacheResync(this.upstream, this.cache, this.log);
+    // The condition says at once when caching stops (and when it is trusted again).
+    this.storage.onConditionChange(() => void this.reportAutonomy());
+    this.diskTimer = setInterval(() => void this.checkDisk(), this.diskRecheckMs);
+    this.diskTimer.unref();
     this.health.onChange((healthy) => {
       if (healthy) {
         this.offline.releaseWatches();
@@ -205,6 +218,30 @@ export class Hub {
       admin: this.adminAddress,
       cloudHealthy: this.health.isHealthy(),
     });
+  }
+
+  /**
+   * After the cache disk refused writes: once it takes a probe write again, caching resumes in the
+   * "resyncing" state (Autonomy stays False), watches are ended so their clients re-watch through
+   * sinks that cache again, and — once the cloud answers — everything the clients read is read again;
+   * only a resync without failures makes the cache trusted (Ready) again.
+   */
+  private async checkDisk(): Promise<void> {
+    if (this.diskChecking || this.closed) return;
+    this.diskChecking = true;
+    try {
+      if (!this.storage.status.writable) {
+        if (!(await this.storage.probeWritable())) return;
+        this.storage.markResyncing();
+        this.log.info('cache.writable_again', { scopes: this.resync.size });
+        this.proxy.endWatches();
+      }
+      if (this.storage.status.reason !== 'CacheResyncing' || !this.health.isHealthy()) return;
+      const r = await this.resync.run();
+      if (r.failed === 0 && this.storage.status.reason === 'CacheResyncing') this.storage.resetCondition();
+    } finally {
+      this.diskChecking = false;
+    }
   }
 
   /** Removes cached objects deleted in the cloud; skipped while offline. One run at a time. */
@@ -524,6 +561,8 @@ export class Hub {
     const component = componentOf(req);
     if (component === 'kubelet') this.health.noteKubelet();
     const cacheable = this.cache.isCacheableClient(req);
+    if (cacheable && ['get', 'list', 'watch'].includes(info.verb) && this.cache.isCacheableRequest(info))
+      this.resync.record(component, req.url ?? '/');
     let servedBy = 'cloud';
     res.on('finish', () => this.observe(info, component, res.statusCode, servedBy, started));
     res.on('close', () => {
@@ -670,6 +709,7 @@ export class Hub {
     if (this.rotateTimer) clearTimeout(this.rotateTimer);
     if (this.secureProxyRetry) clearTimeout(this.secureProxyRetry);
     if (this.gcTimer) clearInterval(this.gcTimer);
+    if (this.diskTimer) clearInterval(this.diskTimer);
     this.health?.stop();
     this.central?.stop();
     this.cloud?.stop();
