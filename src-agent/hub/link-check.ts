@@ -11,10 +11,11 @@ export class LinkCheck {
   private readonly upstream: Upstream;
   readonly suspectMs: number;
   private readonly timeoutMs: number;
-  /** One check per server at a time, shared by every request waiting on it. */
+  /**
+   * One check per server at a time, shared by every request waiting on it. No answer is reused once
+   * it came: an older "alive" says nothing of a cut since, and would stretch detection past the bound.
+   */
   private readonly inFlight = new Map<string, Promise<string>>();
-  /** When each server last answered a check: requests waiting on it meanwhile need no new one. */
-  private readonly aliveAt = new Map<string, number>();
   checks = 0;
 
   constructor(upstream: Upstream, cutDetectionMs: number) {
@@ -25,7 +26,8 @@ export class LinkCheck {
 
   /**
    * Watches one request to `server` until `cancel` is called: each `suspectMs` without an answer the
-   * link is checked, and `onCut` gets the reason once it proves cut.
+   * link is checked, and `onCut` gets the reason once it proves cut — at most about `cutDetectionMs`
+   * after the cut, as a check is always under way or due within `suspectMs`.
    */
   watch(server: URL, onCut: (reason: string) => void): () => void {
     let timer: NodeJS.Timeout | undefined;
@@ -51,7 +53,6 @@ export class LinkCheck {
 
   /** '' when the server answered `/livez` (any status), else why the link counts as cut. */
   check(server: URL): Promise<string> {
-    if (Date.now() - (this.aliveAt.get(server.origin) ?? 0) < this.suspectMs) return Promise.resolve('');
     let p = this.inFlight.get(server.origin);
     if (!p) {
       p = this.ask(server).finally(() => this.inFlight.delete(server.origin));
@@ -74,7 +75,6 @@ export class LinkCheck {
       );
       req.on('response', (res) => {
         clearTimeout(timer);
-        this.aliveAt.set(server.origin, Date.now());
         res.resume();
         resolve('');
       });
