@@ -272,6 +272,12 @@ export async function run(args: string[]): Promise<void> {
         console.log(
           `${label.padEnd(26)} ${fmt(d.p50)} ${fmt(d.p99)}   ${fmt(h.p50)} ${fmt(h.p99)}   ${fmt(hc.p50)} ${fmt(hc.p99)}`,
         );
+      // Issue 16's goals, as ratios to direct in this same run (the cached column is what kubelet gets).
+      const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}× direct`;
+      for (const [label, d, , hc] of rows) {
+        const name = label.replace(/ objects?$/, '').replace('one ', '');
+        console.log(`${name} p50: ${ratio(hc.p50, d.p50)}, p99: ${ratio(hc.p99, d.p99)} (cached client)`);
+      }
     }
 
     // Memory at OpenYurt's published load: 2,000 pods and 1,000 Services, 20 pods on this node,
