@@ -6,7 +6,6 @@ import type { RequestInfo } from './request-info.ts';
 import { inScope, type ListScope, scopeFromQuery } from './selectors.ts';
 import type { ObjectKey, ResourceKey, Storage } from './storage.ts';
 import { WatchDecoder } from './watch-decoder.ts';
-import { writeBehind } from './write-behind.ts';
 
 /** Per component+resource bookkeeping written next to the objects. */
 export interface ResourceMeta {
@@ -179,20 +178,10 @@ export class CacheManager {
     return this.pending.size;
   }
 
-  /**
-   * A sink that tees a 2xx JSON response into the cache, or undefined when nothing should be stored.
-   * `behind`: a LIST is split and stored after its chunks went to the client, not before (the proxy).
-   */
-  sinkFor(
-    component: string,
-    info: RequestInfo,
-    status: number,
-    contentType: string,
-    opts: { behind?: boolean } = {},
-  ): CacheSink | undefined {
-    const picked = this.pickSink(component, info, status, contentType);
-    if (!picked) return undefined;
-    const sink = opts.behind && info.verb === 'list' ? writeBehind(picked) : picked;
+  /** A sink that tees a 2xx JSON response into the cache, or undefined when nothing should be stored. */
+  sinkFor(component: string, info: RequestInfo, status: number, contentType: string): CacheSink | undefined {
+    const sink = this.pickSink(component, info, status, contentType);
+    if (!sink) return undefined;
     return {
       write: (c) => sink.write(c),
       onDrain: (cb) => sink.onDrain(cb),

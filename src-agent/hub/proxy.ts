@@ -284,7 +284,7 @@ export class ApiProxy {
     const contentType = String(ures.headers['content-type'] ?? '');
     let sink: CacheSink | undefined;
     if (f.cacheable && this.cache.isCacheableRequest(info))
-      sink = this.cache.sinkFor(f.component, info, status, contentType, { behind: true });
+      sink = this.cache.sinkFor(f.component, info, status, contentType);
     const headers = responseHeaders(ures);
     // The upstream is read only while both the client and the cache keep up; each holds it until it drains.
     const holds = new Set<'client' | 'cache'>();
@@ -296,14 +296,13 @@ export class ApiProxy {
       if (holds.delete(by) && holds.size === 0 && !ures.destroyed) ures.resume();
     };
     const out = (c: Buffer): void => {
-      // The client first: whatever the cache does with the chunk comes after it is on its way.
-      if (!res.write(c) && !holds.has('client')) {
-        hold('client');
-        res.once('drain', () => release('client'));
-      }
       if (sink && !sink.write(c) && !holds.has('cache')) {
         hold('cache');
         sink.onDrain(() => release('cache'));
+      }
+      if (!res.write(c) && !holds.has('client')) {
+        hold('client');
+        res.once('drain', () => release('client'));
       }
     };
     const filterable =
