@@ -16,6 +16,8 @@ export interface HealthOptions {
   leaseDurationSeconds: number;
   log: Logger;
   now?: () => number;
+  /** Called with each new copy of the Lease the cloud answered (the hub keeps it on disk). */
+  onLease?: (lease: Lease) => void;
 }
 
 /** First fast probe after the cloud was found unreachable; later ones double up to the heartbeat interval. */
@@ -69,6 +71,20 @@ export class HealthChecker {
   /** The hub's latest view of the node Lease, used to answer kubelet's own lease requests. */
   currentLease(): Lease | undefined {
     return this.lease;
+  }
+
+  /**
+   * The Lease as the hub last saw it before a restart (from disk): without it, kubelet's lease GET
+   * after an offline restart is a 404, which sends kubelet to create the Lease — a write the cloud
+   * must take, refused offline. A fresh answer from the cloud replaces it.
+   */
+  seedLease(lease: Lease): void {
+    this.lease ??= lease;
+  }
+
+  private keep(lease: Lease): void {
+    this.lease = lease;
+    this.o.onLease?.(lease);
   }
 
   noteKubelet(): void {
@@ -185,7 +201,7 @@ export class HealthChecker {
     if (this.kubeletSilent()) {
       if (got.status !== 200 && got.status !== 404)
         throw new Error(`reading the node Lease answered ${got.status}`);
-      if (got.status === 200) this.lease = got.body as Lease;
+      if (got.status === 200) this.keep(got.body as Lease);
       return;
     }
     if (got.status === 404) {
@@ -197,7 +213,7 @@ export class HealthChecker {
       if (created.status !== 201 && created.status !== 409)
         throw new Error(`creating the node Lease answered ${created.status}: ${describe(created.body)}`);
       if (created.status === 201) {
-        this.lease = created.body as Lease;
+        this.keep(created.body as Lease);
         return;
       }
       return this.renew();
@@ -223,7 +239,7 @@ export class HealthChecker {
     }
     if (put.status !== 200)
       throw new Error(`renewing the node Lease answered ${put.status}: ${describe(put.body)}`);
-    this.lease = put.body as Lease;
+    this.keep(put.body as Lease);
   }
 
   private fresh(): Lease {

@@ -14,7 +14,7 @@ import { CertManager } from './cert-manager.ts';
 import { CloudView } from './cloud-view.ts';
 import { FilterChain } from './filters/chain.ts';
 import { createTransform } from './filters/transform.ts';
-import { HealthChecker } from './health-checker.ts';
+import { HealthChecker, type Lease } from './health-checker.ts';
 import { Journal } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
 import { LinkCheck } from './link-check.ts';
@@ -24,7 +24,7 @@ import { OfflineServer, offlineNeedsBody } from './offline.ts';
 import { registerOfflineMetrics } from './offline-metrics.ts';
 import { ApiProxy, refuseUpgrade } from './proxy.ts';
 import { componentOf, parseRequestInfo, type RequestInfo } from './request-info.ts';
-import { Storage, type StorageIo } from './storage.ts';
+import { type ObjectKey, Storage, type StorageIo } from './storage.ts';
 import { isTokenRequest, TokenCache } from './token-cache.ts';
 import { Upstream } from './upstream.ts';
 
@@ -178,7 +178,11 @@ export class Hub {
       kubeletSilenceMs: this.config.kubeletSilenceSeconds * 1000,
       leaseDurationSeconds: this.config.leaseDurationSeconds,
       log: this.log,
+      // One small write per renewal; a failing disk only means the next restart starts without it.
+      onLease: (lease) => void this.storage.put(this.leaseKey(), lease).catch(() => undefined),
     });
+    const saved = await this.storage.get(this.leaseKey()).catch(() => undefined);
+    if (saved) this.health.seedLease(saved as Lease);
     this.autonomy = new AutonomyReporter(this.upstream, this.config.nodeName, this.log);
     this.cloud.onNode(() => void this.reportAutonomy());
     this.resync = new CacheResync(this.upstream, this.cache, this.log);
@@ -536,6 +540,16 @@ export class Hub {
       'Seconds until the node client certificate expires.',
       () => this.certs.secondsLeft(),
     );
+  }
+
+  /** Where the hub keeps its own copy of the node Lease (hub state, not a client's cache). */
+  private leaseKey(): ObjectKey {
+    return {
+      component: '_hub',
+      resource: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },
+      namespace: 'kube-node-lease',
+      name: this.config.nodeName,
+    };
   }
 
   private isKubeletLease(info: RequestInfo, component: string): boolean {

@@ -1,9 +1,9 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { HubConfig } from '../../src-agent/api/hub-config.ts';
-import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
+import type { KubeletNode } from './kubelet.ts';
+import { HUB_URL, hubMetricsOn, startHubOn, startKubeletBehindHub } from './kubelet-hub.ts';
 import { Lab } from './lab.ts';
 import type { HostLink } from './net.ts';
 import { until } from './until.ts';
@@ -15,10 +15,7 @@ import { until } from './until.ts';
  * only silence) — cacheable GETs and LISTs in flight at the cut and after it are answered from the
  * cache within 1 s of the cut, because a request that gets no answer proves the cut.
  */
-const REPO = join(import.meta.dirname, '../..');
 const NODE = 'kube-2';
-const HUB_URL = 'http://127.0.0.1:10261';
-const HUB_ADMIN = 'http://127.0.0.1:10267';
 const KUBELET_UA = 'kubelet/v1.36.3 (linux/amd64) kubernetes/lab';
 
 let lab: Lab | undefined;
@@ -29,18 +26,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const theNode = () => node as KubeletNode;
 const kubectl = (args: string[]) => (lab as Lab).cluster.kubectl(args);
 
-/** The hub's metrics (this hub process only: counters restart with it), read on the node's loopback. */
-async function hubMetrics(): Promise<Map<string, number>> {
-  const text = await theNode().inside('curl', ['-sS', '--max-time', '5', `${HUB_ADMIN}/metrics`]);
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
-}
-
+const hubMetrics = () => hubMetricsOn(theNode());
 /** edgefleet_hub_requests_total for kubelet, summed over the series matching `filter`. */
 function kubeletRequests(m: Map<string, number>, filter: (series: string) => boolean): number {
   let n = 0;
@@ -58,30 +44,7 @@ const kubelet5xx = (m: Map<string, number>) => kubeletRequests(m, (k) => /code="
 
 const hubLog = () => readFile(join(theNode().logDir, 'hub.log'), 'utf8').catch(() => '');
 
-async function startHub(): Promise<void> {
-  await theNode().spawnInside('hub', process.execPath, [
-    join(REPO, 'src-agent/main.ts'),
-    'hub',
-    '--config',
-    hubConfigPath,
-  ]);
-  await until('the hub proxy to answer on the node', 60_000, async () =>
-    (await theNode()
-      .inside('curl', [
-        '-s',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        '--max-time',
-        '3',
-        `${HUB_URL}/version`,
-      ])
-      .catch(() => '000')) !== '000'
-      ? true
-      : undefined,
-  );
-}
+const startHub = () => startHubOn(theNode(), hubConfigPath);
 
 const cloudHealthy = async () => (await hubMetrics()).get('edgefleet_hub_cloud_healthy') === 1;
 
@@ -109,47 +72,10 @@ const renewTime = async () =>
 
 beforeAll(async () => {
   lab = await Lab.start({ log });
-  const cluster = lab.cluster;
-  link = await lab.net.addHost(NODE, 102);
-  const req = nodeClientCertRequest(NODE);
-  const cert = await cluster.pki.issueClientCert(`node-${NODE}`, req.commonName, req.organizations);
-  node = await KubeletNode.start({
-    labDir: lab.dir,
-    name: NODE,
-    link,
-    apiServerUrl: cluster.apiServerUrl,
-    kubeletServer: HUB_URL,
-    caCertPath: cluster.caCertPath,
-    credentials: { clientCert: cert },
-    kubeletBin: cluster.binaries.kubelet,
-    kubectlBin: cluster.binaries.kubectl,
-    waitReady: false,
-    log,
-  });
-  const hubDir = join(node.nodeDir, 'hub');
-  await mkdir(join(hubDir, 'pki'), { recursive: true, mode: 0o700 });
-  const config: HubConfig = {
-    nodeName: NODE,
-    servers: [cluster.apiServerUrl],
-    strategy: 'priority',
-    tls: { certFile: cert.cert, keyFile: cert.key, caFile: cluster.caCertPath },
-    proxyListen: '127.0.0.1:10261',
-    adminListen: '127.0.0.1:10267',
-    cacheDir: join(hubDir, 'cache'),
-    journalDir: join(hubDir, 'journal'),
-    cacheKeyFile: join(hubDir, 'pki', 'cache.key'),
-    cacheAgents: [],
-    heartbeatIntervalSeconds: 5,
-    kubeletSilenceSeconds: 40,
-    leaseDurationSeconds: 40,
-    journalMaxEntries: 5000,
-    centralConfig: false,
-  };
-  hubConfigPath = join(hubDir, 'hub.json');
-  await writeFile(hubConfigPath, JSON.stringify(config, null, 2));
+  ({ node, link, hubConfigPath } = await startKubeletBehindHub(lab, NODE, 102, log));
   await startHub();
   await until(`node ${NODE} Ready through the hub`, 180_000, async () =>
-    (await theNode().isReady(cluster.binaries.kubectl)) ? true : undefined,
+    (await theNode().isReady((lab as Lab).cluster.binaries.kubectl)) ? true : undefined,
   );
 }, 600_000);
 
