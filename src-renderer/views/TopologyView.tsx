@@ -1,5 +1,5 @@
 import { memo, useMemo, useState } from 'react';
-import { LABEL_REGION, LABEL_SITE } from '../../src-main/ipc/edge-api.ts';
+import { LABEL_REGION, LABEL_SITE, LABEL_ZONE } from '../../src-main/ipc/edge-api.ts';
 import {
   autonomySetting,
   condition,
@@ -28,9 +28,11 @@ import { layoutFleet } from './topology/layout.ts';
 const STATES = Object.keys(NODE_HEALTH_TEXT) as NodeHealth[];
 const UNPOOLED = 'Not in a pool';
 
+/** A pool's site: our site label, else its region, else the zone it puts on its nodes. */
 function siteOf(fleet: FleetData, pool: string): string {
-  const labels = fleet.get('nodepools', pool)?.labels ?? {};
-  return labels[LABEL_SITE] ?? labels[LABEL_REGION] ?? '';
+  const np = fleet.get('nodepools', pool);
+  const labels = np?.labels ?? {};
+  return labels[LABEL_SITE] ?? labels[LABEL_REGION] ?? np?.nodeLabels?.[LABEL_ZONE] ?? '';
 }
 
 function Legend() {
