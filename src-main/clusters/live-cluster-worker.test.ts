@@ -62,17 +62,19 @@ describe('LiveClusterWorker', () => {
       },
       { batchMs: 20 },
     );
+    // The watch's change shows in the snapshot at once and in a diff after the batch window.
+    const diffSent = () => diffs.some((d) => d.resources.nodes?.upserts.some((n) => n.rv === '2'));
     let pool: string | undefined;
-    for (let i = 0; i < 200 && pool !== 'b'; i++) {
+    for (let i = 0; i < 400 && (pool !== 'b' || !diffSent()); i++) {
       const snap = await live.snapshot();
       pool = snap.resources.nodes.items[0]?.labels?.['apps.openyurt.io/nodepool'];
-      if (pool !== 'b') await new Promise((r) => setTimeout(r, 25));
+      if (pool !== 'b' || !diffSent()) await new Promise((r) => setTimeout(r, 25));
     }
     expect(pool).toBe('b');
     const snap = await live.snapshot();
     expect(snap.resources.nodes.items[0]).not.toHaveProperty('status');
     expect(JSON.stringify(snap)).not.toContain('huge');
-    expect(diffs.some((d) => d.resources.nodes?.upserts.some((n) => n.rv === '2'))).toBe(true);
+    expect(diffSent()).toBe(true);
     expect(live.connectionInfo().state).toBe('connected');
   });
 });
