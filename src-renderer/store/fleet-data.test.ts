@@ -159,4 +159,10 @@ describe('FleetData', () => {
     expect(f.members('p9')).toContain('n-21');
     expect(f.members('p1')).not.toContain('n-31');
   });
+
+  it('an empty pool answers the same summary object every time (a stable snapshot for React)', () => {
+    const f = new FleetData();
+    expect(f.poolSummary('none')).toBe(f.poolSummary('none'));
+    expect(f.poolSummary('none').members).toBe(0);
+  });
 });

@@ -32,6 +32,8 @@ export interface PoolSummary {
 }
 
 const emptySummary = (): PoolSummary => ({ members: 0, ready: 0, autonomous: 0, notReady: 0, cordoned: 0 });
+/** One object for every empty pool: useSyncExternalStore needs the same value for the same state. */
+const EMPTY_SUMMARY: Readonly<PoolSummary> = Object.freeze(emptySummary());
 const HEALTH_FIELD: Record<NodeHealth, keyof PoolSummary> = {
   ready: 'ready',
   autonomous: 'autonomous',
@@ -127,7 +129,7 @@ export class FleetData {
   }
 
   poolSummary(pool: string): PoolSummary {
-    return this.summaries.get(pool) ?? emptySummary();
+    return this.summaries.get(pool) ?? EMPTY_SUMMARY;
   }
 
   nodeHealth(name: string): NodeHealth | undefined {

@@ -56,7 +56,7 @@ function Facts(props: { fleet: FleetData; node: NodeWire }) {
       <dd>{node.kubeletVersion ?? '—'}</dd>
       <dt>Arch / OS</dt>
       <dd>
-        {node.arch ?? '—'} / {node.osImage ?? node.os ?? '—'}
+        {node.arch || '—'} / {node.osImage || node.os || '—'}
       </dd>
       <dt>Runtime</dt>
       <dd>{node.containerRuntime ?? '—'}</dd>
@@ -121,14 +121,17 @@ export function NodePage() {
         <div className="node-page">
           <section className="panel" aria-label="Node facts">
             <Facts fleet={fleet} node={n} />
-            <Conditions node={n} />
           </section>
           <NodeActions node={n} />
-          <section className="panel" aria-label="Pods">
+          <section className="panel wide" aria-label="Conditions">
+            <h3>Conditions</h3>
+            <Conditions node={n} />
+          </section>
+          <section className="panel wide" aria-label="Pods">
             <h3>Pods</h3>
             <NodePods fleet={fleet} node={name} />
           </section>
-          <section className="panel" aria-label="Labels and taints">
+          <section className="panel wide" aria-label="Labels and taints">
             <h3>Labels and taints</h3>
             <LabelsAndTaints node={n} />
           </section>
