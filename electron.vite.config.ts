@@ -8,7 +8,13 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      lib: { entry: resolve('src-main/electron/main.ts') },
+      // Each live cluster's list/watch runs in a worker thread: its entry is a file of its own.
+      lib: {
+        entry: {
+          main: resolve('src-main/electron/main.ts'),
+          'live-worker': resolve('src-main/clusters/live-worker.ts'),
+        },
+      },
       rollupOptions: {
         external: ['electron', 'keytar', 'ssh2', 'cpu-features', 'ws', '@kubernetes/client-node'],
       },

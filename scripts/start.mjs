@@ -45,7 +45,11 @@ if (electron) {
   const host = await startBrowserHost({
     rendererDir: 'out/renderer',
     port: Number(process.env.EDGEFLEET_PORT) || 0,
-    ipc: { router: app.router, subscribe: app.subscribe },
+    ipc: {
+      router: app.router,
+      subscribe: app.subscribe,
+      snapshotFor: (id) => app.clusters.liveCluster(id)?.snapshot(),
+    },
     log: app.log,
   });
   if (process.env.EDGEFLEET_BROWSER !== '1') {

@@ -10,6 +10,7 @@ import { ClustersService } from './clusters/service.ts';
 import { ClusterSources } from './clusters/sources.ts';
 import { DemoService } from './demo/service.ts';
 import { FleetService } from './fleet/service.ts';
+import { StreamsService } from './fleet/streams.ts';
 import type { EventChannel, EventMap, EventSink } from './ipc/contract.ts';
 import { createIpcRouter, type IpcRouter } from './ipc/router.ts';
 import { ProvisionService } from './provision/handlers.ts';
@@ -45,6 +46,7 @@ export interface MainApp {
   readonly provision: ProvisionService;
   readonly demo: DemoService;
   readonly fleet: FleetService;
+  readonly streams: StreamsService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -59,6 +61,8 @@ export interface MainApp {
 class EventHub {
   private readonly sinks = new Set<EventSink>();
   onSinkError: (channel: EventChannel, error: unknown) => void = () => {};
+  /** The last receiver left (window closed, last browser tab gone): nobody sees stream output now. */
+  onEmpty: () => void = () => {};
 
   readonly emit: EventSink = <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
     for (const sink of this.sinks) {
@@ -73,7 +77,7 @@ class EventHub {
   subscribe(sink: EventSink): () => void {
     this.sinks.add(sink);
     return () => {
-      this.sinks.delete(sink);
+      if (this.sinks.delete(sink) && this.sinks.size === 0) this.onEmpty();
     };
   }
 }
@@ -126,6 +130,14 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     connection: (id) => clusters.liveCluster(id)?.connectionInfo(),
     emit: hub.emit,
   });
+  const streams = new StreamsService({
+    emit: hub.emit,
+    kubeConfigFor: (id) => sources.kubeConfigFor(id),
+    openSsh: (hostId) => provision.openSession(hostId),
+    redact: (t) => vault.redact(t),
+    log,
+  });
+  hub.onEmpty = () => streams.closeAll('renderer-gone');
   const router = createIpcRouter(
     {
       ...vaultHandlers(vault),
@@ -133,6 +145,7 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
       ...provision.handlers(),
       ...demo.handlers(),
       ...fleet.handlers(),
+      ...streams.handlers(),
     },
     {
       redact: (t) => vault.redact(t),
@@ -149,9 +162,11 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     provision,
     demo,
     fleet,
+    streams,
     subscribe: (s) => hub.subscribe(s),
     log,
     close: async () => {
+      streams.closeAll('closed');
       fleet.close();
       await provision.close();
       await clusters.stopAll();

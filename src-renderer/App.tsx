@@ -1,5 +1,5 @@
 import type { ViewName } from './store/app-store.ts';
-import { useActiveMeta, useApp } from './store/context.tsx';
+import { useActiveFlavor, useApp } from './store/context.tsx';
 import { useFleetUi } from './store/fleet-context.tsx';
 import { ThemeToggle } from './theme.tsx';
 import { AppsView } from './views/AppsView.tsx';
@@ -33,7 +33,7 @@ function PaletteButton() {
 function Header() {
   const transport = useApp((s) => s.transport);
   const active = useApp((s) => s.activeClusterId);
-  const snap = useActiveMeta();
+  const flavor = useActiveFlavor();
   return (
     <header className="topbar">
       <h1>EdgeFleet</h1>
@@ -41,12 +41,12 @@ function Header() {
         {active ? (
           <>
             <span className="cluster-name">{active}</span>
-            {snap ? (
+            {flavor ? (
               <span className="tag" title="Edge control plane">
-                {flavorLabel(snap.flavor.kind)}
+                {flavorLabel(flavor.kind)}
               </span>
             ) : null}
-            {snap ? <ConnectionBadge meta={snap} /> : null}
+            <ConnectionBadge />
           </>
         ) : (
           <span className="sub">No cluster open</span>

@@ -85,6 +85,12 @@ export interface HubConfig {
   centralConfig?: boolean;
   /** Seconds between cache garbage collections against the cloud (default 600). */
   gcIntervalSeconds?: number;
+  /**
+   * Milliseconds within which a proxied request that gets no answer proves the link cut (default 800):
+   * after a quarter of it the hub asks the same server's `/livez`, which must answer in the rest. Raise
+   * it on links whose round trip is over ~300 ms, or a slow answer would be taken for a cut.
+   */
+  cutDetectionMs?: number;
 }
 
 export const HUB_DEFAULTS = {
@@ -101,6 +107,7 @@ export const HUB_DEFAULTS = {
   journalMaxEntries: 5000,
   masterService: { host: '169.254.2.1', port: 10268 },
   gcIntervalSeconds: 600,
+  cutDetectionMs: 800,
 } as const satisfies Partial<HubConfig>;
 
 /** User-Agent prefixes that are always cached (yurthub's defaults plus our own agent). */
@@ -224,6 +231,8 @@ export function parseHubConfig(raw: unknown): HubConfig {
   if (obj.centralConfig !== undefined) config.centralConfig = obj.centralConfig !== false;
   if (obj.gcIntervalSeconds !== undefined)
     config.gcIntervalSeconds = num(obj, 'gcIntervalSeconds', HUB_DEFAULTS.gcIntervalSeconds);
+  if (obj.cutDetectionMs !== undefined)
+    config.cutDetectionMs = num(obj, 'cutDetectionMs', HUB_DEFAULTS.cutDetectionMs);
   assertLoopbackListen('proxyListen', config.proxyListen);
   assertLoopbackListen('adminListen', config.adminListen);
   return config;

@@ -562,12 +562,4 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 5): Pr
   }
 }
 
-/** "ns/name" for namespaced objects, "name" for cluster-scoped ones: the work-queue key. */
-export function objectKey(o: { metadata: { name: string; namespace?: string } }): string {
-  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-}
-
-export function splitKey(key: string): { namespace?: string; name: string } {
-  const slash = key.indexOf('/');
-  return slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
+export { objectKey, splitKey } from './object-key.ts';

@@ -1,12 +1,9 @@
-/**
- * Label-selector matching as the API server does it. Pure and free of Node built-ins: the
- * controller (pool selection) and the app, renderer included (pods of a workload), share it.
- */
+/** Kubernetes label-selector matching, shared by the controller and (through src-main/ipc) the renderer. Pure. */
 import type { LabelSelector } from './yurtappset.ts';
 
-/** Kubernetes label-selector semantics; an empty selector matches everything, a missing one nothing. */
+/** Kubernetes semantics: an empty selector matches everything, a missing one nothing. */
 export function matchesSelector(
-  labels: Record<string, string> | undefined,
+  labels: Readonly<Record<string, string>> | undefined,
   sel: LabelSelector | undefined,
 ): boolean {
   if (!sel) return false;
@@ -14,9 +11,9 @@ export function matchesSelector(
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
   for (const e of sel.matchExpressions ?? []) {
     const has = Object.hasOwn(l, e.key);
-    const v = l[e.key];
-    if (e.operator === 'In' && !(has && (e.values ?? []).includes(v as string))) return false;
-    if (e.operator === 'NotIn' && has && (e.values ?? []).includes(v as string)) return false;
+    const inValues = has && (e.values ?? []).includes(l[e.key] as string);
+    if (e.operator === 'In' && !inValues) return false;
+    if (e.operator === 'NotIn' && inValues) return false;
     if (e.operator === 'Exists' && !has) return false;
     if (e.operator === 'DoesNotExist' && has) return false;
   }

@@ -34,3 +34,27 @@ describe('controller flags', () => {
     expect(() => parseFlags(['--workers=0'])).toThrow(/integer/);
   });
 });
+
+describe('--leader-elect', () => {
+  test('takes true/false inline, as the next argument, or as --no-leader-elect', () => {
+    expect(parseFlags([]).leaderElect).toBe(true);
+    expect(parseFlags(['--leader-elect']).leaderElect).toBe(true);
+    expect(parseFlags(['--leader-elect=false']).leaderElect).toBe(false);
+    expect(parseFlags(['--leader-elect', 'false']).leaderElect).toBe(false);
+    expect(parseFlags(['--leader-elect', 'true']).leaderElect).toBe(true);
+    expect(parseFlags(['--no-leader-elect']).leaderElect).toBe(false);
+    const f = parseFlags(['--leader-elect', '--workers', '3']);
+    expect(f).toMatchObject({ leaderElect: true, workers: 3 });
+  });
+  test('refuses other values and stray arguments', () => {
+    expect(() => parseFlags(['--leader-elect=yes'])).toThrow(/"yes" is not true or false/);
+    expect(() => parseFlags(['--leader-elect', 'no'])).toThrow(FlagError);
+    expect(() => parseFlags(['--kubeconfig'])).toThrow(FlagError);
+  });
+});
+
+test('--node-workers defaults to 12 and takes a positive integer', () => {
+  expect(parseFlags([]).nodeWorkers).toBe(12);
+  expect(parseFlags(['--node-workers=3']).nodeWorkers).toBe(3);
+  expect(() => parseFlags(['--node-workers', '0'])).toThrow(/integer/);
+});

@@ -5,6 +5,8 @@ import type { Metrics } from './metrics.ts';
 export interface HealthSource {
   /** Informers synced and workers running (or standing by as a non-leader). */
   healthy(): boolean;
+  /** Finished reconciles of one key by one controller; undefined for an unknown controller. */
+  reconciles?(controller: string, key: string): number | undefined;
 }
 
 export function parseAddr(addr: string): { host: string; port: number } {
@@ -24,8 +26,17 @@ export async function startHttpServer(
 ): Promise<http.Server> {
   const { host, port } = parseAddr(addr);
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' || path === '/readyz') {
+    const url = new URL(req.url ?? '/', 'http://controller');
+    const path = url.pathname;
+    if (path === '/debug/reconciles') {
+      // Per-key counts would be unbounded label cardinality in /metrics; tests ask for one key.
+      const n = health.reconciles?.(
+        url.searchParams.get('controller') ?? '',
+        url.searchParams.get('key') ?? '',
+      );
+      if (n === undefined) res.writeHead(404).end('unknown controller\n');
+      else res.writeHead(200, { 'content-type': 'text/plain' }).end(`${n}\n`);
+    } else if (path === '/healthz' || path === '/readyz') {
       const ok = health.healthy();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
     } else if (path === '/metrics') {

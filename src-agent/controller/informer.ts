@@ -2,7 +2,9 @@
  * List+watch cache of one resource. It lists (paginated), then watches from the list's
  * resourceVersion with bookmarks so a reconnect resumes without a re-list; a 410 Gone re-lists and
  * reports the difference as events. Every resyncMs all cached objects are replayed as updates so
- * level-triggered reconcilers correct drift even without API changes.
+ * level-triggered reconcilers correct drift even without API changes. Indexers (as client-go's)
+ * keep keys by a derived value — nodes by pool — so a reconciler finds its objects without
+ * scanning and copying the whole cache.
  */
 import {
   isGone,
@@ -15,6 +17,14 @@ import {
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type InformerHandler<T> = (type: InformerEvent, obj: T, old?: T) => void;
+
+/** The index values of an object (none, one or many); objects are found by any of them. */
+export type IndexFunc<T> = (obj: T) => readonly (string | undefined)[];
+
+interface Index<T> {
+  fn: IndexFunc<T>;
+  keys: Map<string, Set<string>>;
+}
 
 export interface InformerOptions extends ListOptions {
   resyncMs?: number;
@@ -29,6 +39,7 @@ export class Informer<T extends KubeObject> {
   private readonly opts: InformerOptions;
   private readonly store = new Map<string, T>();
   private readonly handlers: InformerHandler<T>[] = [];
+  private readonly indexes = new Map<string, Index<T>>();
   private resourceVersion = '';
   private syncedResolve!: () => void;
   /** Resolves after the first complete list has been delivered to handlers. */
@@ -58,6 +69,64 @@ export class Informer<T extends KubeObject> {
     return this.store.get(key);
   }
 
+  /**
+   * Adds (or replaces) an index, built at once from what is cached and kept current on every add,
+   * update and delete, so it may be added while the informer runs.
+   */
+  addIndexer(name: string, fn: IndexFunc<T>): void {
+    const index: Index<T> = { fn, keys: new Map() };
+    this.indexes.set(name, index);
+    for (const [key, obj] of this.store) this.indexAdd(index, key, obj);
+  }
+
+  /** The cached objects whose index `name` includes `value`. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`informer ${this.resource.plural}: no index ${name}`);
+    const out: T[] = [];
+    for (const key of index.keys.get(value) ?? []) {
+      const obj = this.store.get(key);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  private indexAdd(index: Index<T>, key: string, obj: T): void {
+    for (const v of index.fn(obj)) {
+      if (v === undefined) continue;
+      const keys = index.keys.get(v);
+      if (keys) keys.add(key);
+      else index.keys.set(v, new Set([key]));
+    }
+  }
+
+  private indexRemove(index: Index<T>, key: string, obj: T): void {
+    for (const v of index.fn(obj)) {
+      const keys = v === undefined ? undefined : index.keys.get(v);
+      if (!keys) continue;
+      keys.delete(key);
+      if (keys.size === 0) index.keys.delete(v as string);
+    }
+  }
+
+  /** Every store write goes through here so the indexes never disagree with the store. */
+  private put(key: string, obj: T): T | undefined {
+    const old = this.store.get(key);
+    for (const index of this.indexes.values()) {
+      if (old) this.indexRemove(index, key, old);
+      this.indexAdd(index, key, obj);
+    }
+    this.store.set(key, obj);
+    return old;
+  }
+
+  private remove(key: string): void {
+    const old = this.store.get(key);
+    if (!old) return;
+    for (const index of this.indexes.values()) this.indexRemove(index, key, old);
+    this.store.delete(key);
+  }
+
   list(): T[] {
     return [...this.store.values()];
   }
@@ -73,14 +142,13 @@ export class Informer<T extends KubeObject> {
     for (const item of res.items) {
       const key = objectKey(item);
       seen.add(key);
-      const old = this.store.get(key);
-      this.store.set(key, item);
+      const old = this.put(key, item);
       if (!old) this.emit('add', item);
       else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) this.emit('update', item, old);
     }
     for (const [key, old] of this.store) {
       if (!seen.has(key)) {
-        this.store.delete(key);
+        this.remove(key);
         this.emit('delete', old);
       }
     }
@@ -117,12 +185,11 @@ export class Informer<T extends KubeObject> {
               if (rv) this.resourceVersion = rv;
               if (ev.type === 'BOOKMARK') return;
               const key = objectKey(ev.object);
-              const old = this.store.get(key);
               if (ev.type === 'DELETED') {
-                this.store.delete(key);
+                this.remove(key);
                 this.emit('delete', ev.object);
               } else {
-                this.store.set(key, ev.object);
+                const old = this.put(key, ev.object);
                 this.emit(old ? 'update' : 'add', ev.object, old);
               }
             },

@@ -22,9 +22,14 @@ export const consoleLog: Log = {
   error: (m) => console.error(`${new Date().toISOString()} ERROR ${m}`),
 };
 
+/** Past this many distinct keys the per-key counts start over, so they cannot grow without bound. */
+const MAX_COUNTED_KEYS = 100_000;
+
 export class ControllerRunner {
   readonly name: string;
   readonly queue: WorkQueue;
+  /** Finished reconciles per key: the evidence a test waits for before asserting nothing changed. */
+  private readonly counts = new Map<string, number>();
   private readonly reconcile: Reconcile;
   private readonly metrics: Metrics;
   private readonly log: Log;
@@ -41,6 +46,22 @@ export class ControllerRunner {
       { controller: name },
       () => this.queue.length,
     );
+  }
+
+  /** How many reconciles of `key` have finished (successful or not) since start. */
+  reconciles(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  /** Resolves once `key` has finished more than `after` reconciles (a key is never handled twice at once). */
+  async reconciled(key: string, after: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.reconciles(key) <= after) {
+      if (performance.now() > deadline) {
+        throw new Error(`${this.name} ${key}: no reconcile after #${after} within ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** Runs `workers` loops until the queue shuts down. */
@@ -63,6 +84,9 @@ export class ControllerRunner {
         const delay = this.queue.addRateLimited(key);
         this.log.error(`${this.name} ${key}: ${(e as Error).message ?? String(e)} (retry in ${delay} ms)`);
       } finally {
+        // Counted before done(): once done() hands the key to the next worker, this one is over.
+        if (this.counts.size >= MAX_COUNTED_KEYS && !this.counts.has(key)) this.counts.clear();
+        this.counts.set(key, this.reconciles(key) + 1);
         this.queue.done(key);
         const labels = { controller: this.name, result: outcome };
         this.metrics.inc('edgefleet_reconcile_total', 'Reconciles by controller and result', labels);

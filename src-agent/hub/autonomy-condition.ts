@@ -37,7 +37,9 @@ export function autonomyCondition(i: AutonomyInputs): Pick<Condition, 'status' |
     };
   if (!i.certificatesLoaded)
     return { status: 'False', reason: 'CertificatesNotReady', message: 'hub has no client certificate' };
-  if (!i.cache.writable) return { status: 'False', reason: i.cache.reason, message: i.cache.message };
+  // Resyncing: writable again, but missing what changed while it was not.
+  if (!i.cache.writable || i.cache.reason !== 'Ready')
+    return { status: 'False', reason: i.cache.reason, message: i.cache.message };
   return {
     status: 'True',
     reason: 'AutonomyReady',

@@ -16,7 +16,12 @@ export interface HealthOptions {
   leaseDurationSeconds: number;
   log: Logger;
   now?: () => number;
+  /** Called with each new copy of the Lease the cloud answered (the hub keeps it on disk). */
+  onLease?: (lease: Lease) => void;
 }
+
+/** First fast probe after the cloud was found unreachable; later ones double up to the heartbeat interval. */
+const RECOVER_FIRST_MS = 1_000;
 
 /** MicroTime as the API server writes it. */
 function microTime(ms: number): string {
@@ -35,6 +40,8 @@ export class HealthChecker {
   private healthy = false;
   private successes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private recoverTimer: NodeJS.Timeout | undefined;
+  private recoverDelayMs = RECOVER_FIRST_MS;
   private running: Promise<void> | undefined;
   private lease: Lease | undefined;
   private kubeletSeenAt: number;
@@ -64,6 +71,20 @@ export class HealthChecker {
   /** The hub's latest view of the node Lease, used to answer kubelet's own lease requests. */
   currentLease(): Lease | undefined {
     return this.lease;
+  }
+
+  /**
+   * The Lease as the hub last saw it before a restart (from disk): without it, kubelet's lease GET
+   * after an offline restart is a 404, which sends kubelet to create the Lease — a write the cloud
+   * must take, refused offline. A fresh answer from the cloud replaces it.
+   */
+  seedLease(lease: Lease): void {
+    this.lease ??= lease;
+  }
+
+  private keep(lease: Lease): void {
+    this.lease = lease;
+    this.o.onLease?.(lease);
   }
 
   noteKubelet(): void {
@@ -99,6 +120,34 @@ export class HealthChecker {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.recoverTimer);
+    this.recoverTimer = undefined;
+  }
+
+  /**
+   * A proxied request found the cloud unreachable (refused, reset, timed out, or silent past the link
+   * check): that is as good as a failed renewal, and waiting for the next one would leave requests
+   * hanging on a dead link meanwhile.
+   */
+  markUnreachable(reason: string): void {
+    this.lastError = reason;
+    this.record(false);
+  }
+
+  /**
+   * While unhealthy, probes come sooner than the heartbeat (1 s, doubling up to the interval), so a
+   * short cut — or a request that was wrongly taken for one — costs seconds offline, not two intervals.
+   */
+  private scheduleRecovery(): void {
+    clearTimeout(this.recoverTimer);
+    if (this.healthy || this.timer === undefined) return;
+    this.recoverTimer = setTimeout(() => {
+      void this.probe().then(() => {
+        this.recoverDelayMs = Math.min(this.recoverDelayMs * 2, this.o.intervalMs);
+        this.scheduleRecovery();
+      });
+    }, this.recoverDelayMs);
+    this.recoverTimer.unref();
   }
 
   /** One renewal (or read, when kubelet is silent); overlapping ticks share the one in flight. */
@@ -140,6 +189,10 @@ export class HealthChecker {
       lastError: healthy ? undefined : this.lastError,
     });
     for (const l of this.listeners) l(healthy);
+    if (!healthy) {
+      this.recoverDelayMs = RECOVER_FIRST_MS;
+      this.scheduleRecovery();
+    }
   }
 
   private async renew(): Promise<void> {
@@ -148,7 +201,7 @@ export class HealthChecker {
     if (this.kubeletSilent()) {
       if (got.status !== 200 && got.status !== 404)
         throw new Error(`reading the node Lease answered ${got.status}`);
-      if (got.status === 200) this.lease = got.body as Lease;
+      if (got.status === 200) this.keep(got.body as Lease);
       return;
     }
     if (got.status === 404) {
@@ -160,7 +213,7 @@ export class HealthChecker {
       if (created.status !== 201 && created.status !== 409)
         throw new Error(`creating the node Lease answered ${created.status}: ${describe(created.body)}`);
       if (created.status === 201) {
-        this.lease = created.body as Lease;
+        this.keep(created.body as Lease);
         return;
       }
       return this.renew();
@@ -186,7 +239,7 @@ export class HealthChecker {
     }
     if (put.status !== 200)
       throw new Error(`renewing the node Lease answered ${put.status}: ${describe(put.body)}`);
-    this.lease = put.body as Lease;
+    this.keep(put.body as Lease);
   }
 
   private fresh(): Lease {

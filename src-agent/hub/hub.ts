@@ -8,21 +8,23 @@ import { ensureClientCert, ensureServingCert, rotationDue } from './bootstrap.ts
 import { collectGarbage, type GcResult } from './cache-gc.ts';
 import { loadOrCreateCacheKey } from './cache-key.ts';
 import { CacheManager } from './cache-manager.ts';
+import { CacheResync } from './cache-resync.ts';
 import { CentralConfig, type EffectiveSettings } from './central-config.ts';
 import { CertManager } from './cert-manager.ts';
 import { CloudView } from './cloud-view.ts';
 import { FilterChain } from './filters/chain.ts';
 import { createTransform } from './filters/transform.ts';
-import { HealthChecker } from './health-checker.ts';
+import { HealthChecker, type Lease } from './health-checker.ts';
 import { Journal } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
+import { LinkCheck } from './link-check.ts';
 import { type Logger, stderrLogger } from './log.ts';
 import { HubMetrics } from './metrics.ts';
 import { OfflineServer, offlineNeedsBody } from './offline.ts';
 import { registerOfflineMetrics } from './offline-metrics.ts';
 import { ApiProxy, refuseUpgrade } from './proxy.ts';
 import { componentOf, parseRequestInfo, type RequestInfo } from './request-info.ts';
-import { Storage, type StorageIo } from './storage.ts';
+import { type ObjectKey, Storage, type StorageIo } from './storage.ts';
 import { isTokenRequest, TokenCache } from './token-cache.ts';
 import { Upstream } from './upstream.ts';
 
@@ -30,6 +32,8 @@ export interface HubOptions {
   log?: Logger;
   /** Test hook: make the cache disk fail. */
   storageIo?: StorageIo;
+  /** How often a cache disk that refused writes is tried again (default 5 s; tests use less). */
+  diskRecheckMs?: number;
 }
 
 /** Journaled writes are small (status, events); anything larger is refused rather than held in memory. */
@@ -81,6 +85,11 @@ export class Hub {
   private upstream!: Upstream;
   private proxy!: ApiProxy;
   private health!: HealthChecker;
+  private linkCheck!: LinkCheck;
+  private resync!: CacheResync;
+  private diskTimer: NodeJS.Timeout | undefined;
+  private diskChecking = false;
+  private readonly diskRecheckMs: number;
   private offline!: OfflineServer;
   private tokens!: TokenCache;
   private readonly certs: CertManager;
@@ -117,6 +126,7 @@ export class Hub {
     this.proxyServer.requestTimeout = 0;
     this.proxyServer.headersTimeout = 60_000;
     this.adminServer = http.createServer(adminHandler(this.metrics, () => this.readiness()));
+    this.diskRecheckMs = opts.diskRecheckMs ?? 5_000;
   }
 
   static async start(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
@@ -155,7 +165,8 @@ export class Hub {
       await this.central.start();
       this.cloud.watchOwnNode();
     }
-    this.proxy = new ApiProxy(this.upstream, this.cache, this.log);
+    this.linkCheck = new LinkCheck(this.upstream, this.config.cutDetectionMs ?? HUB_DEFAULTS.cutDetectionMs);
+    this.proxy = new ApiProxy(this.upstream, this.cache, this.log, this.linkCheck);
     this.offline = new OfflineServer(this.cache, this.journal, this.log, this.config.nodeName);
     this.tokens = new TokenCache(this.storage, this.upstream, this.log, () => this.cache.cachesSecrets);
     this.health = new HealthChecker({
@@ -165,15 +176,27 @@ export class Hub {
       kubeletSilenceMs: this.config.kubeletSilenceSeconds * 1000,
       leaseDurationSeconds: this.config.leaseDurationSeconds,
       log: this.log,
+      // One small write per renewal; a failing disk only means the next restart starts without it.
+      onLease: (lease) => void this.storage.put(this.leaseKey(), lease).catch(() => undefined),
     });
+    const saved = await this.storage.get(this.leaseKey()).catch(() => undefined);
+    if (saved) this.health.seedLease(saved as Lease);
     this.autonomy = new AutonomyReporter(this.upstream, this.config.nodeName, this.log);
     this.cloud.onNode(() => void this.reportAutonomy());
+    this.resync = new CacheResync(this.upstream, this.cache, this.log);
+    // The condition says at once when caching stops (and when it is trusted again).
+    this.storage.onConditionChange(() => void this.reportAutonomy());
+    this.diskTimer = setInterval(() => void this.checkDisk(), this.diskRecheckMs);
+    this.diskTimer.unref();
     this.health.onChange((healthy) => {
       if (healthy) {
         this.offline.releaseWatches();
         void this.replayJournal();
         void this.reportAutonomy();
-      } else this.proxy.endWatches();
+      } else {
+        this.proxy.endWatches();
+        this.proxy.abandonInFlight('the cloud became unreachable');
+      }
     });
     this.registerGauges();
     registerOfflineMetrics(this.metrics, this.journal, this.tokens);
@@ -197,6 +220,30 @@ export class Hub {
       admin: this.adminAddress,
       cloudHealthy: this.health.isHealthy(),
     });
+  }
+
+  /**
+   * After the cache disk refused writes: once it takes a probe write again, caching resumes in the
+   * "resyncing" state (Autonomy stays False), watches are ended so their clients re-watch through
+   * sinks that cache again, and — once the cloud answers — everything the clients read is read again;
+   * only a resync without failures makes the cache trusted (Ready) again.
+   */
+  private async checkDisk(): Promise<void> {
+    if (this.diskChecking || this.closed) return;
+    this.diskChecking = true;
+    try {
+      if (!this.storage.status.writable) {
+        if (!(await this.storage.probeWritable())) return;
+        this.storage.markResyncing();
+        this.log.info('cache.writable_again', { scopes: this.resync.size });
+        this.proxy.endWatches();
+      }
+      if (this.storage.status.reason !== 'CacheResyncing' || !this.health.isHealthy()) return;
+      const r = await this.resync.run();
+      if (r.failed === 0 && this.storage.status.reason === 'CacheResyncing') this.storage.resetCondition();
+    } finally {
+      this.diskChecking = false;
+    }
   }
 
   /** Removes cached objects deleted in the cloud; skipped while offline. One run at a time. */
@@ -346,7 +393,7 @@ export class Hub {
     return this.health.isHealthy();
   }
 
-  /** Runs one heartbeat now (tests; also used after a proxied request found the cloud unreachable). */
+  /** Runs one heartbeat now (tests). */
   probeNow(): Promise<void> {
     return this.health.probe();
   }
@@ -457,6 +504,12 @@ export class Hub {
       'counter',
     );
     m.gauge(
+      'edgefleet_hub_link_checks_total',
+      'Link checks (/livez) sent because a proxied request got no answer in time (a cut is told from a slow answer).',
+      () => this.linkCheck.checks,
+      'counter',
+    );
+    m.gauge(
       'edgefleet_hub_lease_failures_total',
       'Failed node Lease renewals.',
       () => this.health.failures,
@@ -485,6 +538,16 @@ export class Hub {
     );
   }
 
+  /** Where the hub keeps its own copy of the node Lease (hub state, not a client's cache). */
+  private leaseKey(): ObjectKey {
+    return {
+      component: '_hub',
+      resource: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' },
+      namespace: 'kube-node-lease',
+      name: this.config.nodeName,
+    };
+  }
+
   private isKubeletLease(info: RequestInfo, component: string): boolean {
     return (
       component === 'kubelet' &&
@@ -508,6 +571,8 @@ export class Hub {
     const component = componentOf(req);
     if (component === 'kubelet') this.health.noteKubelet();
     const cacheable = this.cache.isCacheableClient(req);
+    if (cacheable && ['get', 'list', 'watch'].includes(info.verb) && this.cache.isCacheableRequest(info))
+      this.resync.record(component, req.url ?? '/');
     let servedBy = 'cloud';
     res.on('finish', () => this.observe(info, component, res.statusCode, servedBy, started));
     res.on('close', () => {
@@ -568,8 +633,9 @@ export class Hub {
       }
       const fwd = { req, res, info, component, cacheable, body, makeTransform, ownCredentials: secure };
       this.proxy.forward(fwd, (why) => {
-        // The cloud failed between heartbeats: probe now so the state flips without waiting a tick.
-        void this.health.probe();
+        // A failed request is evidence of a cut: flip to offline now (requests still waiting on the
+        // cloud are answered from the cache too) and let the health checker probe its way back.
+        this.health.markUnreachable(why);
         offline(why).catch((err: Error) => sendStatus(res, 500, 'InternalError', err.message));
       });
     } catch (err) {
@@ -597,8 +663,21 @@ export class Hub {
     }
     // kubelet's renewal: the hub owns the heartbeat, so answer with its view of the Lease.
     const body = await readBody(req, MAX_JOURNALED_BODY);
-    if (lease) sendJson(res, 200, lease);
-    else sendJson(res, 200, JSON.parse(body.toString('utf8') || '{}'));
+    if (lease) {
+      sendJson(res, 200, lease);
+      return;
+    }
+    // Not known yet (hub just started, cloud not reached): the only copy is kubelet's own, which it
+    // sends as protobuf. Echo its bytes in its own encoding — client-go decodes by Content-Type — so
+    // the renewal succeeds offline and online alike; its stale resourceVersion never reaches the
+    // cloud, as kubelet's renewals are answered here once the hub holds the Lease.
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': String(req.headers['content-type'] ?? 'application/json'),
+      'content-length': body.length,
+    };
+    if (req.headers['content-encoding']) headers['content-encoding'] = req.headers['content-encoding'];
+    res.writeHead(200, headers);
+    res.end(body);
   }
 
   private observe(
@@ -640,6 +719,7 @@ export class Hub {
     if (this.rotateTimer) clearTimeout(this.rotateTimer);
     if (this.secureProxyRetry) clearTimeout(this.secureProxyRetry);
     if (this.gcTimer) clearInterval(this.gcTimer);
+    if (this.diskTimer) clearInterval(this.diskTimer);
     this.health?.stop();
     this.central?.stop();
     this.cloud?.stop();

@@ -1,4 +1,6 @@
+import { rm } from 'node:fs/promises';
 import * as net from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Hub } from './hub.ts';
 import { MemoryLogger } from './log.ts';
@@ -28,8 +30,11 @@ async function blackhole(port: number): Promise<() => Promise<void>> {
     });
 }
 
-/** A hub that cached kubelet's node and pod online, then restarted with the cloud unreachable. */
-async function restartedOffline() {
+/**
+ * A hub that cached kubelet's node and pod online, then restarted with the cloud unreachable;
+ * `forgetLease`: without the Lease the hub kept on disk (as a hub upgraded from before it kept one).
+ */
+async function restartedOffline(opts: { forgetLease?: boolean } = {}) {
   const t = await startTestHub('hub-offline-start-');
   cleanups.push(t.stop);
   t.api.addPod('web-1', { app: 'web' });
@@ -38,6 +43,8 @@ async function restartedOffline() {
   await t.hub.close();
   await t.api.stop();
   cleanups.push(await blackhole(t.api.port));
+  if (opts.forgetLease)
+    await rm(join(t.config.cacheDir, '_hub', 'leases.v1.coordination.k8s.io'), { recursive: true });
   const t0 = Date.now();
   const starting = Hub.start(t.config, { log: new MemoryLogger() });
   cleanups.push(async () => (await starting).close());
@@ -106,5 +113,40 @@ describe('hub start with the cloud unreachable', () => {
     expect(hub.journal.list().map((e) => `${e.kind} ${e.method} ${e.path}`)).toEqual([
       'node-status PATCH /api/v1/nodes/n1/status',
     ]);
+  }, 20_000);
+
+  it("answers kubelet's protobuf Lease renewal with 200 before the hub knows the Lease (no 500)", async () => {
+    const t = await restartedOffline({ forgetLease: true });
+    const hub = await t.starting;
+    // kubelet's PUT of its Lease: the protobuf envelope, not JSON.
+    const pb = Buffer.concat([
+      Buffer.from('k8s\0'),
+      Buffer.from([0x0a, 0x11, 0x0a, 0x0f]),
+      Buffer.alloc(15, 1),
+    ]);
+    const r = await send(
+      hub.proxyAddress,
+      'PUT',
+      '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1',
+      { ua: KUBELET, body: pb, headers: { 'content-type': PROTOBUF } },
+    );
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe(PROTOBUF);
+    expect(Buffer.compare(r.body, pb)).toBe(0);
+  }, 20_000);
+
+  it("answers kubelet's Lease GET after an offline restart from the Lease the hub kept on disk (not 404, which sends kubelet to create it)", async () => {
+    const t = await restartedOffline();
+    const hub = await t.starting;
+    const r = await send(
+      hub.proxyAddress,
+      'GET',
+      '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1',
+      { ua: KUBELET },
+    );
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body.toString())).toMatchObject({
+      metadata: { name: 'n1', namespace: 'kube-node-lease' },
+    });
   }, 20_000);
 });

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { CacheManager, CacheSink } from './cache-manager.ts';
 import type { BodyTransform } from './filters/transform.ts';
 import { sendStatus } from './k8s-status.ts';
+import type { LinkCheck } from './link-check.ts';
 import type { Logger } from './log.ts';
 import type { RequestInfo } from './request-info.ts';
 import { SharedWatch, shareKey } from './shared-watch.ts';
@@ -92,11 +93,26 @@ export class ApiProxy {
   upstreamWatches = 0;
   /** Local watches served by joining an existing upstream watch. */
   sharedJoins = 0;
+  private readonly linkCheck: LinkCheck | undefined;
+  /**
+   * Requests in flight to the cloud, each with how to give it up: before its response headers, by
+   * answering it locally (the caller's fallback); after them, by ending the stream (the client retries).
+   */
+  private readonly inFlight = new Set<(why: string) => void>();
 
-  constructor(upstream: Upstream, cache: CacheManager, log: Logger) {
+  constructor(upstream: Upstream, cache: CacheManager, log: Logger, linkCheck?: LinkCheck) {
     this.upstream = upstream;
     this.cache = cache;
     this.log = log;
+    this.linkCheck = linkCheck;
+  }
+
+  /**
+   * The cloud went away: requests still waiting on it would hang until their own timeouts, so those
+   * without an answer yet are answered locally now and unfinished responses are ended.
+   */
+  abandonInFlight(why: string): void {
+    for (const give of [...this.inFlight]) give(why);
   }
 
   /** Ends every proxied watch cleanly (the client sees a normal end of stream and re-lists). */
@@ -150,7 +166,7 @@ export class ApiProxy {
     const servers = this.upstream.order();
     // Only requests whose body we hold (or that have none) can be retried on another server.
     const retryable = f.body !== undefined || req.method === 'GET' || req.method === 'HEAD';
-    const attempt = (i: number): void => {
+    const attempt = (i: number, freshSocket = false): void => {
       const server = servers[i];
       if (!server) {
         unreachable('no API server answered');
@@ -163,11 +179,33 @@ export class ApiProxy {
         path: req.url ?? '/',
         headers,
         ownCredentials: f.ownCredentials || req.headers.authorization !== undefined,
+        fresh: freshSocket,
       });
       let answered = false;
-      const fail = (err: Error): void => {
+      const stopCheck = this.linkCheck?.watch(server, (why) => creq.destroy(new Error(why)));
+      const giveUp = (why: string): void => {
         if (answered) return;
         answered = true;
+        settle();
+        creq.destroy();
+        settlePending(undefined);
+        unreachable(why);
+      };
+      const settle = (): void => {
+        stopCheck?.();
+        clearTimeout(headerTimer);
+        this.inFlight.delete(giveUp);
+      };
+      this.inFlight.add(giveUp);
+      const fail = (err: NodeJS.ErrnoException): void => {
+        if (answered) return;
+        answered = true;
+        settle();
+        // The server closed an idle keep-alive connection as it was reused: a race, not a cut (once).
+        if (creq.reusedSocket && err.code === 'ECONNRESET' && retryable && !freshSocket && !res.destroyed) {
+          attempt(i, true);
+          return;
+        }
         this.upstream.markFailed(server);
         this.log.warn('proxy.upstream_failed', {
           server: server.origin,
@@ -193,10 +231,7 @@ export class ApiProxy {
         () => creq.destroy(new Error(`no response headers in ${RESPONSE_HEADER_TIMEOUT_MS} ms`)),
         RESPONSE_HEADER_TIMEOUT_MS,
       );
-      creq.on('error', (err) => {
-        clearTimeout(headerTimer);
-        fail(err);
-      });
+      creq.on('error', fail);
       // The client went away: stop the upstream request too (a watch would otherwise leak).
       let sharedOut = false;
       res.on('close', () => {
@@ -204,7 +239,7 @@ export class ApiProxy {
         if (!res.writableFinished && !sharedOut) creq.destroy();
       });
       creq.on('response', (ures) => {
-        clearTimeout(headerTimer);
+        settle();
         answered = true;
         this.upstream.markOk(server);
         if (share && ures.statusCode === 200 && !this.shared.has(share.key)) {
@@ -284,6 +319,15 @@ export class ApiProxy {
       if (info.verb === 'watch') res.flushHeaders();
     }
     const isWatch = info.verb === 'watch' && status === 200;
+    // A LIST or GET still streaming when the cloud goes away is cut short, so its client retries
+    // (and is answered from the cache) instead of waiting on a dead link; watches end cleanly instead.
+    const cutShort = (): void => {
+      ures.destroy();
+    };
+    if (!isWatch) {
+      this.inFlight.add(cutShort);
+      ures.once('close', () => this.inFlight.delete(cutShort));
+    }
     let ended = false;
     const endClean = (): void => {
       if (ended) return;

@@ -1,21 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { HubConfigError, parseHubConfig } from '../api/hub-config.ts';
+import { configFlag } from '../config-flag.ts';
 import { trustOnlyClusterCa } from './default-ca.ts';
 import { Hub } from './hub.ts';
 import { stderrLogger } from './log.ts';
 
 const DEFAULT_CONFIG = '/etc/edgefleet/hub.yaml';
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i !== -1) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`${name}=`));
-  return eq?.slice(name.length + 1);
-}
-
 /** `edgefleet-agent hub [--config /etc/edgefleet/hub.yaml]` — runs until SIGTERM/SIGINT. */
 export async function run(args: string[]): Promise<void> {
-  const path = flag(args, '--config') ?? DEFAULT_CONFIG;
+  const path = configFlag(args, DEFAULT_CONFIG);
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -109,9 +109,56 @@ export class Storage {
     return this.condition;
   }
 
-  /** Lets caching resume after the operator freed space; the next write re-checks. */
+  /** Caching is trusted again (after a resync, or in tests); the next write re-checks. */
   resetCondition(): void {
-    this.condition = { writable: true, reason: 'Ready', message: 'cache is writable' };
+    this.setCondition({ writable: true, reason: 'Ready', message: 'cache is writable' });
+  }
+
+  /**
+   * The disk takes writes again but the cache missed what changed meanwhile: writes go on (the
+   * resync lands through them), and the condition says the cache is not to be trusted yet.
+   */
+  markResyncing(): void {
+    this.setCondition({
+      writable: true,
+      reason: 'CacheResyncing',
+      message: `the cache disk ${this.root} takes writes again; re-listing what the cache holds from the cloud before trusting it offline`,
+    });
+  }
+
+  private readonly conditionListeners: ((c: StorageCondition) => void)[] = [];
+
+  /** Runs `cb` on every change of the condition (caching stopped, resyncing, trusted again). */
+  onConditionChange(cb: (c: StorageCondition) => void): void {
+    this.conditionListeners.push(cb);
+  }
+
+  private setCondition(c: StorageCondition): void {
+    const changed = c.reason !== this.condition.reason || c.writable !== this.condition.writable;
+    this.condition = c;
+    if (changed) for (const l of this.conditionListeners) l(c);
+  }
+
+  /**
+   * Whether the disk takes a write again (a 64 KiB probe file written, fsynced and removed through the
+   * same file operations as the cache), so caching can resume without a restart once space returns.
+   */
+  async probeWritable(): Promise<boolean> {
+    const tmp = join(this.root, `.tmp-probe-${randomBytes(6).toString('hex')}`);
+    try {
+      const fh = await this.io.open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(Buffer.alloc(64 * 1024));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    }
   }
 
   objectPath(k: ObjectKey): string {
@@ -464,11 +511,11 @@ export class Storage {
     this.writeErrors++;
     if (err.code && DISK_UNUSABLE.has(err.code)) {
       if (this.condition.writable) {
-        this.condition = {
+        this.setCondition({
           writable: false,
           reason: err.code === 'EROFS' ? 'CacheReadOnly' : 'CacheDiskFull',
-          message: `caching stopped: ${err.code} writing ${this.rel(path)}; free space or remount ${this.root} read-write, then restart the hub`,
-        };
+          message: `caching stopped: ${err.code} writing ${this.rel(path)}; the cache misses what changes from now on. Free space on (or remount read-write) ${this.root}: the hub then re-lists what it caches and resumes`,
+        });
         this.log.error('cache.disabled', {
           code: err.code,
           path: this.rel(path),

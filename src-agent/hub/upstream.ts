@@ -28,6 +28,8 @@ export interface UpstreamRequest {
   headers: http.OutgoingHttpHeaders;
   /** Requests that carry their own Authorization go without the node certificate, or the cert would win. */
   ownCredentials?: boolean;
+  /** A new connection rather than a pooled one (a retry after a pooled one was found closed). */
+  fresh?: boolean;
 }
 
 /** How long a server that failed is skipped before being tried again. */
@@ -114,11 +116,12 @@ export class Upstream {
       path: r.path,
       headers: { ...r.headers, host: server.host },
     };
-    if (server.protocol === 'http:') return http.request({ ...opts, agent: this.plainAgent });
+    if (server.protocol === 'http:')
+      return http.request({ ...opts, agent: r.fresh ? false : this.plainAgent });
     // setCredentials made both agents, as this server is https.
     const agent = (r.ownCredentials ? this.anonAgent : this.certAgent) as https.Agent;
     // Upgrades take the socket over for good; give them a fresh connection with the same TLS identity.
-    if (r.headers.upgrade) {
+    if (r.headers.upgrade || r.fresh) {
       const fresh: https.RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
         ...opts,
         agent: false,

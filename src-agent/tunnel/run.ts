@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { parseTunnelAgentConfig, parseTunnelServerConfig, type TlsFiles } from '../api/tunnel-config.ts';
+import { configFlag } from '../config-flag.ts';
 import { AdminEndpoint } from './admin.ts';
 import { type TlsMaterial, TunnelAgent } from './agent.ts';
 import { ConnectDoor } from './connect-door.ts';
@@ -12,12 +12,7 @@ const DEFAULT_AGENT_CONFIG = '/etc/edgefleet/tunnel-agent.yaml';
 const DEFAULT_SERVER_CONFIG = '/etc/edgefleet/tunnel-server.yaml';
 
 async function readConfig(argv: string[], fallback: string): Promise<{ raw: unknown; path: string }> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string' } },
-    allowPositionals: false,
-  });
-  const path = values.config ?? fallback;
+  const path = configFlag(argv, fallback);
   let text: string;
   try {
     text = await readFile(path, 'utf8');

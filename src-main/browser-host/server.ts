@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import type { EventSink } from '../ipc/contract.ts';
 import type { IpcRouter } from '../ipc/router.ts';
+import type { ClusterSnapshot } from '../ipc/types.ts';
 import { attachWsIpc } from './ws-ipc.ts';
 
 /**
@@ -31,7 +32,13 @@ export interface BrowserHostOptions {
   rendererDir: string;
   port?: number;
   /** The app's IPC; without it only the static UI is served (the shell test). */
-  ipc?: { router: IpcRouter; subscribe: (sink: EventSink) => () => void };
+  ipc?: {
+    router: IpcRouter;
+    subscribe: (sink: EventSink) => () => void;
+    snapshotFor?: (clusterId: string) => ClusterSnapshot | undefined | Promise<ClusterSnapshot | undefined>;
+  };
+  /** Bytes queued on one socket past which its cluster diffs are coalesced (ws-ipc.ts). */
+  lagBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -90,6 +97,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
         token,
         authority: () => authority,
         ...opts.ipc,
+        ...(opts.lagBytes ? { lagBytes: opts.lagBytes } : {}),
         ...(opts.log ? { log: opts.log } : {}),
       })
     : null;

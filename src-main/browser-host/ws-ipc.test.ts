@@ -130,3 +130,48 @@ describe('WebSocket IPC of the browser host', () => {
     expect(handled.length).toBe(before);
   });
 });
+
+describe('WebSocket IPC back-pressure', () => {
+  it('a page that stops reading gets no unbounded queue: its diffs are dropped, then one fresh snapshot', async () => {
+    const lagSinks = new Set<EventSink>();
+    const snapshot = { clusterId: 'c/x', seq: 999, marker: 'fresh' };
+    const slowHost = await startBrowserHost({
+      rendererDir: dir,
+      ipc: {
+        router,
+        subscribe: (s) => {
+          lagSinks.add(s);
+          return () => lagSinks.delete(s);
+        },
+        snapshotFor: (id) => (id === 'c/x' ? (snapshot as never) : undefined),
+      },
+      lagBytes: 256 * 1024,
+    });
+    const url = new URL(slowHost.url);
+    const ws = new WebSocket(
+      `ws://${url.host}${WS_PATH}`,
+      [WS_PROTOCOL, `${WS_TOKEN_PREFIX}${slowHost.token}`],
+      {
+        origin: `http://${url.host}`,
+      },
+    );
+    await new Promise((r) => ws.once('open', r));
+    const received: { event?: string; payload?: { seq?: number; marker?: string } }[] = [];
+    ws.on('message', (d) => received.push(JSON.parse(String(d))));
+    // The page stops reading (a busy renderer): nothing leaves the kernel's buffers.
+    (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const big = 'x'.repeat(512 * 1024);
+    const sent = 60;
+    for (let seq = 1; seq <= sent; seq++)
+      for (const sink of lagSinks)
+        sink('cluster:diff', { clusterId: 'c/x', seq, at: '', resources: {}, pad: big } as never);
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await until(() => received.some((m) => m.event === 'cluster:snapshot'));
+    const diffs = received.filter((m) => m.event === 'cluster:diff').length;
+    // Fewer diffs than were sent (the rest were coalesced), then the snapshot that covers them.
+    expect(diffs).toBeLessThan(sent);
+    expect(received.find((m) => m.event === 'cluster:snapshot')?.payload?.marker).toBe('fresh');
+    ws.close();
+    await slowHost.close();
+  });
+});

@@ -11,6 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { EventSink } from '../ipc/contract.ts';
 import { fail } from '../ipc/errors.ts';
 import type { IpcRouter } from '../ipc/router.ts';
+import type { ClusterSnapshot } from '../ipc/types.ts';
 import {
   WS_MAX_MESSAGE_BYTES,
   WS_PATH,
@@ -27,6 +28,13 @@ export interface WsIpcOptions {
   authority: () => string;
   router: IpcRouter;
   subscribe: (sink: EventSink) => () => void;
+  /**
+   * A fresh snapshot of a live cluster, sent instead of the diffs a slow page could not take:
+   * past `lagBytes` queued on a socket its cluster diffs are dropped (coalesced), and once the
+   * queue drains it gets one snapshot per lagging cluster, so memory stays bounded.
+   */
+  snapshotFor?: (clusterId: string) => ClusterSnapshot | undefined | Promise<ClusterSnapshot | undefined>;
+  lagBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -98,8 +106,41 @@ export function attachWsIpc(opts: WsIpcOptions): { close(): Promise<void> } {
     const send = (msg: WsServerMessage) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
     };
-    const unsubscribe = opts.subscribe((event, payload) => send({ event, payload } as WsServerMessage));
-    ws.on('close', unsubscribe);
+    const lagBytes = opts.lagBytes ?? 8 * 1024 * 1024;
+    const lagging = new Set<string>();
+    let drainTimer: NodeJS.Timeout | undefined;
+    const catchUp = () => {
+      if (ws.bufferedAmount > lagBytes / 4) return;
+      clearInterval(drainTimer);
+      drainTimer = undefined;
+      const ids = [...lagging];
+      log(`WebSocket caught up: sending ${ids.length} snapshot(s) instead of the diffs it could not take`);
+      // Diffs stay dropped until each cluster's snapshot is queued, so none can jump ahead of it.
+      for (const id of ids) {
+        void Promise.resolve(opts.snapshotFor?.(id))
+          .then((snap) => {
+            if (snap) send({ event: 'cluster:snapshot', payload: snap } as WsServerMessage);
+          })
+          .catch((e) => log(`snapshot for ${id} failed: ${e instanceof Error ? e.message : String(e)}`))
+          .finally(() => lagging.delete(id));
+      }
+    };
+    const unsubscribe = opts.subscribe((event, payload) => {
+      if (event === 'cluster:diff' && opts.snapshotFor) {
+        const id = (payload as { clusterId: string }).clusterId;
+        if (lagging.has(id)) return;
+        if (ws.bufferedAmount > lagBytes) {
+          lagging.add(id);
+          drainTimer ??= setInterval(catchUp, 100);
+          return;
+        }
+      }
+      send({ event, payload } as WsServerMessage);
+    });
+    ws.on('close', () => {
+      clearInterval(drainTimer);
+      unsubscribe();
+    });
     ws.on('error', (e) => log(`WebSocket error: ${e.message}`));
     ws.on('message', async (data, isBinary) => {
       if (isBinary) {

@@ -3,6 +3,7 @@ import type { EventSink } from '../ipc/contract.ts';
 import type { IpcHandlers } from '../ipc/router.ts';
 import type { ClusterSnapshot, ClusterSourceInfo } from '../ipc/types.ts';
 import { LiveCluster, type LiveClusterOptions, notWatching } from './live-cluster.ts';
+import { LiveClusterWorker, type LiveView } from './live-cluster-worker.ts';
 import type { ClusterSources } from './sources.ts';
 
 type ClusterHandlers = Pick<
@@ -18,15 +19,40 @@ type ClusterHandlers = Pick<
 export interface ClustersServiceOptions {
   /** How long an unwatched cluster keeps its watches, so switching back and forth is free. */
   unwatchGraceMs?: number;
+  /** 'worker' (default): each cluster's list/watch/parse runs in a worker thread; 'inline' for tests. */
+  threads?: 'worker' | 'inline';
+}
+
+/** The in-thread LiveCluster behind the same interface as the worker. */
+class InlineLive implements LiveView {
+  readonly id: string;
+  private readonly lc: LiveCluster;
+  constructor(lc: LiveCluster) {
+    this.lc = lc;
+    this.id = lc.id;
+  }
+  start(): void {
+    this.lc.start();
+  }
+  stop(): Promise<void> {
+    return this.lc.stop();
+  }
+  async snapshot(): Promise<ClusterSnapshot> {
+    return this.lc.snapshot();
+  }
+  connectionInfo() {
+    return this.lc.connectionInfo();
+  }
 }
 
 export class ClustersService {
   private readonly sources: ClusterSources;
   private readonly emit: EventSink;
-  private readonly live = new Map<string, LiveCluster>();
+  private readonly live = new Map<string, LiveView>();
   private readonly liveOptions: LiveClusterOptions;
   private readonly graceMs: number;
   private readonly stopping = new Map<string, NodeJS.Timeout>();
+  private readonly threads: 'worker' | 'inline';
 
   constructor(
     sources: ClusterSources,
@@ -38,6 +64,7 @@ export class ClustersService {
     this.emit = emit;
     this.liveOptions = liveOptions;
     this.graceMs = options.unwatchGraceMs ?? 30_000;
+    this.threads = options.threads ?? 'worker';
   }
 
   /** Cluster ids with live watches (for tests and diagnostics). */
@@ -70,11 +97,14 @@ export class ClustersService {
     let lc = this.live.get(clusterId);
     if (!lc) {
       const kc = await this.sources.kubeConfigFor(clusterId);
-      lc = new LiveCluster(clusterId, kc, this.emit, this.liveOptions);
+      lc =
+        this.threads === 'worker'
+          ? new LiveClusterWorker(clusterId, kc, this.emit, this.liveOptions)
+          : new InlineLive(new LiveCluster(clusterId, kc, this.emit, this.liveOptions));
       this.live.set(clusterId, lc);
       lc.start();
     }
-    const snap = lc.snapshot();
+    const snap = await lc.snapshot();
     this.emit('cluster:snapshot', snap);
     return snap;
   }
@@ -82,30 +112,33 @@ export class ClustersService {
   /** Stops a cluster's watches after the grace period, unless it is watched again meanwhile. */
   async unwatch(clusterId: string): Promise<void> {
     if (!this.live.has(clusterId) || this.stopping.has(clusterId)) return;
-    const timer = setTimeout(() => {
-      this.stopping.delete(clusterId);
-      const lc = this.live.get(clusterId);
-      this.live.delete(clusterId);
-      void lc?.stop();
-    }, this.graceMs);
+    const timer = setTimeout(() => void this.stopNow(clusterId), this.graceMs);
     timer.unref();
     this.stopping.set(clusterId, timer);
   }
 
-  snapshot(clusterId: string): ClusterSnapshot {
+  private async stopNow(clusterId: string): Promise<void> {
+    clearTimeout(this.stopping.get(clusterId));
+    this.stopping.delete(clusterId);
+    const lc = this.live.get(clusterId);
+    this.live.delete(clusterId);
+    await lc?.stop();
+  }
+
+  async snapshot(clusterId: string): Promise<ClusterSnapshot> {
     const lc = this.live.get(clusterId);
     if (!lc) throw notWatching(clusterId);
     return lc.snapshot();
   }
 
-  liveCluster(clusterId: string): LiveCluster | undefined {
+  liveCluster(clusterId: string): LiveView | undefined {
     return this.live.get(clusterId);
   }
 
-  /** Stops the live clusters of one source (e.g. the demo's, before its API server goes away). */
+  /** Stops the live clusters of one source at once (e.g. the demo's, before its API server goes away). */
   async stopSource(sourceId: string): Promise<void> {
     const ids = [...this.live.keys()].filter((id) => id.startsWith(`${sourceId}/`));
-    await Promise.all(ids.map((id) => this.unwatch(id)));
+    await Promise.all(ids.map((id) => this.stopNow(id)));
   }
 
   async stopAll(): Promise<void> {

@@ -8,6 +8,7 @@ import {
   LABEL_IS_EDGE_WORKER,
   LABEL_NODEPOOL,
 } from '../../src-agent/api/labels.ts';
+import { LABEL_SITE, LABEL_ZONE } from '../ipc/edge-api.ts';
 import { KWOK_POD_PLACEMENT, type KwokNodeSpec } from './kwok.ts';
 
 export const DEMO_SITES = ['berlin', 'lyon', 'oslo'] as const;
@@ -25,7 +26,7 @@ export const MAX_DEMO_NODES = 2_000;
 
 /** Every demo node carries it, so the simulator selects exactly the demo's nodes. */
 export const DEMO_NODE_LABEL = 'edgefleet.dev/demo';
-export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+export const ZONE_LABEL = LABEL_ZONE;
 
 /**
  * Autonomy per pool kind: gateways and cameras keep their pods when cut off (cameras forever,
@@ -111,7 +112,7 @@ export function nodePoolObjects(pools: readonly DemoPool[]) {
   return pools.map((p) => ({
     apiVersion: 'apps.openyurt.io/v1beta2',
     kind: 'NodePool',
-    metadata: { name: p.name, labels: { [DEMO_NODE_LABEL]: 'true' } },
+    metadata: { name: p.name, labels: { [DEMO_NODE_LABEL]: 'true', [LABEL_SITE]: p.site } },
     spec: { type: 'Edge', labels: { [ZONE_LABEL]: p.site } },
   }));
 }

@@ -14,6 +14,8 @@ import {
   type FleetResponseMap,
 } from './fleet-contract.ts';
 import { CLUSTER_ID, SOURCE_ID } from './ids.ts';
+
+import type { StreamEnd, StreamLinesBatch, StreamOpened, StreamOutputBatch } from './stream-types.ts';
 import type {
   ClusterDiff,
   ClusterSnapshot,
@@ -93,6 +95,21 @@ const RUN_COMMON = {
   runId: optional(RUN_ID),
   concurrency: optional(int({ min: 1, max: 50 })),
 };
+
+/** Kubernetes object names: a namespace and a container are DNS labels, a pod a DNS subdomain. */
+const K8S_LABEL = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
+const POD_NAME = str({ min: 1, max: 253, pattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/ });
+/** Made by main (src-main/fleet/streams.ts). */
+const STREAM_ID = str({ min: 18, max: 18, pattern: /^s-[0-9a-f]{16}$/ });
+/** Up to 30 days back. */
+const SINCE_SECONDS = int({ min: 1, max: 30 * 24 * 3600 });
+/** A terminal dimension in character cells. */
+const CELLS = int({ min: 1, max: 1000 });
+/**
+ * One stdin write: a keystroke or a pasted chunk. Kept well under the browser host's 64 KiB
+ * message limit; the terminal sends a longer paste as several writes.
+ */
+export const STDIN_MAX_CHARS = 16 * 1024;
 
 export const REQUEST_SCHEMAS = {
   'vault:status': none(),
@@ -183,6 +200,54 @@ export const REQUEST_SCHEMAS = {
   /** Stops every demo process; answers once none is left. */
   'demo:stop': none(),
   ...FLEET_REQUEST_SCHEMAS,
+  /** Opens a pod's logs; lines follow as `stream:lines`, then one `stream:end`. */
+  'streams:podLogs': object({
+    clusterId: CLUSTER_ID,
+    namespace: K8S_LABEL,
+    pod: POD_NAME,
+    container: optional(K8S_LABEL),
+    follow: optional(bool()),
+    /** The last run's logs of a restarted container. */
+    previous: optional(bool()),
+    tailLines: optional(int({ min: 1, max: 100_000 })),
+    sinceSeconds: optional(SINCE_SECONDS),
+  }),
+  /** Opens an interactive exec; output follows as `stream:output`, the exit code in `stream:end`. */
+  'streams:exec': object({
+    clusterId: CLUSTER_ID,
+    namespace: K8S_LABEL,
+    pod: POD_NAME,
+    container: optional(K8S_LABEL),
+    command: array(str({ min: 1, max: 4096 }), { min: 1, max: 64 }),
+    /** Default false; with a TTY, stderr arrives merged into stdout. */
+    tty: optional(bool()),
+    /** Default true. */
+    stdin: optional(bool()),
+    /** The terminal's size at open (TTY only). */
+    size: optional(object({ cols: CELLS, rows: CELLS })),
+  }),
+  /** Opens the journal of an EdgeFleet agent unit on a registered host, over SSH (or the tunnel door). */
+  'streams:serviceLogs': object({
+    hostId: HOST_ID,
+    unit: literal('edgefleet-hub', 'edgefleet-tunnel-agent'),
+    follow: optional(bool()),
+    /** Most recent entries to start with (default 200). */
+    lines: optional(int({ min: 1, max: 10_000 })),
+    /** journalctl --grep: a PCRE2 pattern, case-insensitive unless it has capitals. */
+    grep: optional(str({ min: 1, max: 200, printable: true })),
+    sinceSeconds: optional(SINCE_SECONDS),
+  }),
+  /** Exec stdin: `data` (UTF-8 text, as a terminal produces), then optionally EOF (v5 servers only). */
+  'streams:write': object({
+    streamId: STREAM_ID,
+    data: optional(str({ max: STDIN_MAX_CHARS })),
+    eof: optional(bool()),
+  }),
+  'streams:resize': object({ streamId: STREAM_ID, cols: CELLS, rows: CELLS }),
+  /** The renderer handled every batch of this stream up to `seq`; main sends at most 4 batches ahead. */
+  'streams:ack': object({ streamId: STREAM_ID, seq: int({ min: 1, max: Number.MAX_SAFE_INTEGER }) }),
+  /** Stops a stream; `stream:end` with reason `closed` follows. Closing an ended stream is fine. */
+  'streams:close': object({ streamId: STREAM_ID }),
 } satisfies Record<string, Validator<unknown>>;
 
 export type RequestChannel = keyof typeof REQUEST_SCHEMAS;
@@ -217,6 +282,13 @@ export interface ResponseMap extends FleetResponseMap {
   'demo:start': DemoStatus;
   'demo:status': DemoStatus;
   'demo:stop': DemoStatus;
+  'streams:podLogs': StreamOpened;
+  'streams:exec': StreamOpened;
+  'streams:serviceLogs': StreamOpened;
+  'streams:write': null;
+  'streams:resize': null;
+  'streams:ack': null;
+  'streams:close': null;
 }
 export type ResponseOf<C extends RequestChannel> = ResponseMap[C];
 
@@ -234,6 +306,12 @@ export interface EventMap extends FleetEventMap {
   'provision:run': ProvisionRunInfo;
   /** The demo fleet's status on every change (build step, start step, running, failed, stopped). */
   'demo:progress': DemoStatus;
+  /** A batch of log lines of one stream (pod or service logs); acknowledge with `streams:ack`. */
+  'stream:lines': StreamLinesBatch;
+  /** A batch of exec output; acknowledge with `streams:ack`. */
+  'stream:output': StreamOutputBatch;
+  /** A stream's last event, after all its batches. */
+  'stream:end': StreamEnd;
 }
 export type EventChannel = keyof EventMap;
 
@@ -247,6 +325,9 @@ export const EVENT_CHANNELS: readonly EventChannel[] = [
   'provision:run',
   'demo:progress',
   ...FLEET_EVENT_CHANNELS,
+  'stream:lines',
+  'stream:output',
+  'stream:end',
 ];
 
 export function isRequestChannel(name: unknown): name is RequestChannel {

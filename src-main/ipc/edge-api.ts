@@ -23,3 +23,7 @@ export {
  */
 export const LABEL_SITE = 'edgefleet.io/site';
 export const LABEL_REGION = 'topology.kubernetes.io/region';
+export const LABEL_ZONE = 'topology.kubernetes.io/zone';
+
+/** The controller's rule for which pools a YurtAppSet targets (the Apps view shows the same). */
+export { targetPoolNames } from '../../src-agent/api/yurtappset-pools.ts';

@@ -3,6 +3,7 @@
  * field engineer reads the same way everywhere. The point is that a node cut off from the
  * cloud but running on its own (autonomy) never looks like a dead one.
  */
+import { autonomySeconds } from '../../src-agent/api/autonomy.ts';
 import {
   ANNOTATION_AUTONOMY_DURATION,
   ANNOTATION_AUTONOMY_LEGACY,
@@ -13,8 +14,8 @@ import type { ConditionWire, NodeWire } from './types.ts';
 
 /**
  * ready: Ready=True.
- * autonomous: NotReady/Unknown while its hub reported Autonomy=True up to the cut: pods keep
- *   running and are not evicted.
+ * autonomous: NotReady/Unknown while its hub reported Autonomy=True and the autonomy duration
+ *   since the node went NotReady has not run out: pods keep running and are not evicted.
  * not-ready: NotReady/Unknown without working autonomy: its pods will be evicted.
  * cordoned: Ready but unschedulable (an operator's choice).
  */
@@ -26,9 +27,6 @@ export const NODE_HEALTH_TEXT: Record<NodeHealth, string> = {
   'not-ready': 'Not ready, will be evicted',
   cordoned: 'Cordoned',
 };
-
-/** How long before the cut the hub's Autonomy report may be and still count (its heartbeat period is 1 min). */
-export const AUTONOMY_REPORT_FRESH_MS = 5 * 60_000;
 
 export function condition(n: NodeWire, type: string): ConditionWire | undefined {
   return n.conditions.find((c) => c.type === type);
@@ -44,19 +42,23 @@ export function autonomySetting(n: NodeWire): string | undefined {
   return undefined;
 }
 
-/** The hub said Autonomy=True, and said it recently before the node went NotReady. */
-export function autonomyWorking(n: NodeWire): boolean {
-  const a = condition(n, CONDITION_AUTONOMY);
-  if (a?.status !== 'True' || autonomySetting(n) === undefined) return false;
-  const ready = condition(n, 'Ready');
-  if (!ready || ready.status === 'True' || !ready.since) return true;
-  const reportedAt = Date.parse(a.heartbeat ?? a.since ?? '');
-  return Number.isFinite(reportedAt) && reportedAt >= Date.parse(ready.since) - AUTONOMY_REPORT_FRESH_MS;
+/**
+ * The hub said Autonomy=True (it reports on every change, so a True it could no longer stand by
+ * would have been replaced while the link was up) and the autonomy duration, counted from when
+ * the node went NotReady, has not run out at `now`.
+ */
+export function autonomyWorking(n: NodeWire, now = Date.now()): boolean {
+  if (condition(n, CONDITION_AUTONOMY)?.status !== 'True') return false;
+  const secs = autonomySeconds({ metadata: { annotations: n.annotations ?? {} } });
+  if (secs === undefined) return false;
+  if (secs === null) return true;
+  const since = Date.parse(condition(n, 'Ready')?.since ?? '');
+  return !Number.isFinite(since) || now - since < secs * 1000;
 }
 
-export function nodeHealth(n: NodeWire): NodeHealth {
+export function nodeHealth(n: NodeWire, now = Date.now()): NodeHealth {
   const ready = condition(n, 'Ready')?.status === 'True';
-  if (!ready) return autonomyWorking(n) ? 'autonomous' : 'not-ready';
+  if (!ready) return autonomyWorking(n, now) ? 'autonomous' : 'not-ready';
   return n.unschedulable ? 'cordoned' : 'ready';
 }
 

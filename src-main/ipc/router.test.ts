@@ -40,6 +40,13 @@ function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
       IpcHandlers,
       keyof typeof FLEET_REQUEST_SCHEMAS
     >),
+    'streams:podLogs': never,
+    'streams:exec': never,
+    'streams:serviceLogs': never,
+    'streams:write': never,
+    'streams:resize': never,
+    'streams:ack': never,
+    'streams:close': never,
     ...overrides,
   };
 }

@@ -67,11 +67,12 @@ export function optional<T>(inner: Validator<T>): Validator<T | undefined> {
   return (input, path = '') => (input === undefined ? good(undefined) : inner(input, path));
 }
 
-export function array<T>(item: Validator<T>, rules: { max?: number } = {}): Validator<T[]> {
+export function array<T>(item: Validator<T>, rules: { min?: number; max?: number } = {}): Validator<T[]> {
   const max = rules.max ?? 10_000;
   return (input, path = '') => {
     if (!Array.isArray(input)) return bad(path, `expected an array, got ${describe(input)}`);
     if (input.length > max) return bad(path, `at most ${max} items`);
+    if (input.length < (rules.min ?? 0)) return bad(path, `at least ${rules.min} items`);
     const out: T[] = [];
     for (let i = 0; i < input.length; i++) {
       const r = item(input[i], `${path}[${i}]`);

@@ -167,18 +167,26 @@ export class ProvisionService {
     return join(this.opts.dataDir, 'cache');
   }
 
-  async checkHostKey(id: string) {
+  /**
+   * One SSH session to a registered host, reached as provisioning reaches it (jump hosts, or the
+   * site's tunnel access door for NAT-only hosts), host key verified. The caller closes it.
+   */
+  async openSession(id: string): Promise<SshSession> {
     const { target, tunnel } = await this.batchHost(id);
+    const sock = tunnel ? await openSshThroughTunnel(tunnel, this.opts.vault) : undefined;
+    return SshSession.connect(target, {
+      vault: this.opts.vault,
+      knownHosts: this.knownHosts,
+      readyTimeoutMs: 15_000,
+      ...(sock ? { sock } : {}),
+    });
+  }
+
+  async checkHostKey(id: string) {
     try {
-      const sock = tunnel ? await openSshThroughTunnel(tunnel, this.opts.vault) : undefined;
-      const s = await SshSession.connect(target, {
-        vault: this.opts.vault,
-        knownHosts: this.knownHosts,
-        readyTimeoutMs: 15_000,
-        ...(sock ? { sock } : {}),
-      });
+      const s = await this.openSession(id);
       s.close();
-      return { status: 'trusted' as const, host: target.host, port: target.port ?? 22 };
+      return { status: 'trusted' as const, host: s.target.host, port: s.target.port ?? 22 };
     } catch (e) {
       if (!(e instanceof HostKeyUnknownError)) throw e;
       this.pendingKeys.set(hostId(e.host, e.port), { keyType: e.keyType, fingerprint: e.fingerprint });

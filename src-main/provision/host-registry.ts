@@ -3,8 +3,9 @@
  * one JSON file next to the settings (0600), holding addresses, certificates and vault references
  * only. Like the settings store, it refuses to write anything that looks like a secret.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeJsonAtomic } from '../../src-agent/api/atomic-file.ts';
 import { AppError } from '../ipc/errors.ts';
 import type { SiteHost, TunnelAccessProfile } from '../ipc/types.ts';
 import { findSecretFields } from '../settings/schema.ts';
@@ -158,15 +159,7 @@ export class HostRegistry {
           `Refusing to write secret-looking values at ${leaks.join(', ')}`,
         );
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-      const tmp = `${this.path}.${process.pid}.tmp`;
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(f, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
+      await writeJsonAtomic(this.path, f);
       this.cache = f;
       return out;
     });

@@ -5,9 +5,10 @@
  * step fails for a reason other than the connection.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeJsonAtomic } from '../../src-agent/api/atomic-file.ts';
 import { AppError, type IpcError } from '../ipc/errors.ts';
 import type { ProvisionLogLine, ProvisionProgress } from '../ipc/types.ts';
 import { HostKeyUnknownError } from './ssh-session.ts';
@@ -113,9 +114,8 @@ export async function runPlan<F>(host: string, plan: Plan<F>, opts: RunOptions):
   state.status = 'running';
   const save = async () => {
     state.updatedAt = new Date().toISOString();
-    const tmp = `${statePath}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-    await rename(tmp, statePath);
+    // fsynced: a run resumed after a crash or power loss must find the steps it completed.
+    await writeJsonAtomic(statePath, state);
   };
 
   const log = (line: string, stream: ProvisionLogLine['stream'] = 'info') => {

@@ -4,8 +4,9 @@
  * Public fingerprints only, so a plain JSON file (0600) is fine.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeJsonAtomic } from '../../src-agent/api/atomic-file.ts';
 
 export interface KnownHostKey {
   keyType: string;
@@ -89,14 +90,6 @@ export class KnownHosts {
 
   private async save(entries: Record<string, KnownHostKey>): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(`${JSON.stringify(entries, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.path);
+    await writeJsonAtomic(this.path, entries);
   }
 }

@@ -78,6 +78,17 @@ export interface CommandStream {
   end(): Promise<{ code: number | null; stderr: string }>;
 }
 
+/** A long-running command (e.g. `journalctl -f`) whose output is read as it comes. */
+export interface RemoteProcess {
+  /** Pausing it stops reading, and SSH's channel window then stops the remote side: bounded memory. */
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The exit status; `code` null after `close()`. Rejects when the connection was lost. */
+  readonly exit: Promise<{ code: number | null; signal: string | null }>;
+  /** Ends the command's stdin and closes the channel. */
+  close(): void;
+}
+
 export interface ExecOptions {
   input?: string | Buffer;
   timeoutMs?: number;
@@ -338,70 +349,105 @@ export class SshSession {
    * Starts a command and hands back its channel: stdin for streaming uploads, and a promise for
    * its exit. Writes respect backpressure (await each write).
    */
-  stream(command: string): Promise<CommandStream> {
+  async stream(command: string): Promise<CommandStream> {
+    const channel = await this.channel(command);
+    const errs: Buffer[] = [];
+    channel.stderr.on('data', (c: Buffer) => errs.push(c));
+    channel.on('data', () => undefined);
+    let failure: AppError | undefined;
+    const done = new Promise<{ code: number | null; stderr: string }>((res, rej) => {
+      channel.on('close', (code: number | null | undefined) => {
+        if (code === undefined || code === null) {
+          failure =
+            this.lost ??
+            new AppError('ssh/connection-lost', `${this.target.host}: the transfer channel closed early`);
+          setImmediate(() => rej(this.lost ?? failure));
+          return;
+        }
+        res({ code, stderr: Buffer.concat(errs).toString('utf8') });
+      });
+    });
+    done.catch(() => undefined);
+    return {
+      write: (chunk: Buffer) =>
+        new Promise<void>((res, rej) => {
+          if (failure || this.lost) {
+            rej(this.lost ?? failure);
+            return;
+          }
+          if (channel.write(chunk)) res();
+          else {
+            const onDrain = () => {
+              cleanup();
+              res();
+            };
+            const onClose = () => {
+              cleanup();
+              rej(
+                this.lost ??
+                  new AppError('ssh/connection-lost', `${this.target.host}: the transfer channel closed`),
+              );
+            };
+            const cleanup = () => {
+              channel.off('drain', onDrain);
+              channel.off('close', onClose);
+            };
+            channel.on('drain', onDrain);
+            channel.on('close', onClose);
+          }
+        }),
+      end: () => {
+        channel.end();
+        return done;
+      },
+    };
+  }
+
+  /** Starts a command and hands back its output streams; stdin stays open until `close()`. */
+  async spawn(command: string): Promise<RemoteProcess> {
+    const channel = await this.channel(command);
+    let closedByUs = false;
+    const exit = new Promise<{ code: number | null; signal: string | null }>((res, rej) => {
+      channel.on('close', (code: number | null | undefined, signal: string | null | undefined) => {
+        if ((code === undefined || code === null) && !signal && !closedByUs) {
+          setImmediate(() =>
+            rej(
+              this.lost ??
+                new AppError('ssh/connection-lost', `${this.target.host}: the command's channel closed`),
+            ),
+          );
+          return;
+        }
+        res({ code: code ?? null, signal: signal ?? null });
+      });
+    });
+    exit.catch(() => undefined);
+    return {
+      stdout: channel,
+      stderr: channel.stderr,
+      exit,
+      close: () => {
+        closedByUs = true;
+        channel.end();
+        channel.close();
+      },
+    };
+  }
+
+  /** Opens a session channel running `command`; fails with the lost connection's error if there is one. */
+  private channel(command: string): Promise<ssh2.ClientChannel> {
     return new Promise((resolve, reject) => {
       if (this.lost) {
         reject(this.lost);
         return;
       }
       this.client.exec(command, (err, channel) => {
-        if (err) {
+        if (err)
           reject(
             this.lost ??
               new AppError('ssh/exec-failed', `${this.target.host}: cannot run a command: ${err.message}`),
           );
-          return;
-        }
-        const errs: Buffer[] = [];
-        channel.stderr.on('data', (c: Buffer) => errs.push(c));
-        channel.on('data', () => undefined);
-        let failure: AppError | undefined;
-        const done = new Promise<{ code: number | null; stderr: string }>((res, rej) => {
-          channel.on('close', (code: number | null | undefined) => {
-            if (code === undefined || code === null) {
-              failure =
-                this.lost ??
-                new AppError('ssh/connection-lost', `${this.target.host}: the transfer channel closed early`);
-              setImmediate(() => rej(this.lost ?? failure));
-              return;
-            }
-            res({ code, stderr: Buffer.concat(errs).toString('utf8') });
-          });
-        });
-        done.catch(() => undefined);
-        resolve({
-          write: (chunk: Buffer) =>
-            new Promise<void>((res, rej) => {
-              if (failure || this.lost) {
-                rej(this.lost ?? failure);
-                return;
-              }
-              if (channel.write(chunk)) res();
-              else {
-                const onDrain = () => {
-                  cleanup();
-                  res();
-                };
-                const onClose = () => {
-                  cleanup();
-                  rej(
-                    this.lost ??
-                      new AppError('ssh/connection-lost', `${this.target.host}: the transfer channel closed`),
-                  );
-                };
-                const cleanup = () => {
-                  channel.off('drain', onDrain);
-                  channel.off('close', onClose);
-                };
-                channel.on('drain', onDrain);
-                channel.on('close', onClose);
-              }
-            }),
-          end: () => {
-            channel.end();
-            return done;
-          },
-        });
+        else resolve(channel);
       });
     });
   }

@@ -1,10 +1,11 @@
 /**
- * Settings on disk: one JSON file, written atomically (temp + fsync + rename) with mode 0600,
+ * Settings on disk: one JSON file, written atomically (writeJsonAtomic) with mode 0600,
  * refusing to write anything that looks like a secret.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeJsonAtomic } from '../../src-agent/api/atomic-file.ts';
 import { AppError } from '../ipc/errors.ts';
 import { emptySettings, findSecretFields, type Settings } from './schema.ts';
 
@@ -84,18 +85,9 @@ export class SettingsStore {
       );
     }
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(`${JSON.stringify(s, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, this.path);
+      await writeJsonAtomic(this.path, s);
     } catch (e) {
-      await rm(tmp, { force: true });
       throw new AppError(
         'settings/write',
         `Cannot write settings ${this.path}: ${(e as Error).message}`,

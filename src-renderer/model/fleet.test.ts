@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodePoolWire, YurtAppSetWire } from '../../src-main/ipc/types.ts';
-import { autonomyOf, matchesSelector, targetPools } from './fleet.ts';
+import { autonomyOf, targetPools } from './fleet.ts';
 
 const pool = (name: string, labels: Record<string, string> = {}): NodePoolWire => ({
   name,
@@ -18,24 +18,6 @@ describe('fleet model', () => {
     expect(autonomyOf(n({ 'node.beta.openyurt.io/autonomy': 'false' }))).toBeUndefined();
   });
 
-  it('matches label selectors like the API server does', () => {
-    const labels = { tier: 'edge', region: 'eu' };
-    expect(matchesSelector(labels, { matchLabels: { tier: 'edge' } })).toBe(true);
-    expect(matchesSelector(labels, { matchLabels: { tier: 'cloud' } })).toBe(false);
-    expect(
-      matchesSelector(labels, {
-        matchExpressions: [{ key: 'region', operator: 'In', values: ['eu', 'us'] }],
-      }),
-    ).toBe(true);
-    expect(
-      matchesSelector(labels, { matchExpressions: [{ key: 'region', operator: 'NotIn', values: ['eu'] }] }),
-    ).toBe(false);
-    expect(matchesSelector(labels, { matchExpressions: [{ key: 'gpu', operator: 'DoesNotExist' }] })).toBe(
-      true,
-    );
-    expect(matchesSelector(labels, { matchExpressions: [{ key: 'gpu', operator: 'Exists' }] })).toBe(false);
-  });
-
   it('a YurtAppSet targets its listed pools plus the pools its selector matches', () => {
     const yas: YurtAppSetWire = {
       name: 'web',
@@ -46,5 +28,12 @@ describe('fleet model', () => {
     };
     const pools = [pool('a'), pool('b', { tier: 'edge' }), pool('c', { tier: 'cloud' })];
     expect(targetPools(yas, pools)).toEqual(['a', 'b']);
+    // The controller's rule: a listed pool that does not exist, or is being deleted, gets no workload.
+    expect(
+      targetPools({ ...yas, pools: ['a', 'ghost'] }, [
+        { ...pool('a'), deleting: true },
+        pool('b', { tier: 'edge' }),
+      ]),
+    ).toEqual(['b']);
   });
 });

@@ -3,9 +3,9 @@
  * apps. Readiness is computed from the nodes themselves (live), beside what the controller last
  * wrote into the pool's status, so a stale controller is visible rather than hidden.
  */
-import { LABEL_IS_EDGE_WORKER } from '../../src-main/ipc/edge-api.ts';
+import { LABEL_IS_EDGE_WORKER, targetPoolNames } from '../../src-main/ipc/edge-api.ts';
 import { autonomySetting } from '../../src-main/ipc/node-health.ts';
-import type { LabelSelectorWire, NodePoolWire, NodeWire, YurtAppSetWire } from '../../src-main/ipc/types.ts';
+import type { NodePoolWire, NodeWire, YurtAppSetWire } from '../../src-main/ipc/types.ts';
 import { type FleetData, poolOfPod } from '../store/fleet-data.ts';
 import { desiredImage } from './rollout.ts';
 
@@ -13,26 +13,9 @@ export { autonomySetting as autonomyOf };
 
 export const isEdgeWorker = (n: NodeWire): boolean => n.labels?.[LABEL_IS_EDGE_WORKER] === 'true';
 
-export function matchesSelector(labels: Record<string, string>, sel: LabelSelectorWire): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
-    const v = labels[e.key];
-    const inValues = v !== undefined && (e.values ?? []).includes(v);
-    if (e.operator === 'In' && !inValues) return false;
-    if (e.operator === 'NotIn' && inValues) return false;
-    if (e.operator === 'Exists' && !has) return false;
-    if (e.operator === 'DoesNotExist' && has) return false;
-  }
-  return true;
-}
-
-/** The pools a YurtAppSet targets: its explicit list plus the pools its selector matches. */
+/** The pools a YurtAppSet targets, by the controller's own rule (existing, not-deleting, named or selected). */
 export function targetPools(yas: YurtAppSetWire, pools: NodePoolWire[]): string[] {
-  const out = new Set(yas.pools ?? []);
-  const sel = yas.nodepoolSelector;
-  if (sel) for (const p of pools) if (matchesSelector(p.labels ?? {}, sel)) out.add(p.name);
-  return [...out].sort();
+  return targetPoolNames(yas, pools);
 }
 
 export interface AppPoolRow {

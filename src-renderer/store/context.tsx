@@ -1,6 +1,7 @@
 import { createContext, type ReactNode, useCallback, useContext, useSyncExternalStore } from 'react';
 import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
+import type { ClusterFlavor, ConnectionInfo, ResourceKind, ResourceState } from '../../src-main/ipc/types.ts';
 import type { AppState } from './app-store.ts';
 import type { FleetData } from './fleet-data.ts';
 import type { ClusterMeta } from './mirror.ts';
@@ -56,4 +57,28 @@ export function useFleetValue<T>(
 /** Sum of the topics' versions: changes whenever any of them is notified (a useMemo key). */
 export function useFleetVersion(fleet: FleetData | undefined, topics: string[]): number {
   return useFleetValue(fleet, topics, (f) => topics.reduce((n, t) => n + f.version(t), 0), 0);
+}
+
+/*
+ * Narrow views of the opened cluster's meta. `meta` is a new object on every diff (its seq
+ * moves); these return parts that change only when they do, so a view that reads them does not
+ * re-render on every diff.
+ */
+const activeMeta = (s: AppState) => (s.activeClusterId ? s.clusters[s.activeClusterId] : undefined);
+
+/** Whether the opened cluster's first snapshot has arrived. */
+export function useActiveLoaded(): boolean {
+  return useApp((s) => !!activeMeta(s));
+}
+
+export function useActiveState(kind: ResourceKind): ResourceState | undefined {
+  return useApp((s) => activeMeta(s)?.states[kind]);
+}
+
+export function useActiveConnection(): ConnectionInfo | undefined {
+  return useApp((s) => activeMeta(s)?.connection);
+}
+
+export function useActiveFlavor(): ClusterFlavor | undefined {
+  return useApp((s) => activeMeta(s)?.flavor);
 }

@@ -3,7 +3,7 @@ import { useStore } from 'zustand';
 import type { StoreApi } from 'zustand/vanilla';
 import type { FleetAction } from '../../src-main/ipc/fleet-types.ts';
 import { type Gate, gate } from '../model/fleet-gate.ts';
-import { useActiveMeta } from './context.tsx';
+import { useActiveConnection } from './context.tsx';
 import type { ActionStatus, FleetActionsState } from './fleet-actions.ts';
 import type { FleetUiState } from './fleet-ui.ts';
 
@@ -43,10 +43,10 @@ export function useActionStatus(key: string): ActionStatus {
 
 /** A lookup: may an action be offered now, and why not (RBAC, connection). */
 export function useGateOf(): (action: FleetAction) => Gate {
-  const meta = useActiveMeta();
+  const connection = useActiveConnection();
   const caps = useFleetActions((s) => s.capabilities);
   const err = useFleetActions((s) => s.capabilitiesError);
-  return (action) => gate(action, caps, meta?.connection, err ?? undefined);
+  return (action) => gate(action, caps, connection, err ?? undefined);
 }
 
 export function useGate(action: FleetAction): Gate {

@@ -160,9 +160,14 @@ describe('FleetData', () => {
     expect(f.members('p1')).not.toContain('n-31');
   });
 
-  it('an empty pool answers the same summary object every time (a stable snapshot for React)', () => {
-    const f = new FleetData();
-    expect(f.poolSummary('none')).toBe(f.poolSummary('none'));
-    expect(f.poolSummary('none').members).toBe(0);
+  it('every read a view subscribes to is stable between changes (same object for the same data)', () => {
+    const f = fleetOf(10);
+    // A pool with no members, a pool that does not exist, and every cached list.
+    expect(f.poolSummary('empty')).toBe(f.poolSummary('empty'));
+    expect(f.members('empty')).toBe(f.members('empty'));
+    expect(f.members('p1')).toBe(f.members('p1'));
+    expect(f.keys('nodes')).toBe(f.keys('nodes'));
+    expect(f.poolNames()).toBe(f.poolNames());
+    expect(f.poolSummary('p1')).toBe(f.poolSummary('p1'));
   });
 });

@@ -22,6 +22,7 @@ import {
   type WireByKind,
 } from '../../src-main/ipc/types.ts';
 import { wireKey } from '../../src-main/ipc/wire-key.ts';
+import { countArrival } from '../debug/render-count.ts';
 
 export interface PoolSummary {
   members: number;
@@ -32,8 +33,8 @@ export interface PoolSummary {
 }
 
 const emptySummary = (): PoolSummary => ({ members: 0, ready: 0, autonomous: 0, notReady: 0, cordoned: 0 });
-/** One object for every empty pool: useSyncExternalStore needs the same value for the same state. */
-const EMPTY_SUMMARY: Readonly<PoolSummary> = Object.freeze(emptySummary());
+/** One shared value for pools without members: reads must be stable (useSyncExternalStore loops otherwise). */
+const NO_MEMBERS: PoolSummary = Object.freeze(emptySummary());
 const HEALTH_FIELD: Record<NodeHealth, keyof PoolSummary> = {
   ready: 'ready',
   autonomous: 'autonomous',
@@ -129,7 +130,7 @@ export class FleetData {
   }
 
   poolSummary(pool: string): PoolSummary {
-    return this.summaries.get(pool) ?? EMPTY_SUMMARY;
+    return this.summaries.get(pool) ?? NO_MEMBERS;
   }
 
   nodeHealth(name: string): NodeHealth | undefined {
@@ -191,6 +192,8 @@ export class FleetData {
       this.lastWork++;
       this.touch(`hb:${node}`);
     }
+    countArrival('heartbeats', Object.keys(d.heartbeats ?? {}).length);
+    countArrival('nodes', d.resources.nodes?.upserts.length ?? 0);
     this.stats.diffs++;
     this.notify();
   }

@@ -1,7 +1,13 @@
 import { memo, useMemo, useState } from 'react';
 import { appPools } from '../model/fleet.ts';
 import { rollout } from '../model/rollout.ts';
-import { useActiveMeta, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveLoaded,
+  useActiveState,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import type { FleetData } from '../store/fleet-data.ts';
 import { AppForm } from './apps/AppForm.tsx';
 import { AppYaml } from './apps/AppYaml.tsx';
@@ -74,20 +80,21 @@ function NewApp(props: { fleet: FleetData }) {
 }
 
 export function AppsView() {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const yurtappsetsState = useActiveState('yurtappsets');
   const fleet = useFleet();
   const v = useFleetVersion(fleet, ['kind:yurtappsets']);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `v` is the data version.
   const keys = useMemo(() => fleet?.keys('yurtappsets') ?? [], [fleet, v]);
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   return (
     <>
       <h2>Apps per pool</h2>
-      <ResourceNotice meta={meta} kind="yurtappsets" />
-      <ResourceNotice meta={meta} kind="pods" />
+      <ResourceNotice kind="yurtappsets" />
+      <ResourceNotice kind="pods" />
       <NewApp fleet={fleet} />
       {keys.length === 0 ? (
-        meta.states.yurtappsets.status === 'syncing' ? null : (
+        yurtappsetsState?.status === 'syncing' ? null : (
           <Empty>No YurtAppSets in this cluster.</Empty>
         )
       ) : (

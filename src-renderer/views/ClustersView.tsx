@@ -135,7 +135,7 @@ function ActiveCluster() {
       <ErrorText error={openError} />
       {snap ? (
         <>
-          <ConnectionBadge meta={snap} />
+          <ConnectionBadge />
           <dl className="facts">
             <dt>Edge control plane</dt>
             <dd>{flavorLabel(snap.flavor.kind)}</dd>

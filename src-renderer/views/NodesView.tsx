@@ -2,7 +2,13 @@ import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import { NODE_HEALTH_TEXT, type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
 import { countRender } from '../debug/render-count.ts';
 import { autonomyOf, isEdgeWorker } from '../model/fleet.ts';
-import { useActiveMeta, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveLoaded,
+  useActiveState,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import { useFleetUi, useFleetUiStore } from '../store/fleet-context.tsx';
 import { type FleetData, poolOfNode } from '../store/fleet-data.ts';
 import { type Column, Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
@@ -76,7 +82,8 @@ const NodeRow = memo(function NodeRow(props: {
 });
 
 export function NodesView() {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const nodesState = useActiveState('nodes');
   const namesRef = useRef<string[]>([]);
   const ordered = useCallback(() => namesRef.current, []);
   const fleet = useFleet();
@@ -100,12 +107,12 @@ export function NodesView() {
     });
   }, [fleet, v, text, health]);
   namesRef.current = names;
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   const total = fleet.objects.nodes.size;
   return (
     <>
       <h2>Nodes</h2>
-      <ResourceNotice meta={meta} kind="nodes" />
+      <ResourceNotice kind="nodes" />
       <div className="toolbar">
         <label>
           Filter nodes
@@ -131,7 +138,7 @@ export function NodesView() {
         </output>
       </div>
       {total === 0 ? (
-        meta.states.nodes.status === 'syncing' ? null : (
+        nodesState?.status === 'syncing' ? null : (
           <Empty>No nodes.</Empty>
         )
       ) : (

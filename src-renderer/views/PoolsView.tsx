@@ -1,6 +1,12 @@
 import { memo, useCallback, useMemo, useState } from 'react';
 import { countRender } from '../debug/render-count.ts';
-import { useActiveMeta, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveLoaded,
+  useActiveState,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import { actionKey } from '../store/fleet-actions.ts';
 import { useFleetActions } from '../store/fleet-context.tsx';
 import type { FleetData } from '../store/fleet-data.ts';
@@ -98,7 +104,8 @@ const PoolRow = memo(function PoolRow(props: {
 });
 
 export function PoolsView() {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const nodepoolsState = useActiveState('nodepools');
   const fleet = useFleet();
   countRender('PoolsView');
   const v = useFleetVersion(fleet, ['kind:nodepools', 'pools']);
@@ -115,13 +122,13 @@ export function PoolsView() {
     },
     [deletePool],
   );
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   const panelPool = panel ? fleet.get('nodepools', panel.pool) : undefined;
   return (
     <>
       <h2>Node pools</h2>
-      <ResourceNotice meta={meta} kind="nodepools" />
-      <ResourceNotice meta={meta} kind="nodes" />
+      <ResourceNotice kind="nodepools" />
+      <ResourceNotice kind="nodes" />
       <div className="toolbar">
         <ActionButton action="nodepools:create" onClick={() => setCreating(!creating)}>
           {creating ? 'Hide the form' : 'New pool…'}
@@ -144,7 +151,7 @@ export function PoolsView() {
         </div>
       ) : null}
       {names.length === 0 ? (
-        meta.states.nodepools.status === 'syncing' ? null : (
+        nodepoolsState?.status === 'syncing' ? null : (
           <Empty>No node pools in this cluster.</Empty>
         )
       ) : (

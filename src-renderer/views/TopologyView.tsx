@@ -1,5 +1,5 @@
 import { memo, useMemo, useState } from 'react';
-import { LABEL_REGION, LABEL_SITE } from '../../src-main/ipc/edge-api.ts';
+import { LABEL_REGION, LABEL_SITE, LABEL_ZONE } from '../../src-main/ipc/edge-api.ts';
 import {
   autonomySetting,
   condition,
@@ -10,7 +10,15 @@ import {
 import { countRender } from '../debug/render-count.ts';
 import { age } from '../model/fleet.ts';
 import { SCOPE_TEXT, serviceTopology } from '../model/service-topology.ts';
-import { useActiveMeta, useApp, useFleet, useFleetValue, useFleetVersion } from '../store/context.tsx';
+import {
+  useActiveConnection,
+  useActiveLoaded,
+  useActiveState,
+  useApp,
+  useFleet,
+  useFleetValue,
+  useFleetVersion,
+} from '../store/context.tsx';
 import { appOfPod, type FleetData, poolOfNode } from '../store/fleet-data.ts';
 import { DataTable, Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
 import { HEALTH_COLOR } from './topology/colors.ts';
@@ -20,9 +28,11 @@ import { layoutFleet } from './topology/layout.ts';
 const STATES = Object.keys(NODE_HEALTH_TEXT) as NodeHealth[];
 const UNPOOLED = 'Not in a pool';
 
+/** A pool's site: our site label, else its region, else the zone it puts on its nodes. */
 function siteOf(fleet: FleetData, pool: string): string {
-  const labels = fleet.get('nodepools', pool)?.labels ?? {};
-  return labels[LABEL_SITE] ?? labels[LABEL_REGION] ?? '';
+  const np = fleet.get('nodepools', pool);
+  const labels = np?.labels ?? {};
+  return labels[LABEL_SITE] ?? labels[LABEL_REGION] ?? np?.nodeLabels?.[LABEL_ZONE] ?? '';
 }
 
 function Legend() {
@@ -203,7 +213,9 @@ function ServiceOverlay(props: { fleet: FleetData; service: string }) {
 }
 
 export function TopologyView(props: { onOpenNode?: (node: string) => void } = {}) {
-  const meta = useActiveMeta();
+  const loaded = useActiveLoaded();
+  const connection = useActiveConnection();
+  const nodesState = useActiveState('nodes');
   const fleet = useFleet();
   countRender('TopologyView');
   const [pool, setPool] = useState('');
@@ -248,7 +260,7 @@ export function TopologyView(props: { onOpenNode?: (node: string) => void } = {}
     }),
     [pool, health, text, service, fleet, svcVersion],
   );
-  if (!meta || !fleet) return <NoCluster />;
+  if (!loaded || !fleet) return <NoCluster />;
   const total = fleet.objects.nodes.size;
   const selectedNode = selected && 'node' in selected ? selected.node : null;
   const search = (q: string) => {
@@ -262,12 +274,12 @@ export function TopologyView(props: { onOpenNode?: (node: string) => void } = {}
   return (
     <>
       <h2>Topology</h2>
-      <ResourceNotice meta={meta} kind="nodes" />
-      <ResourceNotice meta={meta} kind="nodepools" />
-      {meta.connection.state !== 'connected' ? (
+      <ResourceNotice kind="nodes" />
+      <ResourceNotice kind="nodepools" />
+      {connection && connection.state !== 'connected' ? (
         <p className="notice notice-stale" role="status">
-          Showing last-known data from {age(meta.connection.lastContactAt, Date.now())} ago; nodes may have
-          changed since.
+          Showing last-known data from {age(connection.lastContactAt, Date.now())} ago; nodes may have changed
+          since.
         </p>
       ) : null}
       <div className="toolbar">
@@ -317,7 +329,7 @@ export function TopologyView(props: { onOpenNode?: (node: string) => void } = {}
       </div>
       <Legend />
       {total === 0 ? (
-        meta.states.nodes.status === 'syncing' ? null : (
+        nodesState?.status === 'syncing' ? null : (
           <Empty>No nodes in this cluster yet.</Empty>
         )
       ) : (

@@ -2,8 +2,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { type ReactNode, useRef } from 'react';
 import type { ClusterFlavor, ResourceKind } from '../../src-main/ipc/types.ts';
 import { age } from '../model/fleet.ts';
-import { useApp } from '../store/context.tsx';
-import type { ClusterMeta } from '../store/mirror.ts';
+import { useActiveConnection, useActiveState, useApp } from '../store/context.tsx';
 
 const RESOURCE_LABEL: Record<ResourceKind, string> = {
   nodes: 'nodes',
@@ -15,8 +14,9 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
 };
 
 /** Says plainly when a list is not the truth: forbidden, not served, failing, or still loading. */
-export function ResourceNotice(props: { meta: ClusterMeta; kind: ResourceKind }) {
-  const st = props.meta.states[props.kind];
+export function ResourceNotice(props: { kind: ResourceKind }) {
+  const st = useActiveState(props.kind);
+  if (!st) return null;
   const what = RESOURCE_LABEL[props.kind];
   if (st.status === 'synced') return null;
   const text =
@@ -42,9 +42,10 @@ const STATE_TEXT = {
 } as const;
 
 /** The connection state in words, with the age of the data when it is not live. */
-export function ConnectionBadge(props: { meta: ClusterMeta }) {
+export function ConnectionBadge() {
   const now = useApp((s) => s.now);
-  const c = props.meta.connection;
+  const c = useActiveConnection();
+  if (!c) return null;
   const stale = c.state === 'unreachable' || c.state === 'reconnecting';
   return (
     <output className={`badge badge-${c.state}`} aria-label="Cluster connection" title={c.lastError?.message}>
@@ -121,7 +122,7 @@ export function VirtualTable(props: {
   columns: Column[];
   keys: string[];
   row: (key: string, index: number) => ReactNode;
-  /** CSS height of the scrolling area. */
+  /** Most the scrolling area grows to (CSS); fewer rows take less. */
   height?: string;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -138,7 +139,11 @@ export function VirtualTable(props: {
   const bottom = v.getTotalSize() - (items.at(-1)?.end ?? 0);
   const span = props.columns.length;
   return (
-    <div className="virtual-scroll" ref={scroller} style={{ height: props.height ?? 'calc(100vh - 210px)' }}>
+    <div
+      className="virtual-scroll"
+      ref={scroller}
+      style={{ maxHeight: props.height ?? 'calc(100vh - 210px)' }}
+    >
       <table aria-label={props.label} aria-rowcount={props.keys.length + 1}>
         <thead>
           <tr>

@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../src-main/ipc/ws-protocol.ts';
+import { installCrds } from '../lab/controller-support.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { KWOK_POD_PLACEMENT } from '../lab/kwok.ts';
 import { Lab } from '../lab/lab.ts';
-import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
+import { BrowserApp, buildApp, REPO, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
-import { seedFleet } from './fleet-lab.ts';
 
 const SHOTS = '/tmp';
 const POOLS = { north: ['north-0', 'north-1'], south: ['south-0', 'south-1'] } as const;
@@ -30,6 +30,7 @@ let app: BrowserApp | undefined;
 let appUrl = '';
 let browser: Browser | undefined;
 let page: Page;
+const frames = { total: 0, withLease: 0 };
 
 const kubectl = (args: string[], input?: string) =>
   (lab as Lab).cluster.kubectl(args, input === undefined ? {} : { input });
@@ -69,7 +70,7 @@ async function poolInUi(name: string): Promise<{ ready: number; members: string[
     .map((s) => s.trim())
     .filter((s) => s && s !== '—')
     .sort();
-  const reported = (await row.locator('td[data-col=reported]').textContent()) ?? '';
+  const reported = (await row.locator('td').last().textContent()) ?? '';
   return { ready, members, reported };
 }
 
@@ -78,12 +79,56 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-fleet-'));
   keyring = await TestKeyring.start();
   lab = await Lab.start({ kwokNodes: 1 });
-  await seedFleet(lab, Object.keys(POOLS));
+  const kwok = lab.kwok;
+  if (!kwok) throw new Error('lab started without kwok');
+  await installCrds(lab.cluster);
+  for (const pool of Object.keys(POOLS)) {
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'apps.openyurt.io/v1beta2',
+        kind: 'NodePool',
+        metadata: { name: pool },
+        spec: { type: 'Edge' },
+      }),
+    );
+    await kwok.createNodes(2, { namePrefix: pool, labels: { [LABEL_NODEPOOL]: pool } });
+  }
+  lab.cluster.processes.start({
+    name: 'edgefleet-controller',
+    file: process.execPath,
+    args: [
+      join(REPO, 'src-agent/main.ts'),
+      'controller',
+      `--kubeconfig=${lab.cluster.kubeconfigPath}`,
+      '--leader-elect-namespace=kube-system',
+      '--leader-elect-identity=e2e-controller',
+      '--metrics-addr=0',
+      '--resync=30',
+    ],
+  });
+  // The controller is up when it has written the pools' status.
+  await until('the controller to report pool status', 60_000, async () => {
+    const np = await lab?.cluster.kubectlJson<{ status?: { readyNodeNum?: number } }>([
+      'get',
+      'nodepool',
+      'north',
+    ]);
+    return np?.status?.readyNodeNum === 2;
+  });
   app = new BrowserApp(dir, keyring);
   await app.start();
   appUrl = app.url;
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // Every message main sends the page, checked for Lease objects (they must stay in main).
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', (f) => {
+      frames.total++;
+      if (String(f.payload).includes('"kube-node-lease"') || String(f.payload).includes('"Lease"'))
+        frames.withLease++;
+    }),
+  );
 });
 
 afterAll(async () => {
@@ -162,6 +207,28 @@ describe('fleet views against the lab', () => {
     expect(errors).toEqual([]);
   });
 
+  test('node Lease renewals reach the app as heartbeats and re-render no table', async () => {
+    await page.getByRole('button', { name: 'Nodes' }).click();
+    await page.getByRole('table', { name: 'Nodes' }).getByRole('rowheader', { name: 'north-0' }).waitFor();
+    type Counts = Record<string, number>;
+    const counts = () =>
+      page.evaluate(() => ({ ...(window as unknown as { __edgefleetRenders: Counts }).__edgefleetRenders }));
+    const before = await counts();
+    // kwok renews every node's Lease every few seconds: wait until the app has seen 5 heartbeats.
+    const after = await until('5 heartbeats to arrive', 60_000, async () => {
+      const c = await counts();
+      return (c['arrived:heartbeats'] ?? 0) - (before['arrived:heartbeats'] ?? 0) >= 5 ? c : undefined;
+    });
+    // The table did not re-render; a row re-rendered only for a node object that changed.
+    expect(after.NodesView).toBe(before.NodesView);
+    const nodeChanges = (after['arrived:nodes'] ?? 0) - (before['arrived:nodes'] ?? 0);
+    expect((after.NodeRow ?? 0) - (before.NodeRow ?? 0)).toBeLessThanOrEqual(nodeChanges);
+    // No Lease object crossed the socket: what arrived were heartbeats folded in main.
+    expect(frames.total).toBeGreaterThan(0);
+    expect(frames.withLease).toBe(0);
+    await page.getByRole('button', { name: 'Node pools' }).click();
+  });
+
   test('a node relabelled into another pool moves there without a reload', async () => {
     await page.evaluate(() => {
       (window as unknown as { __noReload: boolean }).__noReload = true;
@@ -194,22 +261,108 @@ describe('fleet views against the lab', () => {
         .getByRole('row')
         .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
     await until('north-1 shown in pool south', 15_000, async () =>
-      (await nodeRow('north-1').locator('td[data-col=pool]').textContent()) === 'south' ? true : undefined,
+      (await nodeRow('north-1').locator('td').nth(1).textContent()) === 'south' ? true : undefined,
     );
     await until('autonomy shown for south-0', 15_000, async () =>
-      (await nodeRow('south-0').locator('td[data-col=autonomy]').textContent()) === 'never evicted'
-        ? true
-        : undefined,
+      (await nodeRow('south-0').locator('td').nth(2).textContent()) === 'never evicted' ? true : undefined,
     );
-    expect(await nodeRow('kwok-node-0').locator('td[data-col=pool]').textContent()).toBe('—');
+    expect(await nodeRow('kwok-node-0').locator('td').nth(1).textContent()).toBe('—');
 
     await page.getByRole('button', { name: 'Topology' }).click();
-    const southBox = page.getByRole('region', { name: 'Pool south' });
-    await expect(southBox.getByRole('listitem').allTextContents()).resolves.toHaveLength(3);
-    await expect(
-      page.getByRole('region', { name: 'Pool Not in a pool' }).getByRole('listitem').allTextContents(),
-    ).resolves.toEqual([expect.stringContaining('kwok-node-0')]);
+    const glance = page.getByRole('table', { name: 'Pools at a glance' });
+    const glanceCell = (pool: string, col: string) =>
+      glance
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: pool, exact: true }) })
+        .locator(`td[data-col=${col}]`);
+    await until('south with 3 nodes at a glance', 15_000, async () =>
+      (await glanceCell('south', 'members').textContent()) === '3' ? true : undefined,
+    );
+    expect(await glanceCell('Not in a pool', 'members').textContent()).toBe('1');
+    // The map is drawn in WebGL; the pool's drill-down lists its members.
+    await expect(page.locator('.fleet-graph canvas').count()).resolves.toBeGreaterThan(0);
+    await glance.getByRole('button', { name: 'south', exact: true }).click();
+    const southPanel = page.getByRole('region', { name: 'Pool south' });
+    await expect(southPanel.getByRole('button').allTextContents()).resolves.toEqual(
+      expect.arrayContaining(['north-1', 'south-0', 'south-1']),
+    );
     await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-topology.png'), fullPage: true });
+  });
+
+  test('service topology overlay: endpoints per pool as the EndpointSlices say', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: {
+              name: 'edge-web',
+              namespace: 'default',
+              annotations: { 'openyurt.io/topologyKeys': 'openyurt.io/nodepool' },
+            },
+            spec: { ports: [{ port: 80 }] },
+          },
+          {
+            apiVersion: 'discovery.k8s.io/v1',
+            kind: 'EndpointSlice',
+            metadata: {
+              name: 'edge-web-1',
+              namespace: 'default',
+              labels: { 'kubernetes.io/service-name': 'edge-web' },
+            },
+            addressType: 'IPv4',
+            ports: [{ port: 80 }],
+            endpoints: [
+              { addresses: ['198.19.64.10'], nodeName: 'north-0', conditions: { ready: true } },
+              { addresses: ['198.19.64.11'], nodeName: 'south-1', conditions: { ready: true } },
+              { addresses: ['198.19.64.12'], nodeName: 'south-1', conditions: { ready: false } },
+            ],
+          },
+        ],
+      }),
+    );
+    // The truth: per pool, the endpoints the slices list on that pool's nodes.
+    const slices = await (lab as Lab).cluster.kubectlJson<{
+      items: { endpoints: { nodeName?: string; conditions?: { ready?: boolean } }[] }[];
+    }>(['get', 'endpointslices', '-n', 'default', '-l', 'kubernetes.io/service-name=edge-web']);
+    const pools = await truth();
+    const poolOf = (node: string) => Object.entries(pools).find(([, p]) => p.members.includes(node))?.[0];
+    const expected: Record<string, { ready: number; total: number; nodes: Set<string> }> = {};
+    for (const ep of slices.items.flatMap((s) => s.endpoints)) {
+      const pool = poolOf(ep.nodeName ?? '') ?? '?';
+      expected[pool] ??= { ready: 0, total: 0, nodes: new Set() };
+      expected[pool].total++;
+      if (ep.conditions?.ready !== false) expected[pool].ready++;
+      expected[pool].nodes.add(ep.nodeName ?? '');
+    }
+    expect(Object.keys(expected).sort()).toEqual(['north', 'south']);
+
+    await page
+      .getByLabel('Service overlay')
+      .selectOption({ label: 'default/edge-web (openyurt.io/nodepool)' });
+    const overlay = page.getByRole('region', { name: 'Service default/edge-web' });
+    await overlay.getByText('traffic stays in each client’s pool').waitFor({ timeout: 15_000 });
+    const row = (pool: string) =>
+      overlay
+        .getByRole('table', { name: 'Service endpoints per pool' })
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: pool, exact: true }) });
+    for (const [pool, e] of Object.entries(expected)) {
+      await until(`endpoints of ${pool} in the overlay`, 15_000, async () =>
+        (await row(pool).locator('td[data-col=endpoints]').textContent()) === `${e.ready} / ${e.total}`
+          ? true
+          : undefined,
+      );
+      expect(await row(pool).locator('td[data-col=nodes]').textContent()).toBe(
+        [...e.nodes].sort().join(', '),
+      );
+    }
+    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-service-overlay.png'), fullPage: true });
+    await page.getByLabel('Service overlay').selectOption('');
   });
 
   test('apps per pool: a YurtAppSet and its ready pods in each pool', async () => {
@@ -246,7 +399,8 @@ describe('fleet views against the lab', () => {
       app
         .getByRole('row')
         .filter({ has: page.getByRole('rowheader', { name: pool, exact: true }) })
-        .locator('td[data-col=ready]');
+        .locator('td')
+        .first();
     await until('1 of 1 pod ready in north, 2 of 2 in south', 90_000, async () =>
       (await cell('north').textContent()) === '1 / 1' && (await cell('south').textContent()) === '2 / 2'
         ? true
@@ -274,9 +428,14 @@ describe('fleet views against the lab', () => {
     await page.getByRole('button', { name: 'Node pools' }).click();
     await (lab as Lab).cluster.processes.stop('kube-apiserver');
     const badge = page.getByRole('status', { name: 'Cluster connection' });
-    await badge
-      .getByText(/Unreachable — showing last-known data from \d+ s ago/)
-      .waitFor({ timeout: 90_000 });
+    try {
+      await badge
+        .getByText(/Unreachable — showing last-known data from \d+ s ago/)
+        .waitFor({ timeout: 90_000 });
+    } catch (e) {
+      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-unreachable-failed.png'), fullPage: true });
+      throw e;
+    }
     // The last-known pools stay on screen, and the age grows while we look.
     expect((await poolInUi('south')).members).toContain('north-1');
     const age = async () => Number(/from (\d+) s ago/.exec((await badge.textContent()) ?? '')?.[1]);

@@ -5,7 +5,7 @@
  * reads the per-host summary, and finds the node in its pool on the Pools view.
  * The host's "kubelet" is the lab stand-in (test/lab/fixtures/kubelet-standin.sh, NOT a kubelet).
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   buildApp();
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-provision-'));
   keyring = await TestKeyring.start();
-  lab = await Lab.start({ hosts: 1, kwokNodes: 0 });
+  lab = await Lab.start({ hosts: 2, kwokNodes: 0 });
   await lab.cluster.kubectl(['apply', '-f', join(REPO, 'resources/crds')]);
   await lab.cluster.kubectl([
     'wait',
@@ -51,8 +51,11 @@ beforeAll(async () => {
       spec: { type: 'Edge' },
     }),
   });
-  await installKubeletStandin(lab, lab.host('edge-1'));
-  await waitNodeReady(lab, 'edge-1');
+  // edge-1 is converted by the app with autonomy; edge-2 stays a plain node (no hub, no autonomy).
+  for (const name of ['edge-1', 'edge-2']) {
+    await installKubeletStandin(lab, lab.host(name));
+    await waitNodeReady(lab, name);
+  }
   app = new BrowserApp(dir, keyring);
   await app.start();
   appUrl = app.url;
@@ -78,10 +81,19 @@ describe('provisioning in the app', () => {
     const open = page.getByRole('button', { name: /^Open .* \(imported\)$/ });
     await open.waitFor({ timeout: 15_000 });
     await open.click();
-    await page
-      .getByRole('status', { name: 'Cluster connection' })
-      .getByText('Connected')
-      .waitFor({ timeout: 30_000 });
+    try {
+      await page
+        .getByRole('status', { name: 'Cluster connection' })
+        .getByText('Connected')
+        .waitFor({ timeout: 30_000 });
+    } catch (e) {
+      await page.screenshot({
+        path: join(SHOTS, 'edgefleet-e2e-provision-connect-failed.png'),
+        fullPage: true,
+      });
+      await writeFile(join(SHOTS, 'edgefleet-e2e-provision-app.log'), (app as BrowserApp).output);
+      throw e;
+    }
 
     await page.getByRole('button', { name: 'Provisioning' }).click();
     await page.getByRole('heading', { name: 'Provisioning' }).waitFor();
@@ -112,6 +124,7 @@ describe('provisioning in the app', () => {
     const run = page.getByRole('form', { name: 'Run' });
     await run.getByLabel('Operation').selectOption('convert');
     await run.getByLabel('Node pool', { exact: true }).fill(POOL);
+    await run.getByLabel('Autonomy duration', { exact: true }).fill('0');
     await run.getByRole('button', { name: 'Start' }).click();
 
     const panel = page.getByRole('region', { name: `Host ${POOL}/edge-1` });
@@ -162,6 +175,72 @@ describe('provisioning in the app', () => {
     );
     await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-pools.png'), fullPage: true });
     expect(errors).toEqual([]);
+  });
+
+  test('cut off: the host with autonomy shows as cut off but autonomous, the one without as not ready; restored: Ready', async () => {
+    const l = lab as Lab;
+    type NodeJson = { status: { conditions: { type: string; status: string }[] } };
+    const cond = async (node: string, type: string) =>
+      (await l.cluster.kubectlJson<NodeJson>(['get', 'node', node])).status.conditions.find(
+        (c) => c.type === type,
+      )?.status;
+    // The converted node's hub reports that autonomy will work before the link goes.
+    await until('the hub to report Autonomy=True on edge-1', 90_000, async () =>
+      (await cond('edge-1', 'Autonomy')) === 'True' ? true : undefined,
+    );
+    await page.getByRole('button', { name: 'Nodes' }).click();
+    const state = (node: string) =>
+      page
+        .getByRole('table', { name: 'Nodes' })
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: node, exact: true }) })
+        .locator('td[data-col=state]');
+    await until('both nodes Ready in the app', 30_000, async () =>
+      (await state('edge-1').textContent()) === 'Ready' && (await state('edge-2').textContent()) === 'Ready'
+        ? true
+        : undefined,
+    );
+
+    await l.host('edge-1').cut();
+    await l.host('edge-2').cut();
+    try {
+      const cutAt = Date.now();
+      await until('edge-1 cut off but autonomous, edge-2 not ready, in the app', 60_000, async () =>
+        (await state('edge-1').textContent()) === 'Cut off, autonomous' &&
+        (await state('edge-2').textContent()) === 'Not ready, will be evicted'
+          ? true
+          : undefined,
+      );
+      expect(Date.now() - cutAt).toBeLessThan(60_000);
+      // What the app says is what the API server says: neither node is Ready; only edge-1 has autonomy.
+      expect(await cond('edge-1', 'Ready')).not.toBe('True');
+      expect(await cond('edge-2', 'Ready')).not.toBe('True');
+      expect(await cond('edge-1', 'Autonomy')).toBe('True');
+      expect(await cond('edge-2', 'Autonomy')).toBeUndefined();
+      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-nodes-cut.png'), fullPage: true });
+      await page.getByRole('button', { name: 'Topology' }).click();
+      const glance = page
+        .getByRole('table', { name: 'Pools at a glance' })
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: POOL, exact: true }) });
+      await until('the pool counts one autonomous node', 15_000, async () =>
+        (await glance.locator('td[data-col=autonomous]').textContent()) === '1' ? true : undefined,
+      );
+      await page.getByLabel('Find').fill('edge-1');
+      await page.getByRole('region', { name: 'Node edge-1' }).getByText('Cut off, autonomous').waitFor();
+      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-topology-cut.png'), fullPage: true });
+    } finally {
+      await l.host('edge-1').restore();
+      await l.host('edge-2').restore();
+    }
+    await page.getByRole('button', { name: 'Nodes' }).click();
+    await until('both nodes Ready again in the app', 90_000, async () =>
+      (await state('edge-1').textContent()) === 'Ready' && (await state('edge-2').textContent()) === 'Ready'
+        ? true
+        : undefined,
+    );
+    expect(await cond('edge-1', 'Ready')).toBe('True');
+    expect(await cond('edge-2', 'Ready')).toBe('True');
   });
 
   test('a NATed site: the app asks for its tunnel access and keeps the client key in the keychain', async () => {

@@ -246,7 +246,7 @@ describe('clusters against a real API server', () => {
     await until('burst-3 removed', () => !m.names('pods').includes('burst-3'), 30_000);
 
     // The mirror built from snapshot + diffs equals main's own view.
-    const truth = service?.snapshot(adminId);
+    const truth = await service?.snapshot(adminId);
     for (const kind of ['nodes', 'pods', 'nodepools'] as const) {
       expect(m.names(kind)).toEqual((truth?.resources[kind].items ?? []).map((o) => o.name).sort());
     }
@@ -277,7 +277,7 @@ describe('clusters against a real API server', () => {
     );
     expect(down.connection.lastContactAt).toBeTruthy();
     expect(down.connection.lastError?.message).toMatch(/ECONNREFUSED|socket hang up|ECONNRESET|aborted/);
-    const last = service?.snapshot(adminId);
+    const last = await service?.snapshot(adminId);
     expect(last?.connection.state).toBe('unreachable');
     expect(last?.resources.nodes.items.map((n) => n.name)).toContain('edge-1');
     expect(Date.now() - Date.parse(last?.connection.lastContactAt as string)).toBeGreaterThanOrEqual(3_000);

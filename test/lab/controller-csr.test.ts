@@ -9,7 +9,6 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HUB_DEFAULTS, type HubConfig } from '../../src-agent/api/hub-config.ts';
 import { ensureServingCert } from '../../src-agent/hub/bootstrap.ts';
@@ -20,6 +19,8 @@ import {
   type ControllerProcess,
   controllerLeaseHolder,
   controllerServiceAccountKubeconfig,
+  reconcileCount,
+  reconciledAfter,
   startControllerProcess,
   until,
 } from './controller-support.ts';
@@ -121,6 +122,7 @@ describe('csrapprover: kubelet-serving CSRs of nodes, approved by rule', () => {
       (await eventsOf(csr)).find((e) => e.type === 'Warning' && e.message.includes(`rule ${rule}:`)),
     );
   const metrics = async () => (await fetch(`http://127.0.0.1:${controller?.metricsPort}/metrics`)).text();
+  const ctl = () => controller as ControllerProcess;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ef-controller-csr-'));
@@ -246,7 +248,10 @@ describe('csrapprover: kubelet-serving CSRs of nodes, approved by rule', () => {
     const ev = await warningOf(name, 'ip-san');
     expect(ev.reason).toBe('ServingCsrPending');
     expect(ev.message).toContain('198.18.0.99');
-    await sleep(2000);
+    // Seen again (a harmless label), still not decided.
+    await reconciledAfter(ctl().metricsPort, 'csrapprover', name, (n) =>
+      kubectl(['label', '--overwrite', 'csr', name, `test.edgefleet.io/poke=${n}`]),
+    );
     expect((await csrOf(name)).status?.conditions ?? []).toEqual([]);
     // The node's address changes (e.g. a second NIC): the same CSR now passes, without being recreated.
     await kubectl([
@@ -310,7 +315,9 @@ describe('csrapprover: kubelet-serving CSRs of nodes, approved by rule', () => {
     await until('the later serving CSR approved', 30_000, async () =>
       (await conditionOf(serving))?.type === 'Approved' ? true : undefined,
     );
-    await sleep(1000);
+    // Watch order: the controller had the client CSR before the serving one, and never queued it.
+    expect(await reconcileCount(ctl().metricsPort, 'csrapprover', other)).toBe(0);
+    expect(await reconcileCount(ctl().metricsPort, 'csrapprover', serving)).toBeGreaterThan(0);
     expect((await csrOf(other)).status?.conditions ?? []).toEqual([]);
     expect(await eventsOf(other)).toEqual([]);
   });

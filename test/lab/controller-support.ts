@@ -14,7 +14,9 @@ export const REPO = resolve(import.meta.dirname, '../..');
 export const CRDS = join(REPO, 'resources/crds');
 export const CONTROLLER_MANIFEST = join(REPO, 'resources/manifests/controller.yaml');
 
-export { until } from './until.ts';
+import { until } from './until.ts';
+
+export { until };
 
 /** Applies resources/crds and waits until the API server serves NodePool and YurtAppSet. */
 export function installCrds(cluster: Cluster): Promise<void> {
@@ -113,4 +115,37 @@ export async function startControllerProcess(
     ],
   });
   return { proc, metricsPort };
+}
+
+/** How many reconciles of `key` the controller process's `controller` has finished (its /debug/reconciles). */
+export async function reconcileCount(metricsPort: number, controller: string, key: string): Promise<number> {
+  const q = new URLSearchParams({ controller, key });
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/debug/reconciles?${q}`);
+  if (!res.ok) throw new Error(`/debug/reconciles ${controller} ${key}: ${res.status} ${await res.text()}`);
+  return Number((await res.text()).trim());
+}
+
+/**
+ * Resolves once a reconcile of `key` that started after the first `poke(1)` (a harmless change that
+ * makes the controller look at the object again) has finished: then an assertion that nothing
+ * changed means the controller saw the object and left it, not that it never ran.
+ *
+ * Two pokes and two reconciles, because the first one counted may have been in flight before the
+ * poke: then the poke re-queued the key and the second one started after it; if not, the first one
+ * was the poke's own and the second poke guarantees the second.
+ */
+export async function reconciledAfter(
+  metricsPort: number,
+  controller: string,
+  key: string,
+  poke: (n: number) => Promise<unknown>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const before = await reconcileCount(metricsPort, controller, key);
+  for (const n of [1, 2]) {
+    await poke(n);
+    await until(`${controller} to reconcile ${key} after change ${n}`, timeoutMs, async () =>
+      (await reconcileCount(metricsPort, controller, key)) >= before + n ? true : undefined,
+    );
+  }
 }

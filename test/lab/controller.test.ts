@@ -14,6 +14,7 @@ import {
   type ControllerProcess,
   controllerLeaseHolder,
   installCrds,
+  reconciledAfter,
   startControllerProcess,
   until as untilEvery,
 } from './controller-support.ts';
@@ -520,7 +521,17 @@ spec:
       );
     });
     expect(paused.message).toContain('p2');
-    await sleep(8_000); // the paused rollout must stay paused
+    // The paused rollout must stay paused: let the controller look at the app again (a harmless
+    // annotation), then check nothing moved on.
+    const leader = controllers.get('controller-a') as ControllerProcess;
+    await reconciledAfter(leader.metricsPort, 'yurtappset', 'default/web', (n) =>
+      kubectl(['annotate', '--overwrite', 'yas', '-n', 'default', 'web', `test.edgefleet.io/poke=${n}`]),
+    );
+    expect(
+      (await getJson<YasJson>(['get', 'yas', '-n', 'default', 'web'])).status?.conditions?.find(
+        (c) => c.type === 'RolloutProgressing',
+      )?.reason,
+    ).toBe('RolloutPaused');
     const images = Object.fromEntries(
       (await deployments()).map((d) => [
         d.metadata.labels?.['apps.openyurt.io/pool-name'],

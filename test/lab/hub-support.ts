@@ -46,6 +46,8 @@ export class LoopbackLink {
   port = 0;
   private readonly target: number;
   private readonly noDelay: boolean;
+  /** Silently cut: connections are taken and bytes swallowed, nothing answers (a link dropping packets). */
+  private dropping = false;
 
   /**
    * `noDelay`: turn off Nagle on both legs; without it the relay adds Nagle/delayed-ACK stalls
@@ -58,6 +60,13 @@ export class LoopbackLink {
 
   async up(): Promise<void> {
     this.server = net.createServer((c) => {
+      if (this.dropping) {
+        this.conns.add(c);
+        c.on('close', () => this.conns.delete(c));
+        c.on('error', () => undefined);
+        c.resume();
+        return;
+      }
       const u = net.connect(this.target, '127.0.0.1');
       for (const s of [c, u]) {
         this.conns.add(s);
@@ -75,6 +84,20 @@ export class LoopbackLink {
     });
     await new Promise<void>((r) => this.server?.listen(this.port, '127.0.0.1', r));
     this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  /**
+   * Cuts the way a dead uplink does: no error, no reset — bytes in either direction vanish and new
+   * connections go nowhere (they connect to the relay, then nothing answers). `cut()` instead resets
+   * every connection and refuses new ones, which a client notices at once.
+   */
+  dropAll(): void {
+    this.dropping = true;
+    for (const s of this.conns) {
+      s.unpipe();
+      s.on('data', () => undefined);
+      s.resume();
+    }
   }
 
   async cut(): Promise<void> {

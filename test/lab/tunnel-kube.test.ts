@@ -6,7 +6,7 @@
  * Two server replicas run; every agent connects to both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -14,11 +14,13 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
+import { ProvisionService } from '../../src-main/provision/handlers.ts';
 import { SshSession } from '../../src-main/provision/ssh-session.ts';
 import { Lab } from './lab.ts';
 import { freePort } from './proc.ts';
 import { provisionKit } from './provision-support.ts';
 import { sh } from './sh.ts';
+import { StreamClient } from './streams-support.ts';
 import {
   agentProc,
   getJson,
@@ -275,6 +277,25 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
     expect(a?.streamsTotal).toBeGreaterThanOrEqual(4);
   });
 
+  it("the app's log stream and exec reach the pod on the NAT-only kubelet through the egress", async () => {
+    const app = StreamClient.forKubeconfig(must().kubeconfig);
+    const open = { clusterId: 'lab/admin', namespace: 'default', pod: POD } as const;
+    const follow = await app.call('streams:podLogs', { ...open, follow: true });
+    await app.waitLine(follow.streamId, /listening on :8080/);
+    await kubectl(['exec', POD, '--', '/lab-app', 'get', '127.0.0.1', '8080', '/app-stream']);
+    const line = await app.waitLine(follow.streamId, /GET \/app-stream/);
+    expect(line.ts).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await app.call('streams:close', { streamId: follow.streamId });
+    expect((await app.waitEnd(follow.streamId)).reason).toBe('closed');
+    const echo = await app.call('streams:exec', {
+      ...open,
+      command: ['/lab-app', 'echo', 'via', 'tunnel'],
+      stdin: false,
+    });
+    expect(await app.waitEnd(echo.streamId)).toMatchObject({ reason: 'ended', exitCode: 0 });
+    expect(app.rec(echo.streamId).stdout).toBe('via tunnel\n');
+  });
+
   it('SSH to the NAT-only host through the access door, host key verified', async () => {
     const l = must();
     const kit = await provisionKit(l);
@@ -309,6 +330,52 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
         ),
       ).rejects.toThrow(/host key of edge-1:22 changed/);
       await rm(wrong.dir, { recursive: true, force: true });
+    } finally {
+      await rm(kit.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the app reads the NAT-only host's tunnel agent journal over SSH through the access door", async () => {
+    const l = must();
+    const kit = await provisionKit(l);
+    try {
+      const provision = new ProvisionService({
+        vault: kit.vault,
+        emit: () => {},
+        dataDir: join(kit.dir, 'provision'),
+        resourcesDir: join(kit.dir, 'resources'),
+        kubeConfigFor: () => Promise.reject(new Error('unused')),
+        log: () => {},
+      });
+      const pki = l.cluster.pki;
+      const operator = await pki.issueClientCert('tunnel-operator-app', 'alice', ['edgefleet:operators']);
+      await provision.hosts.setTunnel({
+        site: 'lab',
+        door: { host: '127.0.0.1', port: replicas[0]?.accessPort ?? 0 },
+        caPem: await readFile(pki.ca.cert, 'utf8'),
+        certPem: await readFile(operator.cert, 'utf8'),
+        keyRef: await kit.vault.put('tunnel-client-key', 'lab', await readFile(operator.key, 'utf8')),
+      });
+      const host = await provision.hosts.add({
+        site: 'lab',
+        name: EDGE,
+        address: EDGE,
+        port: 22,
+        user: 'root',
+        auth: { kind: 'key', privateKeyRef: kit.keyRef },
+        viaTunnel: true,
+      });
+      await provision.knownHosts.trust(EDGE, 22, 'ssh-ed25519', l.host(EDGE).hostKeyFingerprint());
+      const app = new StreamClient({ openSsh: (id) => provision.openSession(id) });
+      const s = await app.call('streams:serviceLogs', {
+        hostId: host.id,
+        unit: 'edgefleet-tunnel-agent',
+        lines: 500,
+      });
+      expect(await app.waitEnd(s.streamId)).toEqual({ streamId: s.streamId, reason: 'ended' });
+      const lines = app.rec(s.streamId).lines;
+      expect(lines.length).toBeGreaterThan(0);
+      for (const x of lines) expect(x.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     } finally {
       await rm(kit.dir, { recursive: true, force: true });
     }
@@ -420,6 +487,15 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
     expect((logsErr as Error).message).toMatch(/no tunnel agent is connected/);
     const execErr = await kubectl(['exec', POD, '--', '/lab-app', 'echo', 'x']).catch((e: Error) => e);
     expect((execErr as Error).message).toMatch(/no tunnel agent is connected/);
+    // The app says the same as a value with what to do about it.
+    const app = StreamClient.forKubeconfig(must().kubeconfig);
+    await expect(
+      app.call('streams:podLogs', { clusterId: 'lab/admin', namespace: 'default', pod: POD }),
+    ).rejects.toMatchObject({
+      code: 'kube/node-unreachable',
+      message: expect.stringMatching(/no tunnel agent is connected/),
+      fix: expect.stringMatching(/tunnel agent/),
+    });
 
     const door = { host: '127.0.0.1', port: replicas[0]?.accessPort ?? 0, tls: operatorTls ?? undefined };
     const sshErr = await openTunnelStream(door, `${EDGE}:22`).catch((e: unknown) => e);

@@ -14,8 +14,13 @@ import { CsrApproverController } from './controller.ts';
 
 type Emit = (ev: { type: string; object: KubeObject }) => void;
 
-/** Just the KubeClient calls the controller, its informers and the event recorder make. */
+/**
+ * Just the KubeClient calls the controller, its informers and the event recorder make. A call the
+ * controller should not make is recorded in `failures` (and throws, as the API server would refuse
+ * it); the controller catches and retries such errors, so afterEach asserts the record is empty.
+ */
 class FakeApi {
+  readonly failures: string[] = [];
   readonly objects = new Map<string, Map<string, KubeObject>>([
     ['certificatesigningrequests', new Map()],
     ['nodes', new Map()],
@@ -40,8 +45,12 @@ class FakeApi {
     this.objects.get(plural)?.set(obj.metadata.name, obj);
     this.watchers.get(plural)?.({ type: had ? 'MODIFIED' : 'ADDED', object: obj });
   }
+  private fail(what: string): never {
+    this.failures.push(what);
+    throw new KubeApiError('PUT', what, 422, 'Invalid', what);
+  }
   async update(_res: ResourceRef, obj: CertificateSigningRequest, sub?: string) {
-    expect(sub).toBe('approval');
+    if (sub !== 'approval') this.fail(`update of ${obj.metadata.name} with subresource ${sub}, not approval`);
     if (this.conflicts > 0) {
       this.conflicts--;
       throw new KubeApiError('PUT', obj.metadata.name, 409, 'Conflict', 'the object has been modified');
@@ -61,14 +70,22 @@ class FakeApi {
   }
 }
 
-const quiet: Log = { info: () => undefined, error: () => undefined };
+/** Errors the controller logged (a failed reconcile is logged, then retried). */
+const logged: string[] = [];
+const log: Log = { info: () => undefined, error: (m) => logged.push(m) };
 let stop: (() => Promise<void>) | undefined;
+let current: FakeApi | undefined;
 afterEach(async () => {
   await stop?.();
   stop = undefined;
+  const failures = current?.failures ?? [];
+  current = undefined;
+  expect(failures).toEqual([]);
+  expect(logged.splice(0)).toEqual([]);
 });
 
 async function start(api: FakeApi) {
+  current = api;
   const client = api as unknown as KubeClient;
   const ac = new AbortController();
   const csrs = new Informer<CertificateSigningRequest>(client, {
@@ -89,7 +106,7 @@ async function start(api: FakeApi) {
   const events = new EventRecorder(client, 'test', (e) => {
     throw e;
   });
-  const c = new CsrApproverController(client, csrs, nodes, events, metrics, quiet);
+  const c = new CsrApproverController(client, csrs, nodes, events, metrics, log);
   const watching = [csrs.run(ac.signal), nodes.run(ac.signal)];
   await Promise.all([csrs.synced, nodes.synced]);
   const working = c.runner.run(1);
@@ -98,8 +115,11 @@ async function start(api: FakeApi) {
     c.runner.queue.shutdown();
     await Promise.all([...watching, working]);
   };
-  return { metrics };
+  return { metrics, runner: c.runner };
 }
+
+/** Lets fire-and-forget event writes started by a finished reconcile land. */
+const settle = () => new Promise((r) => setImmediate(r));
 
 function servingCsr(
   name: string,
@@ -135,16 +155,18 @@ describe('CsrApproverController', () => {
   test('a CSR waiting for its Node is reported once, then approved when the Node appears', async () => {
     const api = new FakeApi();
     api.objects.get('certificatesigningrequests')?.set('c1', servingCsr('c1', 'n1'));
-    const { metrics } = await start(api);
+    const { metrics, runner } = await start(api);
     await eventually('the pending event', () => api.events.length === 1);
     expect(api.events[0]).toMatchObject({ type: 'Warning', reason: 'ServingCsrPending' });
     expect(api.events[0]?.message).toMatch(/^rule node-missing: Node n1 does not exist/);
     // The same CSR seen again (a resync or an unrelated update) is not reported again.
+    const seen = runner.reconciles('c1');
     api.put('certificatesigningrequests', {
       ...servingCsr('c1', 'n1'),
       metadata: { name: 'c1', resourceVersion: '2' },
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await runner.reconciled('c1', seen);
+    await settle();
     expect(api.events.length).toBe(1);
     expect(api.approvals).toEqual([]);
 
@@ -166,10 +188,10 @@ describe('CsrApproverController', () => {
     api.conflicts = 1;
     api.objects.get('nodes')?.set('n2', nodeObj('n2'));
     api.objects.get('certificatesigningrequests')?.set('c2', servingCsr('c2', 'n2'));
-    await start(api);
-    await eventually('the approval', () => api.approvals.length === 1);
-    await new Promise((r) => setTimeout(r, 100));
+    const { runner } = await start(api);
+    await runner.reconciled('c2', 0);
     expect(api.approvals.length).toBe(1);
+    expect(runner.queue.length).toBe(0);
   });
 
   test('a CSR someone else decided meanwhile is left as they decided it', async () => {
@@ -179,8 +201,9 @@ describe('CsrApproverController', () => {
     api.reread = { ...csr, status: { conditions: [{ type: 'Denied', status: 'True', reason: 'ByHand' }] } };
     api.objects.get('nodes')?.set('n3', nodeObj('n3'));
     api.objects.get('certificatesigningrequests')?.set('c3', csr);
-    await start(api);
-    await new Promise((r) => setTimeout(r, 200));
+    const { runner } = await start(api);
+    await runner.reconciled('c3', 0);
+    await settle();
     expect(api.approvals).toEqual([]);
     expect(api.events).toEqual([]);
   });
@@ -192,9 +215,12 @@ describe('CsrApproverController', () => {
       .get('certificatesigningrequests')
       ?.set('c4', servingCsr('c4', 'n4', 'kubernetes.io/kube-apiserver-client'));
     api.objects.get('certificatesigningrequests')?.set('c5', servingCsr('c5', 'n4'));
-    await start(api);
-    await eventually('the serving CSR approved', () => api.approvals.length === 1);
-    await new Promise((r) => setTimeout(r, 100));
+    const { runner } = await start(api);
+    // Both CSRs reached the handler in the same initial list; only the serving one was queued.
+    await runner.reconciled('c5', 0);
+    await settle();
+    expect(runner.reconciles('c4')).toBe(0);
+    expect(runner.queue.length).toBe(0);
     expect(api.approvals.map((a) => a.name)).toEqual(['c5']);
     expect(api.events.every((e) => e.reason === 'ServingCsrApproved')).toBe(true);
   });

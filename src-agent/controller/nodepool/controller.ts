@@ -27,6 +27,10 @@ const poolRef = (p: NodePool) => ({
 });
 const nodeRef = (n: Node) => ({ ...n, apiVersion: 'v1', kind: 'Node' });
 
+/** Node indexes: by the pool a node is labelled into, and by the pool whose settings it still carries. */
+const BY_POOL = 'nodepool';
+const BY_APPLIED_POOL = 'nodepool-applied';
+
 export class NodePoolController {
   readonly nodes: ControllerRunner;
   readonly pools: ControllerRunner;
@@ -50,6 +54,9 @@ export class NodePoolController {
     this.nodes = new ControllerRunner('nodepool-node', (k) => this.reconcileNode(k), metrics, log);
     this.pools = new ControllerRunner('nodepool', (k) => this.reconcilePool(k), metrics, log);
 
+    nodeInformer.addIndexer(BY_POOL, (n) => [n.metadata.labels?.[LABEL_NODEPOOL]]);
+    nodeInformer.addIndexer(BY_APPLIED_POOL, (n) => [readApplied(n)?.pool]);
+
     nodeInformer.on((type, node, old) => {
       this.nodes.queue.add(node.metadata.name);
       for (const n of [node, old]) {
@@ -64,16 +71,14 @@ export class NodePoolController {
     poolInformer.on((_type, pool) => {
       const name = pool.metadata.name;
       this.pools.queue.add(name);
-      for (const n of this.nodeInformer.list()) {
-        if (n.metadata.labels?.[LABEL_NODEPOOL] === name || readApplied(n)?.pool === name) {
-          this.nodes.queue.add(n.metadata.name);
-        }
+      for (const index of [BY_POOL, BY_APPLIED_POOL]) {
+        for (const n of this.nodeInformer.byIndex(index, name)) this.nodes.queue.add(n.metadata.name);
       }
     });
   }
 
   members(pool: string): Node[] {
-    return this.nodeInformer.list().filter((n) => n.metadata.labels?.[LABEL_NODEPOOL] === pool);
+    return this.nodeInformer.byIndex(BY_POOL, pool);
   }
 
   private async reconcileNode(name: string) {

@@ -18,13 +18,14 @@ import {
   type YurtAppSet,
   type YurtAppSetStatus,
 } from '../../api/yurtappset.ts';
+import { yurtAppSetPools } from '../../api/yurtappset-pools.ts';
 import type { EventRecorder } from '../events.ts';
 import type { Informer } from '../informer.ts';
 import type { Workload } from '../kube-types.ts';
 import type { Metrics } from '../metrics.ts';
 import { setCondition } from '../nodepool/plan.ts';
 import { ControllerRunner, type Log } from '../runner.ts';
-import { type RenderedWorkload, renderWorkload, selectPools, TweakError, workloadKind } from './render.ts';
+import { type RenderedWorkload, renderWorkload, TweakError, workloadKind } from './render.ts';
 import { observeWorkload, planRollout, type WorkloadState } from './rollout.ts';
 
 /** While a rollout is in flight, look again this often even without events. */
@@ -100,7 +101,7 @@ export class YurtAppSetController {
     const kind = workloadKind(yas);
     const res = kind === 'StatefulSet' ? RESOURCES.statefulsets : RESOURCES.deployments;
     const ref = { ...yas, apiVersion: 'apps.openyurt.io/v1beta1', kind: 'YurtAppSet' };
-    const selected = selectPools(yas, this.pools.list());
+    const selected = yurtAppSetPools(yas, this.pools.list());
     const existing = this.owned(yas);
 
     let rendered: RenderedWorkload[];

@@ -1,14 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { NodePool } from '../../api/nodepool.ts';
 import type { YurtAppSet } from '../../api/yurtappset.ts';
-import {
-  applyJsonPatch,
-  matchesSelector,
-  renderWorkload,
-  selectPools,
-  TweakError,
-  workloadName,
-} from './render.ts';
+import { applyJsonPatch, renderWorkload, TweakError, workloadName } from './render.ts';
 
 // Rendered workloads are schemaless JSON; tests walk them by path.
 // biome-ignore lint/suspicious/noExplicitAny: test-only access into arbitrary JSON
@@ -38,35 +31,6 @@ const yas = (over: Partial<YurtAppSet['spec']> = {}): YurtAppSet => ({
     },
     ...over,
   },
-});
-
-describe('pool selection', () => {
-  test('pools by name or selector, sorted, deleted pools skipped', () => {
-    const y = yas({
-      pools: ['z'],
-      nodepoolSelector: { matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] },
-    });
-    const all = [
-      pool('b', { env: 'prod' }),
-      pool('z'),
-      pool('c', { env: 'dev' }),
-      {
-        ...pool('d', { env: 'prod' }),
-        metadata: { name: 'd', labels: { env: 'prod' }, deletionTimestamp: 'x' },
-      },
-    ];
-    expect(selectPools(y, all).map((p) => p.metadata.name)).toEqual(['b', 'z']);
-  });
-  test('selector operators', () => {
-    expect(matchesSelector({ a: '1' }, { matchExpressions: [{ key: 'b', operator: 'DoesNotExist' }] })).toBe(
-      true,
-    );
-    expect(
-      matchesSelector({ a: '1' }, { matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }),
-    ).toBe(false);
-    expect(matchesSelector({}, undefined)).toBe(false);
-    expect(matchesSelector({}, {})).toBe(true);
-  });
 });
 
 describe('renderWorkload', () => {

@@ -14,8 +14,6 @@ import {
 } from '../../api/yurtappset.ts';
 import type { Workload } from '../kube-types.ts';
 
-export { matchesSelector };
-
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
 
 export class TweakError extends Error {
@@ -23,20 +21,6 @@ export class TweakError extends Error {
     super(message);
     this.name = 'TweakError';
   }
-}
-
-/** Pools the app runs in: named in spec.pools or matched by spec.nodepoolSelector, existing ones only, sorted. */
-export function selectPools(yas: YurtAppSet, pools: NodePool[]): NodePool[] {
-  const named = new Set(yas.spec.pools ?? []);
-  return (
-    pools
-      .filter((p) => !p.metadata.deletionTimestamp)
-      .filter(
-        (p) => named.has(p.metadata.name) || matchesSelector(p.metadata.labels, yas.spec.nodepoolSelector),
-      )
-      // Names are DNS labels: code-unit order is stable across locales (localeCompare is not).
-      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0))
-  );
 }
 
 export function workloadKind(yas: YurtAppSet): WorkloadKind {

@@ -93,6 +93,10 @@ export class FakeApiServer {
   bigList = { count: 0, padBytes: 0 };
   /** LIST responses whose client (the hub) went away before the whole body was sent. */
   listsCutShort = 0;
+  /** Take requests and never answer them, as behind a link that drops packets. */
+  silent = false;
+  /** Answer every request but `/livez` this late: a busy, reachable server. */
+  delayMs = 0;
   private server: https.Server;
   private readonly sockets = new Set<Socket>();
   private readonly watchers = new Set<ServerResponse>();
@@ -201,7 +205,10 @@ export class FakeApiServer {
         body,
         raw,
       });
-      this.route(req, res, body, raw);
+      if (this.silent) return;
+      if (this.delayMs > 0 && req.url !== '/livez')
+        setTimeout(() => this.route(req, res, body, raw), this.delayMs);
+      else this.route(req, res, body, raw);
     });
   }
 

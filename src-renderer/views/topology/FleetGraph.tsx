@@ -64,7 +64,7 @@ export function FleetGraph(props: {
   const container = useRef<HTMLDivElement>(null);
   const sigma = useRef<Sigma<Attrs> | null>(null);
   const graph = useRef(new Graph<Attrs>());
-  const state = useRef({ filter: props.filter, selected: props.selected, dots: true });
+  const state = useRef({ filter: props.filter, selected: props.selected, dots: true, labelColor: '#1f2328' });
   const [error, setError] = useState<string | null>(null);
   const onSelect = useRef(props.onSelect);
   onSelect.current = props.onSelect;
@@ -87,13 +87,23 @@ export function FleetGraph(props: {
           maxCameraRatio: 4,
           stagePadding: 24,
         },
-        nodeReducer: (key, data, attrs) => {
+        nodeReducer: (key, data0, attrs) => {
           const st = state.current;
+          const data = { ...data0, labelColor: st.labelColor };
           const f = st.filter;
           const fleet = fleetRef.current;
           if (attrs.kind === 'pool') {
-            const hidden = st.dots || (f.pool !== '' && attrs.pool !== f.pool);
-            return { ...data, visibility: hidden ? 'hidden' : 'visible', labelVisibility: 'visible' };
+            if (f.pool !== '' && attrs.pool !== f.pool) return { ...data, visibility: 'hidden' };
+            // Zoomed in, the tile stays as a faint area behind its nodes, labelled with the pool's name.
+            if (st.dots)
+              return {
+                ...data,
+                color: `${data.color}26`,
+                label: attrs.pool,
+                size: data.size * 1.45,
+                labelVisibility: 'visible',
+              };
+            return { ...data, visibility: 'visible', labelVisibility: 'visible' };
           }
           const name = key.slice(5);
           const shown = st.dots && (f.pool === '' || attrs.pool === f.pool) && matches(fleet, name, f);
@@ -130,8 +140,18 @@ export function FleetGraph(props: {
       }
     };
     camera.on('updated', onCamera);
+    // Labels follow the theme (the canvas does not see CSS).
+    const readTheme = () => {
+      state.current.labelColor =
+        getComputedStyle(document.documentElement).getPropertyValue('--fg').trim() || '#1f2328';
+      s.refresh({ skipIndexation: true });
+    };
+    readTheme();
+    const themeWatch = new MutationObserver(readTheme);
+    themeWatch.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
     (globalThis as { __edgefleetSigma?: unknown }).__edgefleetSigma = s;
     return () => {
+      themeWatch.disconnect();
       camera.off('updated', onCamera);
       s.kill();
       sigma.current = null;
@@ -207,11 +227,14 @@ export function FleetGraph(props: {
   }, [props.filter, props.selected]);
 
   // Focus (from search): zoom onto the node.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only a new focus moves the camera.
   useEffect(() => {
     const s = sigma.current;
     if (!s || !props.focus) return;
     const d = s.getNodeDisplayData(`node:${props.focus}`);
-    if (d) void s.getCamera().animate({ x: d.x, y: d.y, ratio: 0.08 }, { duration: 300 });
+    // Close enough to tell the node from its neighbours; a small fleet needs no zoom at all.
+    const ratio = Math.min(1, Math.max(0.04, 25 / Math.max(1, props.layout.nodes.size)));
+    if (d) void s.getCamera().animate({ x: d.x, y: d.y, ratio }, { duration: 300 });
   }, [props.focus]);
 
   if (error)

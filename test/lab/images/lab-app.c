@@ -1,11 +1,13 @@
 /*
- * The lab's test application, one static binary with four commands:
+ * The lab's test application, one static binary with five commands:
  *   lab-app serve [port]          HTTP server (default port 8080): answers "lab-app <hostname> <path>",
  *                                 logs one line per request to stdout, exits 0 on SIGTERM/SIGINT.
  *   lab-app echo <words...>       prints the words (for `kubectl exec` checks).
  *   lab-app get <ip> <port> [path]  HTTP/1.0 GET to an IPv4 address, prints the response body;
  *                                 exit 1 on connection failure (for pod-network checks).
  *   lab-app cat                   copies stdin to stdout, prefixing each line with "cat: " (for `kubectl exec -i`).
+ *   lab-app stty                  for each line read, prints "size <rows> <cols>" of the terminal on stdin, as
+ *                                 `stty size` would (for exec with a TTY and resize; the image has no shell).
  * Built with gcc -static by test/lab/images.ts.
  */
 #include <arpa/inet.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -126,7 +129,20 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
+  if (strcmp(argv[1], "stty") == 0) {
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+      struct winsize ws;
+      if (ioctl(0, TIOCGWINSZ, &ws) != 0) {
+        perror("stty: stdin is not a terminal");
+        return 1;
+      }
+      printf("size %d %d\n", ws.ws_row, ws.ws_col);
+      fflush(stdout);
+    }
+    return 0;
+  }
   if (strcmp(argv[1], "get") == 0 && argc >= 4) return get(argv[2], atoi(argv[3]), argc > 4 ? argv[4] : "/");
-  fprintf(stderr, "usage: lab-app serve [port] | echo <words...> | cat | get <ip> <port> [path]\n");
+  fprintf(stderr, "usage: lab-app serve [port] | echo <words...> | cat | stty | get <ip> <port> [path]\n");
   return 2;
 }

@@ -1,0 +1,78 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EventChannel } from '../ipc/contract.ts';
+import type { ClusterDiff } from '../ipc/types.ts';
+import { LiveClusterWorker } from './live-cluster-worker.ts';
+
+let server: http.Server | undefined;
+let live: LiveClusterWorker | undefined;
+afterEach(async () => {
+  await live?.stop();
+  await new Promise((r) => server?.close(r));
+});
+
+/** Serves one node in lists; a watch on nodes sends one change, other watches stay open. */
+async function fakeApi(): Promise<KubeConfig> {
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const node = (rv: string, pool: string) => ({
+      metadata: { name: 'n1', resourceVersion: rv, labels: { 'apps.openyurt.io/nodepool': pool } },
+      status: {
+        images: [{ names: ['huge'], sizeBytes: 1 }],
+        conditions: [{ type: 'Ready', status: 'True' }],
+      },
+    });
+    res.setHeader('Content-Type', 'application/json');
+    if (url.searchParams.get('watch')) {
+      if (url.pathname === '/api/v1/nodes')
+        res.write(`${JSON.stringify({ type: 'MODIFIED', object: node('2', 'b') })}\n`);
+      return; // keep the watch open
+    }
+    const items = url.pathname === '/api/v1/nodes' ? [node('1', 'a')] : [];
+    res.end(JSON.stringify({ metadata: { resourceVersion: '1' }, items }));
+  });
+  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: 'c',
+        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        skipTLSVerify: true,
+      },
+    ],
+    users: [{ name: 'u', token: 's3cret-token' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+describe('LiveClusterWorker', () => {
+  it('lists and watches in a worker thread and relays reduced snapshots and diffs', async () => {
+    const kc = await fakeApi();
+    const diffs: ClusterDiff[] = [];
+    live = new LiveClusterWorker(
+      'default/x',
+      kc,
+      (channel: EventChannel, payload) => {
+        if (channel === 'cluster:diff') diffs.push(payload as ClusterDiff);
+      },
+      { batchMs: 20 },
+    );
+    let pool: string | undefined;
+    for (let i = 0; i < 200 && pool !== 'b'; i++) {
+      const snap = await live.snapshot();
+      pool = snap.resources.nodes.items[0]?.labels?.['apps.openyurt.io/nodepool'];
+      if (pool !== 'b') await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(pool).toBe('b');
+    const snap = await live.snapshot();
+    expect(snap.resources.nodes.items[0]).not.toHaveProperty('status');
+    expect(JSON.stringify(snap)).not.toContain('huge');
+    expect(diffs.some((d) => d.resources.nodes?.upserts.some((n) => n.rv === '2'))).toBe(true);
+    expect(live.connectionInfo().state).toBe('connected');
+  });
+});

@@ -1,0 +1,10 @@
+/** Messages between a LiveClusterWorker (main thread) and its live-worker.ts thread. */
+import type { EventChannel, EventMap } from '../ipc/contract.ts';
+import type { ClusterSnapshot } from '../ipc/types.ts';
+
+export type ToWorker = { type: 'snapshot'; reqId: number } | { type: 'stop' };
+
+export type ToHost =
+  | { type: 'event'; channel: EventChannel; payload: EventMap[EventChannel] }
+  | { type: 'snapshot'; reqId: number; snapshot: ClusterSnapshot }
+  | { type: 'stopped' };

@@ -1,0 +1,50 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClustersService } from './service.ts';
+import type { ClusterSources } from './sources.ts';
+
+function unreachableKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+const sources = { kubeConfigFor: async () => unreachableKubeConfig() } as unknown as ClusterSources;
+let service: ClustersService | undefined;
+afterEach(async () => {
+  await service?.stopAll();
+});
+
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(ok()).toBe(true);
+}
+
+describe('ClustersService', () => {
+  it('keeps an unwatched cluster for a grace period, so switching back is free, then stops its watches', async () => {
+    service = new ClustersService(
+      sources,
+      () => {},
+      { batchMs: 5 },
+      { unwatchGraceMs: 150, threads: 'inline' },
+    );
+    const first = await service.watch('default/a');
+    await service.watch('default/b');
+    await service.unwatch('default/a');
+    // Back within the grace: the same live state (its seq goes on), not a fresh one.
+    expect(service.watching().sort()).toEqual(['default/a', 'default/b']);
+    const again = await service.watch('default/a');
+    expect(again.clusterId).toBe(first.clusterId);
+    expect(service.liveCluster('default/a')).toBeDefined();
+    // Unwatched for good: gone once the grace has passed. a's own grace (started earlier) has
+    // run out by then too, so a still being there shows the re-watch cancelled its stop.
+    await service.unwatch('default/b');
+    await until(() => !service?.watching().includes('default/b'));
+    expect(service.watching()).toEqual(['default/a']);
+  });
+});
