@@ -1,12 +1,15 @@
 import type { ViewName } from './store/app-store.ts';
 import { useActiveFlavor, useApp } from './store/context.tsx';
+import { useFleetUi } from './store/fleet-context.tsx';
 import { ThemeToggle } from './theme.tsx';
 import { AppsView } from './views/AppsView.tsx';
 import { ClustersView } from './views/ClustersView.tsx';
 import { ConnectionBadge, flavorLabel } from './views/common.tsx';
 import { NodesView } from './views/NodesView.tsx';
+import { NodePage } from './views/node/NodePage.tsx';
 import { PoolsView } from './views/PoolsView.tsx';
 import { ProvisionView } from './views/ProvisionView.tsx';
+import { CommandPalette } from './views/palette/CommandPalette.tsx';
 import { TopologyView } from './views/TopologyView.tsx';
 
 const VIEWS: { name: ViewName; label: string }[] = [
@@ -17,6 +20,15 @@ const VIEWS: { name: ViewName; label: string }[] = [
   { name: 'topology', label: 'Topology' },
   { name: 'provision', label: 'Provisioning' },
 ];
+
+function PaletteButton() {
+  const setPalette = useFleetUi((s) => s.setPalette);
+  return (
+    <button type="button" className="secondary palette-button" onClick={() => setPalette(true)}>
+      Find or run… <kbd>Ctrl K</kbd>
+    </button>
+  );
+}
 
 function Header() {
   const transport = useApp((s) => s.transport);
@@ -40,6 +52,7 @@ function Header() {
           <span className="sub">No cluster open</span>
         )}
       </div>
+      <PaletteButton />
       <ThemeToggle />
       {transport.state !== 'open' ? (
         <p className={`app-link app-link-${transport.state}`} role="alert">
@@ -54,6 +67,8 @@ function Header() {
 export function App() {
   const view = useApp((s) => s.view);
   const setView = useApp((s) => s.setView);
+  const nodePage = useFleetUi((s) => s.nodePage);
+  const openNode = useFleetUi((s) => s.openNode);
   return (
     <div className="layout">
       <Header />
@@ -63,8 +78,11 @@ export function App() {
             <li key={v.name}>
               <button
                 type="button"
-                aria-current={view === v.name ? 'page' : undefined}
-                onClick={() => setView(v.name)}
+                aria-current={view === v.name && !nodePage ? 'page' : undefined}
+                onClick={() => {
+                  openNode(null);
+                  setView(v.name);
+                }}
               >
                 {v.label}
               </button>
@@ -72,14 +90,23 @@ export function App() {
           ))}
         </ul>
       </nav>
-      <main className="content">
-        {view === 'clusters' ? <ClustersView /> : null}
-        {view === 'pools' ? <PoolsView /> : null}
-        {view === 'nodes' ? <NodesView /> : null}
-        {view === 'apps' ? <AppsView /> : null}
-        {view === 'topology' ? <TopologyView /> : null}
-        {view === 'provision' ? <ProvisionView /> : null}
-      </main>
+      <main className="content">{nodePage ? <NodePage /> : <ViewContent view={view} />}</main>
+      <CommandPalette />
     </div>
+  );
+}
+
+function ViewContent(props: { view: ViewName }) {
+  const view = props.view;
+  const openNode = useFleetUi((s) => s.openNode);
+  return (
+    <>
+      {view === 'clusters' ? <ClustersView /> : null}
+      {view === 'pools' ? <PoolsView /> : null}
+      {view === 'nodes' ? <NodesView /> : null}
+      {view === 'apps' ? <AppsView /> : null}
+      {view === 'topology' ? <TopologyView onOpenNode={openNode} /> : null}
+      {view === 'provision' ? <ProvisionView /> : null}
+    </>
   );
 }

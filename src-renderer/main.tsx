@@ -5,6 +5,9 @@ import { DemoProvider } from './demo/context.tsx';
 import { createDemoStore } from './demo/demo-store.ts';
 import { createAppStore } from './store/app-store.ts';
 import { StoreProvider } from './store/context.tsx';
+import { createFleetActions } from './store/fleet-actions.ts';
+import { FleetProvider } from './store/fleet-context.tsx';
+import { createFleetUi } from './store/fleet-ui.ts';
 import { ProvisionProvider } from './store/provision-context.tsx';
 import { createProvisionStore } from './store/provision-store.ts';
 import { applyInitialTheme } from './theme.tsx';
@@ -17,6 +20,8 @@ applyInitialTheme();
 const transport = connectTransport();
 const store = createAppStore(transport);
 const provision = createProvisionStore(transport);
+const fleetActions = createFleetActions(transport, store);
+const fleetUi = createFleetUi();
 // A demo that comes up is listed as a cluster source: re-read the sources, then open it.
 const demo = createDemoStore(transport, {
   onRunning: (clusterId) =>
@@ -30,7 +35,9 @@ createRoot(root).render(
     <StoreProvider store={store}>
       <ProvisionProvider store={provision}>
         <DemoProvider store={demo}>
-          <App />
+          <FleetProvider actions={fleetActions} ui={fleetUi}>
+            <App />
+          </FleetProvider>
         </DemoProvider>
       </ProvisionProvider>
     </StoreProvider>

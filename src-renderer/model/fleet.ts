@@ -7,6 +7,7 @@ import { LABEL_IS_EDGE_WORKER, targetPoolNames } from '../../src-main/ipc/edge-a
 import { autonomySetting } from '../../src-main/ipc/node-health.ts';
 import type { NodePoolWire, NodeWire, YurtAppSetWire } from '../../src-main/ipc/types.ts';
 import { type FleetData, poolOfPod } from '../store/fleet-data.ts';
+import { desiredImage } from './rollout.ts';
 
 export { autonomySetting as autonomyOf };
 
@@ -21,6 +22,8 @@ export interface AppPoolRow {
   pool: string;
   pods: number;
   readyPods: number;
+  /** Pods running the image this pool should run (see rollout.ts). */
+  updatedPods: number;
   /** Why pods of this pool are not ready, e.g. ImagePullBackOff (the first one found). */
   problem?: string;
 }
@@ -30,13 +33,15 @@ export function appPools(fleet: FleetData, yas: YurtAppSetWire): AppPoolRow[] {
   const key = `${yas.namespace ?? 'default'}/${yas.name}`;
   const pools = [...fleet.objects.nodepools.values()];
   const rows = new Map<string, AppPoolRow>();
-  for (const p of targetPools(yas, pools)) rows.set(p, { pool: p, pods: 0, readyPods: 0 });
+  const empty = (pool: string): AppPoolRow => ({ pool, pods: 0, readyPods: 0, updatedPods: 0 });
+  for (const p of targetPools(yas, pools)) rows.set(p, empty(p));
   for (const podKey of fleet.podsByApp.get(key) ?? []) {
     const pod = fleet.get('pods', podKey);
     const pool = pod && poolOfPod(pod);
     if (!pod || !pool) continue;
-    const row = rows.get(pool) ?? { pool, pods: 0, readyPods: 0 };
+    const row = rows.get(pool) ?? empty(pool);
     row.pods++;
+    if (pod.image !== undefined && pod.image === desiredImage(yas, pool)) row.updatedPods++;
     if (pod.ready) row.readyPods++;
     else if (!row.problem && pod.reason) row.problem = pod.reason;
     rows.set(pool, row);

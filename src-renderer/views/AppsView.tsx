@@ -1,5 +1,6 @@
-import { memo, useMemo } from 'react';
+import { memo, useMemo, useState } from 'react';
 import { appPools } from '../model/fleet.ts';
+import { rollout } from '../model/rollout.ts';
 import {
   useActiveLoaded,
   useActiveState,
@@ -8,7 +9,12 @@ import {
   useFleetVersion,
 } from '../store/context.tsx';
 import type { FleetData } from '../store/fleet-data.ts';
-import { DataTable, Empty, NoCluster, ResourceNotice } from './common.tsx';
+import { AppForm } from './apps/AppForm.tsx';
+import { AppYaml } from './apps/AppYaml.tsx';
+import { ImageChange } from './apps/ImageChange.tsx';
+import { RolloutTable } from './apps/RolloutTable.tsx';
+import { Empty, NoCluster, ResourceNotice } from './common.tsx';
+import { ActionButton } from './fleet/ActionButton.tsx';
 
 const AppPanel = memo(function AppPanel(props: { fleet: FleetData; appKey: string }) {
   const { fleet, appKey } = props;
@@ -20,35 +26,58 @@ const AppPanel = memo(function AppPanel(props: { fleet: FleetData; appKey: strin
   );
   const v = useFleetVersion(fleet, [`app:${appKey}`, 'kind:nodepools']);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `v` is the data version.
-  const pools = useMemo(() => (yas ? appPools(fleet, yas) : []), [fleet, yas, v]);
-  if (!yas) return null;
+  const state = useMemo(() => (yas ? rollout(yas, appPools(fleet, yas)) : null), [fleet, yas, v]);
+  if (!yas || !state) return null;
   const ns = yas.namespace ?? 'default';
   const st = yas.status;
   return (
-    <section className="panel" aria-label={`App ${ns}/${yas.name}`}>
+    <section className="panel" aria-label={`App ${ns}/${yas.name}`} id={`app-${ns}-${yas.name}`}>
       <h3>
         {yas.name} <span className="sub">namespace {ns}</span>
         {yas.image ? <span className="sub"> · {yas.image}</span> : null}
       </h3>
-      <p className="sub">
+      <p className={state.paused ? 'bad' : 'sub'} data-field="rollout">
         {st?.totalWorkloads !== undefined
-          ? `Controller: ${st.readyWorkloads ?? 0} of ${st.totalWorkloads} pool workloads ready`
+          ? `Controller: ${st.readyWorkloads ?? 0} of ${st.totalWorkloads} pool workloads ready, ${st.updatedWorkloads ?? 0} updated`
           : 'No status from a controller yet'}
+        {state.summary ? ` — ${state.summary}` : ''}
       </p>
-      <DataTable label={`Workloads of ${yas.name}`} columns={['Pool', 'Pods ready', 'Problem']}>
-        {pools.map((p) => (
-          <tr key={p.pool}>
-            <th scope="row">{p.pool}</th>
-            <td className={p.pods > 0 && p.readyPods === p.pods ? 'ok' : undefined}>
-              {p.readyPods} / {p.pods}
-            </td>
-            <td className={p.problem ? 'bad' : 'sub'}>{p.problem ?? '—'}</td>
-          </tr>
-        ))}
-      </DataTable>
+      <RolloutTable name={yas.name} rollout={state} />
+      <ImageChange
+        key={yas.image}
+        namespace={ns}
+        name={yas.name}
+        {...(yas.image ? { image: yas.image } : {})}
+      />
     </section>
   );
 });
+
+function NewApp(props: { fleet: FleetData }) {
+  const [mode, setMode] = useState<'form' | 'yaml' | null>(null);
+  const v = useFleetVersion(props.fleet, ['kind:nodepools', 'pools']);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `v` is the data version.
+  const pools = useMemo(() => props.fleet.poolNames(), [props.fleet, v]);
+  return (
+    <>
+      <div className="toolbar">
+        <ActionButton action="yurtappsets:create" onClick={() => setMode(mode === 'form' ? null : 'form')}>
+          New app from a form…
+        </ActionButton>
+        <ActionButton
+          action="yurtappsets:create"
+          quiet
+          className="secondary"
+          onClick={() => setMode(mode === 'yaml' ? null : 'yaml')}
+        >
+          New app from YAML…
+        </ActionButton>
+      </div>
+      {mode === 'form' ? <AppForm pools={pools} /> : null}
+      {mode === 'yaml' ? <AppYaml /> : null}
+    </>
+  );
+}
 
 export function AppsView() {
   const loaded = useActiveLoaded();
@@ -63,6 +92,7 @@ export function AppsView() {
       <h2>Apps per pool</h2>
       <ResourceNotice kind="yurtappsets" />
       <ResourceNotice kind="pods" />
+      <NewApp fleet={fleet} />
       {keys.length === 0 ? (
         yurtappsetsState?.status === 'syncing' ? null : (
           <Empty>No YurtAppSets in this cluster.</Empty>

@@ -3,6 +3,7 @@ import { RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
 import { DemoPanel } from '../demo/DemoPanel.tsx';
 import { useActiveMeta, useApp, useFleet } from '../store/context.tsx';
 import { ConnectionBadge, DataTable, Empty, ErrorText, flavorLabel } from './common.tsx';
+import { CapabilityList } from './fleet/CapabilityList.tsx';
 
 function VaultPanel() {
   const vault = useApp((s) => s.vault);
@@ -142,10 +143,12 @@ function ActiveCluster() {
             <dd>{snap.flavor.explanation}</dd>
             {snap.flavor.capabilities.length > 0 ? (
               <>
-                <dt>You can</dt>
+                <dt>You can see</dt>
                 <dd>{snap.flavor.capabilities.join(', ')}</dd>
               </>
             ) : null}
+            <dt>You can</dt>
+            <CapabilityList />
           </dl>
           <DataTable label="Resource access" columns={['Resource', 'State', 'Objects']}>
             {RESOURCE_KINDS.map((k) => (

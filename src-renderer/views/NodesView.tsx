@@ -1,4 +1,4 @@
-import { memo, useMemo, useState } from 'react';
+import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import { NODE_HEALTH_TEXT, type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
 import { countRender } from '../debug/render-count.ts';
 import { autonomyOf, isEdgeWorker } from '../model/fleet.ts';
@@ -9,23 +9,65 @@ import {
   useFleetValue,
   useFleetVersion,
 } from '../store/context.tsx';
+import { useFleetUi, useFleetUiStore } from '../store/fleet-context.tsx';
 import { type FleetData, poolOfNode } from '../store/fleet-data.ts';
-import { Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
+import { type Column, Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
+import { startNodeDrag } from './fleet/node-drag.ts';
+import { PoolDropList } from './fleet/PoolDropList.tsx';
+import { SelectionActions } from './fleet/SelectionActions.tsx';
 
-const COLUMNS = ['Node', 'State', 'Pool', 'Autonomy', 'Pods', 'Kubelet', 'Edge worker'];
+const COLUMNS: Column[] = [
+  { label: 'Select', hidden: true },
+  'Node',
+  'State',
+  'Pool',
+  'Autonomy',
+  'Pods',
+  'Kubelet',
+  'Edge worker',
+];
 const HEALTH_FILTERS: (NodeHealth | '')[] = ['', 'ready', 'autonomous', 'not-ready', 'cordoned'];
 
-/** One row; re-renders only when its node or its pod count changes. */
-const NodeRow = memo(function NodeRow(props: { fleet: FleetData; name: string; index: number }) {
+/**
+ * One row; re-renders only when its node, its pod count or its own selected flag changes.
+ * `ordered` (the rows as filtered) is read at click time for shift-click ranges.
+ */
+const NodeRow = memo(function NodeRow(props: {
+  fleet: FleetData;
+  name: string;
+  index: number;
+  ordered: () => string[];
+}) {
   const { fleet, name } = props;
   countRender('NodeRow');
   const n = useFleetValue(fleet, [`obj:nodes:${name}`], (f) => f.get('nodes', name), undefined);
   const pods = useFleetValue(fleet, [`podsOf:${name}`], (f) => f.podsByNode.get(name)?.size ?? 0, 0);
+  const selected = useFleetUi((s) => s.selected.has(name));
+  const ui = useFleetUiStore();
   if (!n) return null;
   const health = fleet.nodeHealth(name) ?? 'not-ready';
   return (
-    <tr aria-rowindex={props.index + 2} data-node={name}>
-      <th scope="row">{name}</th>
+    <tr
+      aria-rowindex={props.index + 2}
+      aria-selected={selected}
+      data-node={name}
+      draggable
+      onDragStart={(e) => startNodeDrag(e, name, ui.getState().selected)}
+    >
+      <td className="select">
+        <input
+          type="checkbox"
+          aria-label={`Select ${name}`}
+          checked={selected}
+          onChange={() => {}}
+          onClick={(e) => ui.getState().toggle(name, { range: e.shiftKey, ordered: props.ordered() })}
+        />
+      </td>
+      <th scope="row">
+        <button type="button" className="link" onClick={() => ui.getState().openNode(name)}>
+          {name}
+        </button>
+      </th>
       <td data-col="state" className={`health health-${health}`}>
         <span aria-hidden="true" className="dot" />
         {nodeHealthText(n)}
@@ -42,6 +84,8 @@ const NodeRow = memo(function NodeRow(props: { fleet: FleetData; name: string; i
 export function NodesView() {
   const loaded = useActiveLoaded();
   const nodesState = useActiveState('nodes');
+  const namesRef = useRef<string[]>([]);
+  const ordered = useCallback(() => namesRef.current, []);
   const fleet = useFleet();
   const [text, setText] = useState('');
   const [health, setHealth] = useState<NodeHealth | ''>('');
@@ -62,6 +106,7 @@ export function NodesView() {
       return name.toLowerCase().includes(q) || (n ? poolOfNode(n).toLowerCase().includes(q) : false);
     });
   }, [fleet, v, text, health]);
+  namesRef.current = names;
   if (!loaded || !fleet) return <NoCluster />;
   const total = fleet.objects.nodes.size;
   return (
@@ -97,12 +142,20 @@ export function NodesView() {
           <Empty>No nodes.</Empty>
         )
       ) : (
-        <VirtualTable
-          label="Nodes"
-          columns={COLUMNS}
-          keys={names}
-          row={(name, index) => <NodeRow key={name} fleet={fleet} name={name} index={index} />}
-        />
+        <div className="nodes-grid">
+          <VirtualTable
+            label="Nodes"
+            columns={COLUMNS}
+            keys={names}
+            row={(name, index) => (
+              <NodeRow key={name} fleet={fleet} name={name} index={index} ordered={ordered} />
+            )}
+          />
+          <aside className="nodes-side">
+            <SelectionActions fleet={fleet} />
+            <PoolDropList fleet={fleet} />
+          </aside>
+        </div>
       )}
     </>
   );

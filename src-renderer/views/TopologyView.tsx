@@ -72,7 +72,7 @@ const PoolSummaryRow = memo(function PoolSummaryRow(props: {
   );
 });
 
-function NodePanel(props: { fleet: FleetData; name: string }) {
+function NodePanel(props: { fleet: FleetData; name: string; onOpen?: (node: string) => void }) {
   const { fleet, name } = props;
   const now = useApp((s) => s.now);
   const n = useFleetValue(fleet, [`obj:nodes:${name}`], (f) => f.get('nodes', name), undefined);
@@ -97,7 +97,14 @@ function NodePanel(props: { fleet: FleetData; name: string }) {
   const auto = condition(n, 'Autonomy');
   return (
     <section className="panel" aria-label={`Node ${name}`}>
-      <h3>{name}</h3>
+      <h3>
+        {name}{' '}
+        {props.onOpen ? (
+          <button type="button" className="link" onClick={() => props.onOpen?.(name)}>
+            Open node page
+          </button>
+        ) : null}
+      </h3>
       <dl className="facts">
         <dt>State</dt>
         <dd data-field="state">{nodeHealthText(n)}</dd>
@@ -205,7 +212,7 @@ function ServiceOverlay(props: { fleet: FleetData; service: string }) {
   );
 }
 
-export function TopologyView() {
+export function TopologyView(props: { onOpenNode?: (node: string) => void } = {}) {
   const loaded = useActiveLoaded();
   const connection = useActiveConnection();
   const nodesState = useActiveState('nodes');
@@ -341,7 +348,13 @@ export function TopologyView() {
           />
           <aside className="topology-side">
             {service ? <ServiceOverlay fleet={fleet} service={service} /> : null}
-            {selected && 'node' in selected ? <NodePanel fleet={fleet} name={selected.node} /> : null}
+            {selected && 'node' in selected ? (
+              <NodePanel
+                fleet={fleet}
+                name={selected.node}
+                {...(props.onOpenNode ? { onOpen: props.onOpenNode } : {})}
+              />
+            ) : null}
             {selected && 'pool' in selected ? (
               <PoolPanel fleet={fleet} pool={selected.pool} onNode={(n) => setSelected({ node: n })} />
             ) : null}
