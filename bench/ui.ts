@@ -315,13 +315,12 @@ async function armSigmaHook(page: Page, nodes: number): Promise<void> {
   }, nodes);
 }
 
-/** Glance: the table has a row per pool and its first row counts members. */
+/** Glance: the table has a row per pool and a drawn row counts members. */
 const overviewProbes = (s: Size) => ({
   glance: `
     const t = document.querySelector('table[aria-label="Pools at a glance"]');
     if (!t || Number(t.getAttribute('aria-rowcount')) < ${s.pools + 1}) return false;
-    const c = t.querySelector('tbody td[data-col=members]');
-    return !!c && Number(c.textContent) > 0;`,
+    return [...t.querySelectorAll('tbody td[data-col=members]')].some((c) => Number(c.textContent) > 0);`,
 });
 
 async function perfMetrics(cdp: CDPSession): Promise<Record<string, number>> {
@@ -388,6 +387,7 @@ async function measure(
   ctx: { browser: Browser; keyring: TestKeyring; dir: string; kubeconfig: string; api: KubeClient },
   log: (m: string) => void,
   track: (app: BrowserApp | undefined) => void,
+  notes: string[],
 ): Promise<Figures> {
   const { browser, keyring, kubeconfig, api } = ctx;
 
@@ -415,7 +415,28 @@ async function measure(
   await armSigmaHook(page, size.nodes);
   await page.getByRole('button', { name: /^Open .* \(imported\)$/ }).click();
   await page.getByRole('button', { name: 'Topology', exact: true }).click();
-  const ov = await readOpenTimer(page, ['canvas', 'glance']);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  // A view that never finishes is a figure too (NaN) plus what the page showed, not an abort.
+  const ov = await readOpenTimer(page, ['canvas', 'glance']).catch(async (e: Error) => {
+    const shot = join(tmpdir(), `edgefleet-bench-ui-${label}-overview.png`);
+    await page.screenshot({ path: shot }).catch(() => undefined);
+    const seen = await page.evaluate(() => ({
+      connection: document.querySelector('[aria-label="Cluster connection"]')?.textContent,
+      graph: !!document.querySelector('.fleet-graph'),
+      canvases: document.querySelectorAll('.fleet-graph canvas').length,
+      errors: [...document.querySelectorAll('.notice-error, [role=alert]')].map((x) => x.textContent),
+      glanceRows: document
+        .querySelector('table[aria-label="Pools at a glance"]')
+        ?.getAttribute('aria-rowcount'),
+      sigma: !!(window as unknown as { __edgefleetSigma?: unknown }).__edgefleetSigma,
+    }));
+    notes.push(
+      `${label}: overview not complete: ${e.message}; page: ${JSON.stringify(seen)}; page errors: ${JSON.stringify(pageErrors.slice(0, 3))}; screenshot ${shot}`,
+    );
+    log(notes.at(-1) as string);
+    return { canvas: Number.NaN, glance: Number.NaN };
+  });
   const overviewS = Math.max(ov.canvas as number, ov.glance as number);
   log(`${label}: first overview render ${overviewS.toFixed(2)} s`);
 
@@ -423,30 +444,35 @@ async function measure(
   // across the semantic-zoom threshold).
   await sleep(2_000);
   const perfF0 = await perfMetrics(cdp);
-  const deltas = await page.evaluate(async (ms) => {
-    type Cam = { setState(s: { x: number; y: number; ratio: number }): void };
-    const s = (window as unknown as { __edgefleetSigma: { getCamera(): Cam } }).__edgefleetSigma;
-    const cam = s.getCamera();
-    const out: number[] = [];
-    return await new Promise<number[]>((resolve) => {
-      let last: number | undefined;
-      let t0: number | undefined;
-      const step = (t: number) => {
-        t0 ??= t;
-        if (last !== undefined) out.push(t - last);
-        last = t;
-        const e = (t - t0) / 1000;
-        cam.setState({
-          x: 0.5 + 0.3 * Math.cos(e * 0.9),
-          y: 0.5 + 0.3 * Math.sin(e * 0.7),
-          ratio: 0.08 + 0.92 * (0.5 + 0.5 * Math.cos(e * 0.6)),
+  const hasSigma = await page.evaluate(
+    () => !!(window as unknown as { __edgefleetSigma?: unknown }).__edgefleetSigma,
+  );
+  const deltas = !hasSigma
+    ? []
+    : await page.evaluate(async (ms) => {
+        type Cam = { setState(s: { x: number; y: number; ratio: number }): void };
+        const s = (window as unknown as { __edgefleetSigma: { getCamera(): Cam } }).__edgefleetSigma;
+        const cam = s.getCamera();
+        const out: number[] = [];
+        return await new Promise<number[]>((resolve) => {
+          let last: number | undefined;
+          let t0: number | undefined;
+          const step = (t: number) => {
+            t0 ??= t;
+            if (last !== undefined) out.push(t - last);
+            last = t;
+            const e = (t - t0) / 1000;
+            cam.setState({
+              x: 0.5 + 0.3 * Math.cos(e * 0.9),
+              y: 0.5 + 0.3 * Math.sin(e * 0.7),
+              ratio: 0.08 + 0.92 * (0.5 + 0.5 * Math.cos(e * 0.6)),
+            });
+            if (t - t0 < ms) requestAnimationFrame(step);
+            else resolve(out);
+          };
+          requestAnimationFrame(step);
         });
-        if (t - t0 < ms) requestAnimationFrame(step);
-        else resolve(out);
-      };
-      requestAnimationFrame(step);
-    });
-  }, FRAME_WINDOW_MS);
+      }, FRAME_WINDOW_MS);
   const perfFrames = perfDelta(perfF0, await perfMetrics(cdp));
   log(`${label}: ${deltas.length} frames in ${FRAME_WINDOW_MS / 1000} s`);
 
@@ -497,9 +523,13 @@ async function measure(
     await api.patch(RESOURCES.nodes, name, {
       metadata: { annotations: { [ANNOTATION_AUTONOMY_DURATION]: value } },
     });
-    const seen = await page.evaluate(
-      () => (window as unknown as { __benchSeen: Promise<number> }).__benchSeen,
-    );
+    // A change that never shows counts as never (Infinity): p99 says so instead of aborting.
+    const seen = await page
+      .evaluate(() => (window as unknown as { __benchSeen: Promise<number> }).__benchSeen)
+      .catch((e: Error) => {
+        log(`${label}: ${e.message}`);
+        return Number.POSITIVE_INFINITY;
+      });
     latencies.push((seen - offset - sent) / 1000);
     const after = await renderCounts(page);
     for (const key of ['NodesView', 'NodeRow', 'PoolRow'])
@@ -638,10 +668,10 @@ export async function run(args: string[]): Promise<void> {
     const results: Figures[] = [];
     const notes: string[] = [];
     const small = await fleet.grow(SMALL);
-    results.push(await measure('small', small.size, ctx, log, track));
+    results.push(await measure('small', small.size, ctx, log, track, notes));
     const big = await fleet.grow(large);
     if (big.note) notes.push(big.note);
-    results.push(await measure('large', big.size, ctx, log, track));
+    results.push(await measure('large', big.size, ctx, log, track, notes));
     const profile = values['no-profile'] ? [] : await profileOpen(big.size, ctx, track);
 
     const [s, l] = results as [Figures, Figures];
