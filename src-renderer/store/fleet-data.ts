@@ -33,6 +33,13 @@ export interface PoolSummary {
 }
 
 const emptySummary = (): PoolSummary => ({ members: 0, ready: 0, autonomous: 0, notReady: 0, cordoned: 0 });
+/**
+ * What poolSummary() answers for a pool without members: one object, so useSyncExternalStore
+ * reads the same snapshot twice (a fresh object each read made React re-render until "Maximum
+ * update depth exceeded" — the Topology view crashed while 5,000 nodes were still arriving
+ * after their 200 NodePools). Frozen: updates copy it, never write it.
+ */
+const EMPTY_SUMMARY: PoolSummary = Object.freeze(emptySummary());
 const HEALTH_FIELD: Record<NodeHealth, keyof PoolSummary> = {
   ready: 'ready',
   autonomous: 'autonomous',
@@ -128,7 +135,7 @@ export class FleetData {
   }
 
   poolSummary(pool: string): PoolSummary {
-    return this.summaries.get(pool) ?? emptySummary();
+    return this.summaries.get(pool) ?? EMPTY_SUMMARY;
   }
 
   nodeHealth(name: string): NodeHealth | undefined {
