@@ -31,6 +31,13 @@ import { TestKeyring } from '../test/lab/keyring.ts';
 import { KWOK_POD_PLACEMENT, Kwok, kwokNodeObject } from '../test/lab/kwok.ts';
 
 const CONCURRENCY = 24;
+const SERVICE_ACCOUNTS = {
+  group: '',
+  version: 'v1',
+  plural: 'serviceaccounts',
+  kind: 'ServiceAccount',
+  namespaced: true,
+} as const;
 const SMALL = { nodes: 50, pools: 2, pods: 500 };
 /** Creating the large fleet may take this long; past it the bench measures what exists and says so. */
 const CREATE_BUDGET_MS = 15 * 60_000;
@@ -152,6 +159,11 @@ class Fleet {
     });
     this.log(
       `${want.nodes} nodes in ${want.pools} pools Ready after ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+    // Pod admission needs the namespace's default ServiceAccount, which kube-controller-manager
+    // creates a moment after start: a fast run reached the first POST before it existed.
+    await until('the default ServiceAccount', 60_000, async () =>
+      (await api.getOrUndefined(SERVICE_ACCOUNTS, 'default', 'default')) ? true : undefined,
     );
     const tPods = performance.now();
     let created = 0;
