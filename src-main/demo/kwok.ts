@@ -26,6 +26,8 @@ export interface KwokOptions {
   nodeIp?: string;
   /** Fallback pod IP range for nodes without spec.podCIDR (node-ipam normally assigns one). */
   fallbackPodCidr?: string;
+  /** Node Lease duration (renewed every quarter of it); KWOK_NODE_LEASE_SECONDS when omitted. */
+  nodeLeaseSeconds?: number;
 }
 
 export interface CreateNodesOptions {
@@ -91,7 +93,7 @@ export class Kwok {
         `--kubeconfig=${kubeconfig}`,
         '--manage-all-nodes=false',
         `--manage-nodes-with-label-selector=${KWOK_MANAGED_LABEL}=${KWOK_MANAGED_VALUE}`,
-        `--node-lease-duration-seconds=${KWOK_NODE_LEASE_SECONDS}`,
+        `--node-lease-duration-seconds=${opts.nodeLeaseSeconds ?? KWOK_NODE_LEASE_SECONDS}`,
         `--node-ip=${opts.nodeIp ?? '127.0.0.1'}`,
         `--cidr=${opts.fallbackPodCidr ?? '198.19.192.0/20'}`,
       ],

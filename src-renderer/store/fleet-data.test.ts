@@ -117,6 +117,9 @@ describe('FleetData', () => {
     });
     expect(seen.sort()).toEqual(['health', 'obj:nodes:n-1', 'pool:p1']);
     expect(f.poolSummary('p1')).toMatchObject({ members: 10, ready: 9, notReady: 1 });
+    // A pool without members reads as one stable object (useSyncExternalStore needs identity).
+    expect(f.poolSummary('no-such-pool')).toBe(f.poolSummary('no-such-pool'));
+    expect(f.poolSummary('no-such-pool').members).toBe(0);
     seen.length = 0;
     // The same resourceVersion again: nothing at all.
     f.apply({

@@ -47,6 +47,11 @@ export class BrowserApp {
     return this.#output;
   }
 
+  /** The app's process id: main runs in this process in browser mode (benchmarks read its /proc). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** The URL (with its token) the app printed for the browser. */
   get url(): string {
     return this.#url;
