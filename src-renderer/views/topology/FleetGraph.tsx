@@ -82,6 +82,11 @@ export function FleetGraph(props: {
           itemSizesReference: 'positions',
           zoomToSizeRatioFunction: (r: number) => r,
           labelRenderedSizeThreshold: 10,
+          // Canvas text is the costly part of a frame on software GL: no labels while the camera
+          // moves, and fewer of them at rest (one per grid cell).
+          hideLabelsOnMove: true,
+          labelDensity: 0.5,
+          labelGridCellSize: 120,
           renderEdgeLabels: false,
           minCameraRatio: 0.01,
           maxCameraRatio: 4,
