@@ -31,9 +31,12 @@ type Attrs = {
   size: number;
   color: string;
   label: string;
-  kind: 'node' | 'pool';
+  kind: 'node' | 'pool' | 'anchor';
   pool: string;
 };
+
+/** The smallest area (in cells) the view spans, so a fleet of five nodes is not drawn as five moons. */
+const MIN_EXTENT = { width: 48, height: 18 };
 
 function poolColor(s: PoolSummary): string {
   if (s.notReady > 0) return HEALTH_COLOR['not-ready'];
@@ -97,6 +100,7 @@ export function FleetGraph(props: {
           const data = { ...data0, labelColor: st.labelColor };
           const f = st.filter;
           const fleet = fleetRef.current;
+          if (attrs.kind === 'anchor') return { ...data, visibility: 'hidden' };
           if (attrs.kind === 'pool') {
             if (f.pool !== '' && attrs.pool !== f.pool) return { ...data, visibility: 'hidden' };
             // Zoomed in, the tile stays as a faint area behind its nodes, labelled with the pool's name.
@@ -132,7 +136,7 @@ export function FleetGraph(props: {
     sigma.current = s;
     s.on('clickNode', ({ node }) => {
       if (node.startsWith('pool:')) onSelect.current({ pool: node.slice(5) });
-      else onSelect.current({ node: node.slice(5) });
+      else if (node.startsWith('node:')) onSelect.current({ node: node.slice(5) });
     });
     s.on('clickStage', () => onSelect.current(null));
     const camera = s.getCamera();
@@ -186,6 +190,14 @@ export function FleetGraph(props: {
         pool: p.name,
       });
     }
+    // Two hidden corners: sigma fits the graph's extent to the canvas, and a small fleet must not fill it.
+    const corner = { size: 0, color: '#0000', label: '', kind: 'anchor' as const, pool: '' };
+    g.addNode('anchor:0', { ...corner, x: 0, y: 0 });
+    g.addNode('anchor:1', {
+      ...corner,
+      x: Math.max(layout.width, MIN_EXTENT.width),
+      y: -Math.max(layout.height, MIN_EXTENT.height),
+    });
     for (const [name, pos] of layout.nodes) {
       const h = fleet.nodeHealth(name) ?? 'not-ready';
       g.addNode(`node:${name}`, {
