@@ -291,7 +291,7 @@ export function createFleetActions(
             set({ drains: { ...get().drains, [info.drainId]: seen ?? info } });
             return info;
           },
-          () => ({ result: `${node} cordoned; draining…` }),
+          () => ({ result: `${node} cordoned; drain started (progress below).` }),
         );
       },
 
