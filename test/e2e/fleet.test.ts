@@ -70,7 +70,7 @@ async function poolInUi(name: string): Promise<{ ready: number; members: string[
     .map((s) => s.trim())
     .filter((s) => s && s !== '—')
     .sort();
-  const reported = (await row.locator('td').last().textContent()) ?? '';
+  const reported = (await row.locator('td[data-col=reported]').textContent()) ?? '';
   return { ready, members, reported };
 }
 
@@ -261,12 +261,14 @@ describe('fleet views against the lab', () => {
         .getByRole('row')
         .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
     await until('north-1 shown in pool south', 15_000, async () =>
-      (await nodeRow('north-1').locator('td').nth(1).textContent()) === 'south' ? true : undefined,
+      (await nodeRow('north-1').locator('td[data-col=pool]').textContent()) === 'south' ? true : undefined,
     );
     await until('autonomy shown for south-0', 15_000, async () =>
-      (await nodeRow('south-0').locator('td').nth(2).textContent()) === 'never evicted' ? true : undefined,
+      (await nodeRow('south-0').locator('td[data-col=autonomy]').textContent()) === 'never evicted'
+        ? true
+        : undefined,
     );
-    expect(await nodeRow('kwok-node-0').locator('td').nth(1).textContent()).toBe('—');
+    expect(await nodeRow('kwok-node-0').locator('td[data-col=pool]').textContent()).toBe('—');
 
     await page.getByRole('button', { name: 'Topology' }).click();
     const glance = page.getByRole('table', { name: 'Pools at a glance' });
