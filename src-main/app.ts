@@ -113,10 +113,13 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     ...('kubeconfigEnv' in options ? { kubeconfigEnv: options.kubeconfigEnv } : {}),
   };
   const sources = new ClusterSources(sourcesOptions);
-  const clusters = new ClustersService(sources, hub.emit, {
-    ...options.live,
-    redact: (t) => vault.redact(t),
-  });
+  const clusters = new ClustersService(
+    sources,
+    hub.emit,
+    { ...options.live, redact: (t) => vault.redact(t) },
+    // Fleet writes cache a client per cluster: new or removed credentials must not meet a stale one.
+    { onSourceChanged: (sourceId) => fleet.forgetSource(sourceId) },
+  );
   const provision = new ProvisionService({
     vault,
     emit: hub.emit,

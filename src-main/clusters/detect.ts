@@ -24,7 +24,7 @@ export const OPENYURT_DEPLOYMENTS = ['yurt-manager', 'yurt-controller-manager', 
 const OPENYURT_WEBHOOK = /^yurt-(manager|app-manager)(-|$)/;
 
 export interface ControlPlaneEvidence {
-  leases: Iterable<WireObject>;
+  leases: Iterable<LeaseInfo>;
   deployments?: Iterable<WireObject>;
   webhookConfigurations?: Iterable<WireObject>;
 }
@@ -32,27 +32,28 @@ export interface ControlPlaneEvidence {
 export interface RecognisedControlPlane {
   kind: 'edgefleet' | 'openyurt' | undefined;
   /** The controller's Lease, when one is held. */
-  lease?: WireObject;
+  lease?: LeaseInfo;
   /** What we saw, e.g. "Deployment kube-system/yurt-manager". */
   evidence: string[];
 }
 
-const id = (kind: string, o: WireObject) =>
-  `${kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+const named = (kind: string, o: { name: string; namespace?: string | undefined }) =>
+  `${kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+const id = (kind: string, o: WireObject) => named(kind, o.metadata);
 
 export function recogniseControlPlane(e: ControlPlaneEvidence): RecognisedControlPlane {
   const ours: string[] = [];
   const theirs: string[] = [];
-  let ourLease: WireObject | undefined;
-  let theirLease: WireObject | undefined;
+  let ourLease: LeaseInfo | undefined;
+  let theirLease: LeaseInfo | undefined;
   for (const l of e.leases) {
-    if (EDGEFLEET_CONTROLLER_LEASES.includes(l.metadata.name)) {
+    if (EDGEFLEET_CONTROLLER_LEASES.includes(l.name)) {
       ourLease ??= l;
-      ours.push(id('Lease', l));
+      ours.push(named('Lease', l));
     }
-    if (OPENYURT_CONTROLLER_LEASES.includes(l.metadata.name)) {
+    if (OPENYURT_CONTROLLER_LEASES.includes(l.name)) {
       theirLease ??= l;
-      theirs.push(id('Lease', l));
+      theirs.push(named('Lease', l));
     }
   }
   for (const d of e.deployments ?? []) {
@@ -104,15 +105,6 @@ export function reduceLease(o: Record<string, unknown>): LeaseInfo {
   return l;
 }
 
-/** The Lease back in object form, for the evidence rules shared with the fleet's capability check. */
-function leaseObject(l: LeaseInfo): WireObject {
-  return {
-    kind: 'Lease',
-    metadata: { name: l.name, ...(l.namespace ? { namespace: l.namespace } : {}) },
-    spec: { holderIdentity: l.holder, renewTime: l.renewTime },
-  };
-}
-
 function served(s: ResourceState): boolean {
   return s.status === 'synced' || s.status === 'forbidden';
 }
@@ -126,7 +118,7 @@ export function detectFlavor(input: DetectInput): ClusterFlavor {
   }
   // Viewing is what the watches prove; changes are listed by `fleet:capabilities` (RBAC-checked).
   const capabilities = ['view nodes, pods, services and events'];
-  const found = recogniseControlPlane({ leases: [...input.leases].map(leaseObject) });
+  const found = recogniseControlPlane({ leases: input.leases });
   if (found.kind) {
     const flavor: ClusterFlavor = {
       kind: found.kind,
@@ -147,13 +139,9 @@ export function detectFlavor(input: DetectInput): ClusterFlavor {
   };
 }
 
-function controllerOf(l: WireObject): NonNullable<ClusterFlavor['controller']> {
-  const spec = (l.spec ?? {}) as { holderIdentity?: string; renewTime?: string };
-  const c: NonNullable<ClusterFlavor['controller']> = {
-    namespace: l.metadata.namespace ?? '',
-    name: l.metadata.name,
-  };
-  if (spec.holderIdentity) c.holder = spec.holderIdentity;
-  if (spec.renewTime) c.renewedAt = spec.renewTime;
+function controllerOf(l: LeaseInfo): NonNullable<ClusterFlavor['controller']> {
+  const c: NonNullable<ClusterFlavor['controller']> = { namespace: l.namespace ?? '', name: l.name };
+  if (l.holder) c.holder = l.holder;
+  if (l.renewTime) c.renewedAt = l.renewTime;
   return c;
 }

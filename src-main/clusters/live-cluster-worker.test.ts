@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testKubeConfig } from '../../test/unit/kubeconfig.ts';
 import type { EventChannel } from '../ipc/contract.ts';
 import type { ClusterDiff } from '../ipc/types.ts';
 import { LiveClusterWorker } from './live-cluster-worker.ts';
@@ -34,18 +35,8 @@ async function fakeApi(): Promise<KubeConfig> {
     res.end(JSON.stringify({ metadata: { resourceVersion: '1' }, items }));
   });
   await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u', token: 's3cret-token' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
+  const kc = testKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+    token: 's3cret-token',
   });
   return kc;
 }

@@ -1,17 +1,11 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testKubeConfig } from '../../test/unit/kubeconfig.ts';
 import type { EventChannel, EventMap } from '../ipc/contract.ts';
 import { reduceLease } from './detect.ts';
 import { LiveCluster } from './live-cluster.ts';
 import { reducePod } from './reduce.ts';
 
-const kc = new KubeConfig();
-kc.loadFromOptions({
-  clusters: [{ name: 'c', server: 'https://127.0.0.1:1', skipTLSVerify: false }],
-  users: [{ name: 'u' }],
-  contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-  currentContext: 'x',
-});
+const kc = testKubeConfig('https://127.0.0.1:1');
 
 function pod(name: string, rv: number, phase = 'Running') {
   return reducePod({

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testKubeConfig } from '../../test/unit/kubeconfig.ts';
 import type { ResourceKind, ResourceState } from '../ipc/types.ts';
 import { type KubeObj, ResourceWatcher, type WatcherSink } from './resource-watcher.ts';
 
@@ -16,19 +16,7 @@ async function fakeApi(handler: Handler) {
     handler(url, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  const kc = testKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   return { kc, requests, close: () => new Promise((r) => server.close(r)), server };
 }
 

@@ -1,20 +1,11 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testKubeConfig } from '../../test/unit/kubeconfig.ts';
 import { ClustersService } from './service.ts';
 import type { ClusterSources } from './sources.ts';
 
-function unreachableKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
-
-const sources = { kubeConfigFor: async () => unreachableKubeConfig() } as unknown as ClusterSources;
+const sources = {
+  kubeConfigFor: async () => testKubeConfig('http://127.0.0.1:1'),
+} as unknown as ClusterSources;
 let service: ClustersService | undefined;
 afterEach(async () => {
   await service?.stopAll();
@@ -46,5 +37,34 @@ describe('ClustersService', () => {
     await service.unwatch('default/b');
     await until(() => !service?.watching().includes('default/b'));
     expect(service.watching()).toEqual(['default/a']);
+  });
+});
+
+describe('ClustersService source changes', () => {
+  it('tells the credential caches when a source is imported again, removed or its clusters stopped', async () => {
+    const changed: string[] = [];
+    const fakeSources = {
+      kubeConfigFor: async () => testKubeConfig('http://127.0.0.1:1'),
+      importFile: async () => ({
+        id: 'imported-1',
+        kind: 'imported',
+        path: '/x',
+        readOnly: false,
+        contexts: [],
+      }),
+      remove: async () => {},
+    } as unknown as ClusterSources;
+    service = new ClustersService(
+      fakeSources,
+      () => {},
+      {},
+      { threads: 'inline', onSourceChanged: (s) => changed.push(s) },
+    );
+    await service.importFile('/x');
+    await service.watch('demo/edgefleet-demo');
+    await service.stopSource('demo');
+    await service.removeSource('imported-1');
+    expect(changed).toEqual(['imported-1', 'demo', 'imported-1']);
+    expect(service.watching()).toEqual([]);
   });
 });

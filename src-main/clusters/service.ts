@@ -21,6 +21,8 @@ export interface ClustersServiceOptions {
   unwatchGraceMs?: number;
   /** 'worker' (default): each cluster's list/watch/parse runs in a worker thread; 'inline' for tests. */
   threads?: 'worker' | 'inline';
+  /** A source was imported again, removed or stopped: whoever caches its credentials drops them. */
+  onSourceChanged?: (sourceId: string) => void;
 }
 
 /** The in-thread LiveCluster behind the same interface as the worker. */
@@ -53,6 +55,7 @@ export class ClustersService {
   private readonly graceMs: number;
   private readonly stopping = new Map<string, NodeJS.Timeout>();
   private readonly threads: 'worker' | 'inline';
+  private readonly onSourceChanged: (sourceId: string) => void;
 
   constructor(
     sources: ClusterSources,
@@ -65,6 +68,7 @@ export class ClustersService {
     this.liveOptions = liveOptions;
     this.graceMs = options.unwatchGraceMs ?? 30_000;
     this.threads = options.threads ?? 'worker';
+    this.onSourceChanged = options.onSourceChanged ?? (() => {});
   }
 
   /** Cluster ids with live watches (for tests and diagnostics). */
@@ -76,8 +80,10 @@ export class ClustersService {
     return this.sources.list();
   }
 
-  importFile(path: string, name?: string): Promise<ClusterSourceInfo> {
-    return this.sources.importFile(path, name);
+  async importFile(path: string, name?: string): Promise<ClusterSourceInfo> {
+    const info = await this.sources.importFile(path, name);
+    this.onSourceChanged(info.id);
+    return info;
   }
 
   async removeSource(sourceId: string): Promise<void> {
@@ -88,6 +94,7 @@ export class ClustersService {
       }
     }
     await this.sources.remove(sourceId);
+    this.onSourceChanged(sourceId);
   }
 
   /** Starts (or joins) live state for a cluster and returns its current snapshot. */
@@ -139,6 +146,7 @@ export class ClustersService {
   async stopSource(sourceId: string): Promise<void> {
     const ids = [...this.live.keys()].filter((id) => id.startsWith(`${sourceId}/`));
     await Promise.all(ids.map((id) => this.stopNow(id)));
+    this.onSourceChanged(sourceId);
   }
 
   async stopAll(): Promise<void> {

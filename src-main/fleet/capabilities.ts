@@ -5,7 +5,7 @@
  * reason and the RBAC rules that would allow it.
  */
 import { OPENYURT_GROUP } from '../../src-agent/api/labels.ts';
-import { EXPLANATIONS, recogniseControlPlane } from '../clusters/detect.ts';
+import { EXPLANATIONS, recogniseControlPlane, reduceLease } from '../clusters/detect.ts';
 import type {
   ControlPlaneInfo,
   FleetAction,
@@ -171,7 +171,7 @@ async function controlPlane(kube: FleetKube, served: Served): Promise<ControlPla
     r === 'forbidden' ? [] : r,
   ) as WireObject[][];
   const found = recogniseControlPlane({
-    leases: leases ?? [],
+    leases: (leases ?? []).map((l) => reduceLease(l)),
     deployments: [...(yurtManager ?? []), ...(ours ?? [])],
     webhookConfigurations: [...(mutating ?? []), ...(validating ?? [])],
   });

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { testKubeConfig } from '../../test/unit/kubeconfig.ts';
 import { openExec } from './pod-exec.ts';
 
 /** A fake API server speaking the exec protocol: it records frames and answers as a script says. */
@@ -37,17 +37,7 @@ async function fakeApi(protocols: string[], onFrame: (f: Buffer, send: (b: Buffe
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const kc = (token: string) => {
-    const k = new KubeConfig();
-    k.loadFromOptions({
-      // client-node allows plain HTTP only with skipTLSVerify.
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
-    return k;
-  };
+  const kc = (token: string) => testKubeConfig(`http://127.0.0.1:${port}`, { token });
   return {
     kc,
     seen,

@@ -59,10 +59,10 @@ export class FleetService {
     return k;
   }
 
-  /** Forgets a cluster's client (its source was removed or re-imported). */
-  forget(clusterId: string): void {
-    this.clients.delete(clusterId);
-    this.served.delete(clusterId);
+  /** Forgets the clients of a source's clusters: it was removed or re-imported, or (demo) its cluster was replaced. */
+  forgetSource(sourceId: string): void {
+    for (const map of [this.clients, this.served])
+      for (const id of map.keys()) if (id.startsWith(`${sourceId}/`)) map.delete(id);
   }
 
   async servedFor(clusterId: string): Promise<{ kube: FleetKube; served: Served }> {

@@ -1,16 +1,14 @@
-import { createContext, type ReactNode, useContext } from 'react';
-import { useStore } from 'zustand';
+import type { ReactNode } from 'react';
 import type { StoreApi } from 'zustand/vanilla';
+import { StoreProviderOf, storeContext, useSelectOf } from '../store/store-context.tsx';
 import type { DemoState } from './demo-store.ts';
 
-const DemoContext = createContext<StoreApi<DemoState> | null>(null);
+const demo = storeContext<DemoState>('demo');
 
 export function DemoProvider(props: { store: StoreApi<DemoState>; children: ReactNode }) {
-  return <DemoContext.Provider value={props.store}>{props.children}</DemoContext.Provider>;
+  return <StoreProviderOf of={demo} {...props} />;
 }
 
 export function useDemo<T>(selector: (s: DemoState) => T): T {
-  const store = useContext(DemoContext);
-  if (!store) throw new Error('useDemo outside DemoProvider');
-  return useStore(store, selector);
+  return useSelectOf(demo, selector);
 }

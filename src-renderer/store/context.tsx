@@ -1,21 +1,19 @@
-import { createContext, type ReactNode, useCallback, useContext, useSyncExternalStore } from 'react';
-import { useStore } from 'zustand';
+import { type ReactNode, useCallback, useSyncExternalStore } from 'react';
 import type { StoreApi } from 'zustand/vanilla';
 import type { ClusterFlavor, ConnectionInfo, ResourceKind, ResourceState } from '../../src-main/ipc/types.ts';
 import type { AppState } from './app-store.ts';
 import type { FleetData } from './fleet-data.ts';
 import type { ClusterMeta } from './mirror.ts';
+import { StoreProviderOf, storeContext, useSelectOf } from './store-context.tsx';
 
-const StoreContext = createContext<StoreApi<AppState> | null>(null);
+const app = storeContext<AppState>('app');
 
 export function StoreProvider(props: { store: StoreApi<AppState>; children: ReactNode }) {
-  return <StoreContext.Provider value={props.store}>{props.children}</StoreContext.Provider>;
+  return <StoreProviderOf of={app} {...props} />;
 }
 
 export function useApp<T>(selector: (s: AppState) => T): T {
-  const store = useContext(StoreContext);
-  if (!store) throw new Error('useApp outside StoreProvider');
-  return useStore(store, selector);
+  return useSelectOf(app, selector);
 }
 
 /** Connection, flavor and resource states of the cluster the user opened (null before its snapshot). */

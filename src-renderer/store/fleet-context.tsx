@@ -1,39 +1,40 @@
-import { createContext, type ReactNode, useContext } from 'react';
-import { useStore } from 'zustand';
+import type { ReactNode } from 'react';
 import type { StoreApi } from 'zustand/vanilla';
 import type { FleetAction } from '../../src-main/ipc/fleet-types.ts';
 import { type Gate, gate } from '../model/fleet-gate.ts';
 import { useActiveConnection } from './context.tsx';
 import type { ActionStatus, FleetActionsState } from './fleet-actions.ts';
 import type { FleetUiState } from './fleet-ui.ts';
+import { StoreProviderOf, storeContext, useSelectOf, useStoreApiOf } from './store-context.tsx';
 
-const Ctx = createContext<{ actions: StoreApi<FleetActionsState>; ui: StoreApi<FleetUiState> } | null>(null);
+const actions = storeContext<FleetActionsState>('fleet actions');
+const ui = storeContext<FleetUiState>('fleet ui');
 
 export function FleetProvider(props: {
   actions: StoreApi<FleetActionsState>;
   ui: StoreApi<FleetUiState>;
   children: ReactNode;
 }) {
-  return <Ctx.Provider value={{ actions: props.actions, ui: props.ui }}>{props.children}</Ctx.Provider>;
-}
-
-function useCtx() {
-  const c = useContext(Ctx);
-  if (!c) throw new Error('fleet hooks outside FleetProvider');
-  return c;
+  return (
+    <StoreProviderOf of={actions} store={props.actions}>
+      <StoreProviderOf of={ui} store={props.ui}>
+        {props.children}
+      </StoreProviderOf>
+    </StoreProviderOf>
+  );
 }
 
 export function useFleetActions<T>(selector: (s: FleetActionsState) => T): T {
-  return useStore(useCtx().actions, selector);
+  return useSelectOf(actions, selector);
 }
 
 export function useFleetUi<T>(selector: (s: FleetUiState) => T): T {
-  return useStore(useCtx().ui, selector);
+  return useSelectOf(ui, selector);
 }
 
 /** The ui store itself, for handlers that read the latest state without subscribing. */
 export function useFleetUiStore(): StoreApi<FleetUiState> {
-  return useCtx().ui;
+  return useStoreApiOf(ui);
 }
 
 const IDLE: ActionStatus = { busy: false, error: null };

@@ -86,8 +86,6 @@ export class FleetData {
    * claim is tested on (a diff of one pod costs the same at 50 pods as at 50,000).
    */
   lastWork = 0;
-  /** Diffs applied and heartbeats received (evidence a change arrived, for tests). */
-  readonly stats = { diffs: 0, heartbeats: 0 };
 
   // ── reading ────────────────────────────────────────────────────────────────────────────────
   get<K extends ResourceKind>(kind: K, key: string): WireByKind[K] | undefined {
@@ -188,13 +186,11 @@ export class FleetData {
     }
     for (const [node, at] of Object.entries(d.heartbeats ?? {})) {
       this.heartbeats.set(node, at);
-      this.stats.heartbeats++;
       this.lastWork++;
       this.touch(`hb:${node}`);
     }
     countArrival('heartbeats', Object.keys(d.heartbeats ?? {}).length);
     countArrival('nodes', d.resources.nodes?.upserts.length ?? 0);
-    this.stats.diffs++;
     this.notify();
   }
 

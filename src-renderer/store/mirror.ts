@@ -28,10 +28,6 @@ import { FleetData } from './fleet-data.ts';
 export interface ClusterMeta {
   clusterId: string;
   seq: number;
-  /** When main took the snapshot the data started from. */
-  takenAt: string;
-  /** When the last diff or snapshot arrived (ISO): the age of what is shown. */
-  updatedAt: string;
   connection: ConnectionInfo;
   flavor: ClusterFlavor;
   states: Record<ResourceKind, ResourceState>;
@@ -57,8 +53,6 @@ export class ClusterMirror {
     this.meta = {
       clusterId: snap.clusterId,
       seq: snap.seq,
-      takenAt: snap.takenAt,
-      updatedAt: snap.takenAt,
       connection: snap.connection,
       flavor: snap.flavor,
       states,
@@ -94,7 +88,6 @@ export class ClusterMirror {
     this.meta = {
       ...meta,
       seq: d.seq,
-      updatedAt: d.at || meta.updatedAt,
       connection: d.connection ?? meta.connection,
       flavor: d.flavor ?? meta.flavor,
       states,

@@ -1,16 +1,14 @@
-import { createContext, type ReactNode, useContext } from 'react';
-import { useStore } from 'zustand';
+import type { ReactNode } from 'react';
 import type { StoreApi } from 'zustand/vanilla';
 import type { ProvisionState } from './provision-store.ts';
+import { StoreProviderOf, storeContext, useSelectOf } from './store-context.tsx';
 
-const ProvisionContext = createContext<StoreApi<ProvisionState> | null>(null);
+const provision = storeContext<ProvisionState>('provision');
 
 export function ProvisionProvider(props: { store: StoreApi<ProvisionState>; children: ReactNode }) {
-  return <ProvisionContext.Provider value={props.store}>{props.children}</ProvisionContext.Provider>;
+  return <StoreProviderOf of={provision} {...props} />;
 }
 
 export function useProvision<T>(selector: (s: ProvisionState) => T): T {
-  const store = useContext(ProvisionContext);
-  if (!store) throw new Error('useProvision outside ProvisionProvider');
-  return useStore(store, selector);
+  return useSelectOf(provision, selector);
 }

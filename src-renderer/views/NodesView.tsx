@@ -1,5 +1,5 @@
 import { memo, useCallback, useMemo, useRef, useState } from 'react';
-import { NODE_HEALTH_TEXT, type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
+import { type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
 import { countRender } from '../debug/render-count.ts';
 import { autonomyOf, isEdgeWorker } from '../model/fleet.ts';
 import {
@@ -11,7 +11,7 @@ import {
 } from '../store/context.tsx';
 import { useFleetUi, useFleetUiStore } from '../store/fleet-context.tsx';
 import { type FleetData, poolOfNode } from '../store/fleet-data.ts';
-import { type Column, Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
+import { type Column, Empty, HealthFilter, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
 import { startNodeDrag } from './fleet/node-drag.ts';
 import { PoolDropList } from './fleet/PoolDropList.tsx';
 import { SelectionActions } from './fleet/SelectionActions.tsx';
@@ -26,7 +26,6 @@ const COLUMNS: Column[] = [
   'Kubelet',
   'Edge worker',
 ];
-const HEALTH_FILTERS: (NodeHealth | '')[] = ['', 'ready', 'autonomous', 'not-ready', 'cordoned'];
 
 /**
  * One row; re-renders only when its node, its pod count or its own selected flag changes.
@@ -123,16 +122,7 @@ export function NodesView() {
             onChange={(e) => setText(e.target.value)}
           />
         </label>
-        <label>
-          State
-          <select value={health} onChange={(e) => setHealth(e.target.value as NodeHealth | '')}>
-            {HEALTH_FILTERS.map((h) => (
-              <option key={h} value={h}>
-                {h ? NODE_HEALTH_TEXT[h] : 'Any'}
-              </option>
-            ))}
-          </select>
-        </label>
+        <HealthFilter value={health} onChange={setHealth} />
         <output className="sub" aria-label="Nodes shown">
           {names.length === total ? `${total} nodes` : `${names.length} of ${total} nodes`}
         </output>

@@ -20,12 +20,19 @@ import {
   useFleetVersion,
 } from '../store/context.tsx';
 import { appOfPod, type FleetData, poolOfNode } from '../store/fleet-data.ts';
-import { DataTable, Empty, NoCluster, ResourceNotice, VirtualTable } from './common.tsx';
+import {
+  DataTable,
+  Empty,
+  HealthFilter,
+  NODE_HEALTHS,
+  NoCluster,
+  ResourceNotice,
+  VirtualTable,
+} from './common.tsx';
 import { HEALTH_COLOR } from './topology/colors.ts';
 import { FleetGraph, type GraphFilter } from './topology/FleetGraph.tsx';
 import { layoutFleet } from './topology/layout.ts';
 
-const STATES = Object.keys(NODE_HEALTH_TEXT) as NodeHealth[];
 const UNPOOLED = 'Not in a pool';
 
 /** A pool's site: our site label, else its region, else the zone it puts on its nodes. */
@@ -38,7 +45,7 @@ function siteOf(fleet: FleetData, pool: string): string {
 function Legend() {
   return (
     <ul className="legend" aria-label="Legend">
-      {STATES.map((h) => (
+      {NODE_HEALTHS.map((h) => (
         <li key={h}>
           <span className="dot" style={{ background: HEALTH_COLOR[h] }} aria-hidden="true" />
           {NODE_HEALTH_TEXT[h]}
@@ -160,7 +167,7 @@ function PoolPanel(props: { fleet: FleetData; pool: string; onNode: (n: string) 
   return (
     <section className="panel" aria-label={`Pool ${pool || UNPOOLED}`}>
       <h3>Pool {pool || UNPOOLED}</h3>
-      {STATES.filter((h) => byState.has(h)).map((h) => (
+      {NODE_HEALTHS.filter((h) => byState.has(h)).map((h) => (
         <div key={h}>
           <h4>
             {NODE_HEALTH_TEXT[h]} ({byState.get(h)?.length})
@@ -303,17 +310,7 @@ export function TopologyView(props: { onOpenNode?: (node: string) => void } = {}
             ))}
           </select>
         </label>
-        <label>
-          State
-          <select value={health} onChange={(e) => setHealth(e.target.value as NodeHealth | '')}>
-            <option value="">Any</option>
-            {STATES.map((h) => (
-              <option key={h} value={h}>
-                {NODE_HEALTH_TEXT[h]}
-              </option>
-            ))}
-          </select>
-        </label>
+        <HealthFilter value={health} onChange={setHealth} />
         <label>
           Service overlay
           <select value={service} onChange={(e) => setService(e.target.value)}>
@@ -368,7 +365,7 @@ export function TopologyView(props: { onOpenNode?: (node: string) => void } = {}
       <VirtualTable
         label="Pools at a glance"
         height="320px"
-        columns={['Pool', 'Site', 'Nodes', ...STATES.map((h) => NODE_HEALTH_TEXT[h])]}
+        columns={['Pool', 'Site', 'Nodes', ...NODE_HEALTHS.map((h) => NODE_HEALTH_TEXT[h])]}
         keys={pools}
         row={(p) => (
           <PoolSummaryRow key={p || '~'} fleet={fleet} name={p} onOpen={(x) => setSelected({ pool: x })} />

@@ -1,5 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { type ReactNode, useRef } from 'react';
+import { NODE_HEALTH_TEXT, type NodeHealth } from '../../src-main/ipc/node-health.ts';
 import type { ClusterFlavor, ResourceKind } from '../../src-main/ipc/types.ts';
 import { age } from '../model/fleet.ts';
 import { useActiveConnection, useActiveState, useApp } from '../store/context.tsx';
@@ -86,25 +87,31 @@ export function NoCluster() {
 /** A column heading; `hidden` keeps it for screen readers only (e.g. an actions column). */
 export type Column = string | { label: string; hidden: true };
 
+function TableHead(props: { columns: Column[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((c) =>
+          typeof c === 'string' ? (
+            <th scope="col" key={c}>
+              {c}
+            </th>
+          ) : (
+            <th scope="col" key={c.label}>
+              <span className="sr-only">{c.label}</span>
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}
+
 /** A labelled table with column headings; rows (`<tr>`, first cell `<th scope="row">`) as children. */
 export function DataTable(props: { label: string; columns: Column[]; children: ReactNode }) {
   return (
     <table aria-label={props.label}>
-      <thead>
-        <tr>
-          {props.columns.map((c) =>
-            typeof c === 'string' ? (
-              <th scope="col" key={c}>
-                {c}
-              </th>
-            ) : (
-              <th scope="col" key={c.label}>
-                <span className="sr-only">{c.label}</span>
-              </th>
-            ),
-          )}
-        </tr>
-      </thead>
+      <TableHead columns={props.columns} />
       <tbody>{props.children}</tbody>
     </table>
   );
@@ -145,21 +152,7 @@ export function VirtualTable(props: {
       style={{ maxHeight: props.height ?? 'calc(100vh - 210px)' }}
     >
       <table aria-label={props.label} aria-rowcount={props.keys.length + 1}>
-        <thead>
-          <tr>
-            {props.columns.map((c) =>
-              typeof c === 'string' ? (
-                <th scope="col" key={c}>
-                  {c}
-                </th>
-              ) : (
-                <th scope="col" key={c.label}>
-                  <span className="sr-only">{c.label}</span>
-                </th>
-              ),
-            )}
-          </tr>
-        </thead>
+        <TableHead columns={props.columns} />
         <tbody>
           {top > 0 ? (
             <tr className="spacer" style={{ height: top }}>
@@ -178,5 +171,24 @@ export function VirtualTable(props: {
         </tbody>
       </table>
     </div>
+  );
+}
+
+export const NODE_HEALTHS = Object.keys(NODE_HEALTH_TEXT) as NodeHealth[];
+
+/** "State" filter over the one node-state rule ('' = any state). */
+export function HealthFilter(props: { value: NodeHealth | ''; onChange: (h: NodeHealth | '') => void }) {
+  return (
+    <label>
+      State
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value as NodeHealth | '')}>
+        <option value="">Any</option>
+        {NODE_HEALTHS.map((h) => (
+          <option key={h} value={h}>
+            {NODE_HEALTH_TEXT[h]}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

@@ -3,13 +3,11 @@
  * controller as a process, ready once it has written the first pool's status.
  */
 
-import { join } from 'node:path';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
-import { installCrds } from '../lab/controller-support.ts';
+import { installCrds, startControllerProcess } from '../lab/controller-support.ts';
 import { KWOK_TAINT } from '../lab/kwok.ts';
 import type { Lab } from '../lab/lab.ts';
 import { until } from '../lab/until.ts';
-import { REPO } from './app-harness.ts';
 
 /** `untaint`: drop kwok's NoSchedule taint so pods without its toleration (made in the UI) land. */
 export async function seedFleet(lab: Lab, pools: string[], opts: { untaint?: boolean } = {}): Promise<void> {
@@ -29,19 +27,9 @@ export async function seedFleet(lab: Lab, pools: string[], opts: { untaint?: boo
     if (opts.untaint)
       for (const n of names) await lab.cluster.kubectl(['taint', 'node', n, `${KWOK_TAINT.key}-`]);
   }
-  lab.cluster.processes.start({
-    name: 'edgefleet-controller',
-    file: process.execPath,
-    args: [
-      join(REPO, 'src-agent/main.ts'),
-      'controller',
-      `--kubeconfig=${lab.cluster.kubeconfigPath}`,
-      '--leader-elect-namespace=kube-system',
-      '--leader-elect-identity=e2e-controller',
-      '--metrics-addr=0',
-      '--resync=30',
-    ],
-  });
+  await startControllerProcess(lab.cluster, 'edgefleet-controller', lab.cluster.kubeconfigPath, [
+    '--resync=30',
+  ]);
   const first = pools[0] as string;
   await until('the controller to report pool status', 60_000, async () => {
     const np = await lab.cluster.kubectlJson<{ status?: { readyNodeNum?: number } }>([

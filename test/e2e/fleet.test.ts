@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { WS_PATH, WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../src-main/ipc/ws-protocol.ts';
-import { installCrds } from '../lab/controller-support.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { KWOK_POD_PLACEMENT } from '../lab/kwok.ts';
 import { Lab } from '../lab/lab.ts';
-import { BrowserApp, buildApp, REPO, tearDownE2e, until } from './app-harness.ts';
+import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
+import { seedFleet } from './fleet-lab.ts';
 
 const SHOTS = '/tmp';
 const POOLS = { north: ['north-0', 'north-1'], south: ['south-0', 'south-1'] } as const;
@@ -79,43 +79,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-fleet-'));
   keyring = await TestKeyring.start();
   lab = await Lab.start({ kwokNodes: 1 });
-  const kwok = lab.kwok;
-  if (!kwok) throw new Error('lab started without kwok');
-  await installCrds(lab.cluster);
-  for (const pool of Object.keys(POOLS)) {
-    await kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'apps.openyurt.io/v1beta2',
-        kind: 'NodePool',
-        metadata: { name: pool },
-        spec: { type: 'Edge' },
-      }),
-    );
-    await kwok.createNodes(2, { namePrefix: pool, labels: { [LABEL_NODEPOOL]: pool } });
-  }
-  lab.cluster.processes.start({
-    name: 'edgefleet-controller',
-    file: process.execPath,
-    args: [
-      join(REPO, 'src-agent/main.ts'),
-      'controller',
-      `--kubeconfig=${lab.cluster.kubeconfigPath}`,
-      '--leader-elect-namespace=kube-system',
-      '--leader-elect-identity=e2e-controller',
-      '--metrics-addr=0',
-      '--resync=30',
-    ],
-  });
-  // The controller is up when it has written the pools' status.
-  await until('the controller to report pool status', 60_000, async () => {
-    const np = await lab?.cluster.kubectlJson<{ status?: { readyNodeNum?: number } }>([
-      'get',
-      'nodepool',
-      'north',
-    ]);
-    return np?.status?.readyNodeNum === 2;
-  });
+  await seedFleet(lab, Object.keys(POOLS));
   app = new BrowserApp(dir, keyring);
   await app.start();
   appUrl = app.url;

@@ -23,7 +23,7 @@ import type { DrainEvent } from '../../src-main/ipc/fleet-types.ts';
 import { SettingsStore } from '../../src-main/settings/store.ts';
 import { Vault } from '../../src-main/vault/vault.ts';
 import { LAB_EVICTION_TOLERATION_SECONDS } from './cluster.ts';
-import { installCrds, REPO, until } from './controller-support.ts';
+import { installCrds, startControllerProcess, until } from './controller-support.ts';
 import { KWOK_POD_PLACEMENT } from './kwok.ts';
 import { Lab } from './lab.ts';
 import { kubeconfigYaml } from './pki.ts';
@@ -121,19 +121,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ef-fleet-ops-'));
   lab = await Lab.start({ kwokNodes: 5 });
   await installCrds(lab.cluster);
-  lab.cluster.processes.start({
-    name: 'edgefleet-controller',
-    file: process.execPath,
-    args: [
-      join(REPO, 'src-agent/main.ts'),
-      'controller',
-      `--kubeconfig=${lab.cluster.kubeconfigPath}`,
-      '--leader-elect-namespace=kube-system',
-      '--leader-elect-identity=fleet-ops-controller',
-      '--metrics-addr=0',
-      '--resync=30',
-    ],
-  });
+  await startControllerProcess(lab.cluster, 'edgefleet-controller', lab.cluster.kubeconfigPath, [
+    '--resync=30',
+  ]);
   await until('the controller to hold its lease', 60_000, async () =>
     kubectl(['get', 'lease', '-n', 'kube-system', 'edgefleet-controller']).then(() => true),
   );

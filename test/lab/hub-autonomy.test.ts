@@ -1,10 +1,16 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { APP_IMAGE } from './images.ts';
-import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
+import type { KubeletNode } from './kubelet.ts';
+import {
+  hubMetricsOn,
+  startHubOn,
+  startKubeletBehindHub,
+  stopKubeletBehindHub,
+  waitForHubOn,
+} from './kubelet-hub.ts';
 import { Lab } from './lab.ts';
 import type { HostLink } from './net.ts';
 import { sh } from './sh.ts';
@@ -23,10 +29,7 @@ import { until } from './until.ts';
  * `node.openyurt.io/autonomy-duration: "0"` (the node carries the annotation too; the controller
  * itself is proven in controller.test.ts and is not run here).
  */
-const REPO = join(import.meta.dirname, '../..');
 const NODE = 'kube-1';
-const HUB_URL = 'http://127.0.0.1:10261';
-const HUB_ADMIN = 'http://127.0.0.1:10267';
 const CONFIG_TEXT = 'greeting-from-configmap';
 const SECRET_TEXT = 'token-from-secret';
 
@@ -92,17 +95,7 @@ async function nodeReady(): Promise<string> {
   return out.trim();
 }
 
-/** The hub's Prometheus metrics, read on the node's loopback. */
-async function hubMetrics(): Promise<Map<string, number>> {
-  const text = await theNode().inside('curl', ['-sS', '--max-time', '5', `${HUB_ADMIN}/metrics`]);
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
-}
+const hubMetrics = () => hubMetricsOn(theNode());
 const metric = (m: Map<string, number>, name: string) => m.get(name) ?? 0;
 /**
  * Sum of edgefleet_hub_requests_total for kubelet reads of `resource` that succeeded. Watches count
@@ -204,39 +197,7 @@ async function mountedVolumes(podUid: string): Promise<{ config: string; secret:
   return { config, secret };
 }
 
-async function startHub(): Promise<void> {
-  await theNode().spawnInside('hub', process.execPath, [
-    join(REPO, 'src-agent/main.ts'),
-    'hub',
-    '--config',
-    hubConfigPath,
-  ]);
-  await waitForHub();
-}
-
-async function waitForHub(): Promise<void> {
-  await until('the hub to answer /v1/healthz on the node', 60_000, async () =>
-    (await theNode().inside('curl', ['-sS', '--max-time', '3', `${HUB_ADMIN}/v1/healthz`]))
-      ? true
-      : undefined,
-  );
-  await until('the hub proxy to listen on the node', 60_000, async () =>
-    (await theNode()
-      .inside('curl', [
-        '-s',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        '--max-time',
-        '3',
-        `${HUB_URL}/version`,
-      ])
-      .catch(() => '000')) !== '000'
-      ? true
-      : undefined,
-  );
-}
+const startHub = () => startHubOn(theNode(), hubConfigPath);
 
 /** What kubelet's informers loaded (its log since `from`): pods, its node, the pods' ConfigMap and Secret. */
 async function kubeletSynced(from: number): Promise<boolean> {
@@ -349,46 +310,7 @@ function eventTime(e: EventJson): number {
 
 beforeAll(async () => {
   lab = await Lab.start({ log });
-  const cluster = lab.cluster;
-  link = await lab.net.addHost(NODE, 101);
-  const req = nodeClientCertRequest(NODE);
-  const cert = await cluster.pki.issueClientCert(`node-${NODE}`, req.commonName, req.organizations);
-  node = await KubeletNode.start({
-    labDir: lab.dir,
-    name: NODE,
-    link,
-    apiServerUrl: cluster.apiServerUrl,
-    kubeletServer: HUB_URL,
-    caCertPath: cluster.caCertPath,
-    credentials: { clientCert: cert },
-    kubeletBin: cluster.binaries.kubelet,
-    kubectlBin: cluster.binaries.kubectl,
-    waitReady: false,
-    log,
-  });
-  // The hub's files live on the node's "disk": they survive its reboot like /var/lib/edgefleet.
-  const hubDir = join(node.nodeDir, 'hub');
-  await mkdir(join(hubDir, 'pki'), { recursive: true, mode: 0o700 });
-  const config: HubConfig = {
-    nodeName: NODE,
-    servers: [cluster.apiServerUrl],
-    strategy: 'priority',
-    tls: { certFile: cert.cert, keyFile: cert.key, caFile: cluster.caCertPath },
-    proxyListen: '127.0.0.1:10261',
-    adminListen: '127.0.0.1:10267',
-    cacheDir: join(hubDir, 'cache'),
-    journalDir: join(hubDir, 'journal'),
-    cacheKeyFile: join(hubDir, 'pki', 'cache.key'),
-    cacheAgents: [],
-    heartbeatIntervalSeconds: 5,
-    kubeletSilenceSeconds: 40,
-    leaseDurationSeconds: 40,
-    journalMaxEntries: 5000,
-    // The node identity may not read kube-system ConfigMaps or NodePools (Node authorizer): no central config.
-    centralConfig: false,
-  };
-  hubConfigPath = join(hubDir, 'hub.json');
-  await writeFile(hubConfigPath, JSON.stringify(config, null, 2));
+  ({ node, link, hubConfigPath } = await startKubeletBehindHub(lab, NODE, 101, log));
   await startHub();
   await until(`node ${NODE} Ready through the hub`, 180_000, async () =>
     (await nodeReady()) === 'True' ? true : undefined,
@@ -397,16 +319,7 @@ beforeAll(async () => {
   await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: app() }));
 }, 600_000);
 
-afterAll(async () => {
-  const errors: string[] = [];
-  try {
-    await link?.restoreLink().catch((e: Error) => errors.push(`restore link: ${e.message}`));
-    await node?.stop(log).catch((e: Error) => errors.push(`node: ${e.message}`));
-  } finally {
-    await lab?.stop().catch((e: Error) => errors.push(`lab: ${e.message}`));
-  }
-  if (errors.length) throw new Error(errors.join('; '));
-}, 180_000);
+afterAll(() => stopKubeletBehindHub(lab, node, link, log), 180_000);
 
 describe('node autonomy with the real kubelet behind the hub', () => {
   test('pods with a ConfigMap and a Secret run through the hub; the Service has their endpoints', async () => {
@@ -531,7 +444,7 @@ describe('node autonomy with the real kubelet behind the hub', () => {
     const logStart = (await kubeletLog()).length;
     rebootAt = Date.now();
     // The hub is a unit kubelet starts after (as provisioning orders them on a real node).
-    await theNode().reboot({ log, beforeKubelet: waitForHub });
+    await theNode().reboot({ log, beforeKubelet: () => waitForHubOn(theNode()) });
     const after = await until('both pods running again on the node', 240_000, async () => {
       const c = await runningAppContainers();
       return c.length === 2 && JSON.stringify(c.map((x) => x.podUid)) === JSON.stringify(uidsBefore)

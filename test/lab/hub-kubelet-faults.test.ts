@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { KubeletNode } from './kubelet.ts';
-import { HUB_URL, hubMetricsOn, startHubOn, startKubeletBehindHub } from './kubelet-hub.ts';
+import {
+  HUB_URL,
+  hubMetricsOn,
+  startHubOn,
+  startKubeletBehindHub,
+  stopKubeletBehindHub,
+} from './kubelet-hub.ts';
 import { Lab } from './lab.ts';
 import type { HostLink } from './net.ts';
 import { until } from './until.ts';
@@ -79,16 +85,7 @@ beforeAll(async () => {
   );
 }, 600_000);
 
-afterAll(async () => {
-  const errors: string[] = [];
-  try {
-    await link?.restoreLink().catch((e: Error) => errors.push(`restore link: ${e.message}`));
-    await node?.stop(log).catch((e: Error) => errors.push(`node: ${e.message}`));
-  } finally {
-    await lab?.stop().catch((e: Error) => errors.push(`lab: ${e.message}`));
-  }
-  if (errors.length) throw new Error(errors.join('; '));
-}, 180_000);
+afterAll(() => stopKubeletBehindHub(lab, node, link, log), 180_000);
 
 describe('hub faults with the real kubelet', () => {
   test("kubelet's Lease renewals get no 5xx across hub restarts offline and online; the Lease keeps renewing", async () => {

@@ -1,7 +1,7 @@
 /**
  * The real-kubelet node behind a hub in its network namespace (as on a converted node): the node,
  * its link, the hub's config on the node's "disk", starting the hub from the TypeScript sources and
- * reading its metrics on the node's loopback. hub-autonomy.test.ts sets up the same node inline.
+ * reading its metrics on the node's loopback, and tearing it all down.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,7 +67,7 @@ export async function startKubeletBehindHub(
   return { node, link, hubConfigPath };
 }
 
-/** Starts the hub in the node (TypeScript sources) and waits until its proxy answers. */
+/** Starts the hub in the node (TypeScript sources) and waits until it answers. */
 export async function startHubOn(node: KubeletNode, hubConfigPath: string): Promise<void> {
   await node.spawnInside('hub', process.execPath, [
     join(REPO, 'src-agent/main.ts'),
@@ -75,6 +75,16 @@ export async function startHubOn(node: KubeletNode, hubConfigPath: string): Prom
     '--config',
     hubConfigPath,
   ]);
+  await waitForHubOn(node);
+}
+
+/** Waits until the hub on the node answers on its admin port and its proxy (after a start or a reboot). */
+export async function waitForHubOn(node: KubeletNode): Promise<void> {
+  await until('the hub to answer /v1/healthz on the node', 60_000, async () =>
+    (await node.inside('curl', ['-sS', '--max-time', '3', `${HUB_ADMIN}/v1/healthz`]).catch(() => ''))
+      ? true
+      : undefined,
+  );
   await until('the hub proxy to answer on the node', 60_000, async () =>
     (await node
       .inside('curl', [
@@ -103,4 +113,21 @@ export async function hubMetricsOn(node: KubeletNode): Promise<Map<string, numbe
     m.set(line.slice(0, i), Number(line.slice(i + 1)));
   }
   return m;
+}
+
+/** Restores the node's link, stops the node, then the lab; every step runs and all failures are reported. */
+export async function stopKubeletBehindHub(
+  lab: Lab | undefined,
+  node: KubeletNode | undefined,
+  link: HostLink | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  const errors: string[] = [];
+  try {
+    await link?.restoreLink().catch((e: Error) => errors.push(`restore link: ${e.message}`));
+    await node?.stop(log).catch((e: Error) => errors.push(`node: ${e.message}`));
+  } finally {
+    await lab?.stop().catch((e: Error) => errors.push(`lab: ${e.message}`));
+  }
+  if (errors.length) throw new Error(errors.join('; '));
 }

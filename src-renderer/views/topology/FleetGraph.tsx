@@ -24,6 +24,8 @@ export interface GraphFilter {
 /** Below this camera ratio (zoomed in) nodes are drawn as dots; small fleets always are. */
 const DOTS_BELOW_RATIO = 0.45;
 const DOTS_ALWAYS_UP_TO = 400;
+const showDots = (nodes: number, cameraRatio: number) =>
+  nodes <= DOTS_ALWAYS_UP_TO || cameraRatio < DOTS_BELOW_RATIO;
 
 type Attrs = {
   x: number;
@@ -141,8 +143,7 @@ export function FleetGraph(props: {
     s.on('clickStage', () => onSelect.current(null));
     const camera = s.getCamera();
     const onCamera = () => {
-      const dots =
-        graph.current.order - layoutPools.current <= DOTS_ALWAYS_UP_TO || camera.ratio < DOTS_BELOW_RATIO;
+      const dots = showDots(nodeCount.current, camera.ratio);
       if (dots !== state.current.dots) {
         state.current.dots = dots;
         s.refresh({ skipIndexation: true });
@@ -169,7 +170,7 @@ export function FleetGraph(props: {
 
   const fleetRef = useRef(props.fleet);
   fleetRef.current = props.fleet;
-  const layoutPools = useRef(0);
+  const nodeCount = useRef(0);
 
   // Rebuild positions when membership changed (layout is a new object then).
   // biome-ignore lint/correctness/useExhaustiveDependencies: the layout is the trigger; fleet is read through props.
@@ -177,7 +178,7 @@ export function FleetGraph(props: {
     const g = graph.current;
     g.clear();
     const { layout, fleet } = props;
-    layoutPools.current = layout.pools.length;
+    nodeCount.current = layout.nodes.size;
     for (const p of layout.pools) {
       const s = fleet.poolSummary(p.name);
       g.addNode(`pool:${p.name}`, {
@@ -210,8 +211,7 @@ export function FleetGraph(props: {
         pool: pos.pool,
       });
     }
-    state.current.dots =
-      layout.nodes.size <= DOTS_ALWAYS_UP_TO || (sigma.current?.getCamera().ratio ?? 1) < DOTS_BELOW_RATIO;
+    state.current.dots = showDots(layout.nodes.size, sigma.current?.getCamera().ratio ?? 1);
     sigma.current?.refresh();
   }, [props.layout]);
 
