@@ -130,9 +130,16 @@ describe('provisioning in the app', () => {
     const panel = page.getByRole('region', { name: `Host ${POOL}/edge-1` });
     await panel.waitFor({ timeout: 15_000 });
     // Steps show up with their own progress while the run goes.
-    await panel
-      .getByRole('progressbar', { name: `upload-runtime on ${POOL}/edge-1` })
-      .waitFor({ timeout: 120_000 });
+    try {
+      await panel
+        .getByRole('progressbar', { name: `upload-runtime on ${POOL}/edge-1` })
+        .waitFor({ timeout: 120_000 });
+    } catch (e) {
+      // What the engineer would have seen, and main's log, for whoever reads the failure.
+      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-run-failed.png'), fullPage: true });
+      await writeFile(join(SHOTS, 'edgefleet-e2e-provision-app.log'), (app as BrowserApp).output);
+      throw e;
+    }
     const summaryRow = page
       .getByRole('table', { name: 'Run summary' })
       .getByRole('row')
