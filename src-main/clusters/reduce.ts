@@ -9,6 +9,7 @@ import {
   ANNOTATION_BINDING,
   ANNOTATION_TOPOLOGY_KEYS,
 } from '../../src-agent/api/labels.ts';
+import { rolloutPauseRequested } from '../../src-agent/api/rollout-condition.ts';
 import type {
   ConditionWire,
   EndpointSliceWire,
@@ -182,6 +183,8 @@ export function reduceYurtAppSet(o: Obj): YurtAppSetWire {
     replicas: num(body.replicas),
     image: str(firstContainer(podSpec).image),
     tweaks: tweaks.length ? tweaks : undefined,
+    pauseRequested:
+      rolloutPauseRequested(asObj(o.metadata).annotations as Record<string, string>) || undefined,
     status: Object.keys(status).length
       ? clean({
           observedGeneration: num(status.observedGeneration),

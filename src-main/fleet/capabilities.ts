@@ -39,6 +39,8 @@ interface ActionSpec {
   resource?: 'nodepools' | 'yurtappsets';
   /** Not offered whatever RBAC says, with this reason. */
   unsupported?: string;
+  /** Only this controller acts on the change: not offered when another (or none) runs. */
+  controller?: 'edgefleet';
 }
 
 export const ACTIONS: ActionSpec[] = [
@@ -97,11 +99,17 @@ export const ACTIONS: ActionSpec[] = [
   {
     action: 'yurtappsets:pause',
     label: 'pause and resume a rollout',
-    needs: () => [],
-    unsupported:
-      'Neither the EdgeFleet controller nor OpenYurt’s YurtAppSet has a pause; the EdgeFleet controller pauses a rollout by itself at a failing pool.',
+    needs: (ns) => [ny('get', 'yurtappsets', ns), ny('patch', 'yurtappsets', ns)],
+    resource: 'yurtappsets',
+    controller: 'edgefleet',
   },
 ];
+
+/** Why an action that only one controller honours is not offered under another. */
+const CONTROLLER_NEEDED: Record<'edgefleet', string> = {
+  edgefleet:
+    'Only the EdgeFleet controller honours the pause annotation (apps.edgefleet.io/rollout-paused); OpenYurt’s YurtAppSet has no pause. Install EdgeFleet’s controller to pause rollouts.',
+};
 
 const key = (a: Access) => `${a.verb} ${resourceLabel(a)} ${a.namespace ?? ''}`;
 
@@ -207,6 +215,8 @@ export async function checkCapabilities(
   const actions = ACTIONS.map((spec, i): FleetCapability => {
     const cap: FleetCapability = { action: spec.action, label: spec.label, enabled: false };
     if (spec.unsupported) return { ...cap, reason: spec.unsupported };
+    if (spec.controller && cp.kind !== spec.controller)
+      return { ...cap, reason: CONTROLLER_NEEDED[spec.controller] };
     if (spec.resource && !served[spec.resource])
       return {
         ...cap,

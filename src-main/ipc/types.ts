@@ -180,6 +180,8 @@ export interface YurtAppSetWire extends WireMeta {
     replicas?: number;
     images?: { name: string; targetImage: string }[];
   }[];
+  /** The pause annotation is set (the controller's condition says whether it has held the rollout yet). */
+  pauseRequested?: true;
   status?: {
     observedGeneration?: number;
     readyWorkloads?: number;

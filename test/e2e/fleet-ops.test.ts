@@ -98,8 +98,9 @@ describe('operating the fleet from the UI', () => {
     await view('Clusters').click();
     const caps = page.getByRole('list', { name: 'What you can do' });
     await caps.locator('li[data-action="nodepools:create"].cap-on').waitFor({ timeout: 30_000 });
+    // The EdgeFleet controller runs here, so pausing a rollout is offered.
     await expect(caps.locator('li[data-action="yurtappsets:pause"]').getAttribute('class')).resolves.toBe(
-      'cap-off',
+      'cap-on',
     );
     await shot('capabilities');
   });
@@ -262,6 +263,53 @@ describe('operating the fleet from the UI', () => {
       items: { spec: { template: { spec: { containers: { image: string }[] } } } }[];
     }>(['get', 'deployments', '-n', 'default', '-l', 'apps.openyurt.io/ref-yurtappset=web']);
     expect(deps.items.map((d) => d.spec.template.spec.containers[0]?.image)).toEqual(['web:v2', 'web:v2']);
+  });
+
+  test('pause a rollout: a new image is held in every pool on screen (the Deployments keep the old one); resume: it rolls out', async () => {
+    const panel = page.getByRole('region', { name: 'App default/web' });
+    const cell = (pool: string, col: string) =>
+      panel.locator(`tr[data-pool="${pool}"] td[data-col=${col}]`).textContent();
+    const images = async () =>
+      (
+        await kubectlJson<{ items: { spec: { template: { spec: { containers: { image: string }[] } } } }[] }>(
+          ['get', 'deployments', '-n', 'default', '-l', 'apps.openyurt.io/ref-yurtappset=web'],
+        )
+      ).items.map((d) => d.spec.template.spec.containers[0]?.image);
+    await panel.getByRole('button', { name: 'Pause rollout' }).click();
+    await panel.getByText('Paused: no pool changes until it is resumed').waitFor({ timeout: 60_000 });
+    const annotations = async () =>
+      (
+        await kubectlJson<{ metadata: { annotations?: Record<string, string> } }>([
+          'get',
+          'yurtappsets.apps.openyurt.io',
+          'web',
+          '-n',
+          'default',
+        ])
+      ).metadata.annotations ?? {};
+    expect((await annotations())['apps.edgefleet.io/rollout-paused']).toBe('true');
+    await panel.getByLabel('New image').fill('web:v3');
+    await panel.getByRole('button', { name: 'Roll out' }).click();
+    await panel.getByText(/Image set to web:v3/).waitFor({ timeout: 15_000 });
+    // The controller read the new template and holds it: both pools say so.
+    await until('both pools held on screen', 60_000, async () =>
+      (await cell('north', 'rollout')) === 'Held: the rollout is paused' &&
+      (await cell('south', 'rollout')) === 'Held: the rollout is paused'
+        ? true
+        : undefined,
+    );
+    expect(await images()).toEqual(['web:v2', 'web:v2']);
+    await shot('rollout-paused');
+    await panel.getByRole('button', { name: 'Resume rollout' }).click();
+    await until('both pools updated to web:v3 on screen', 180_000, async () =>
+      (await cell('north', 'rollout')) === 'Updated' &&
+      (await cell('south', 'rollout')) === 'Updated' &&
+      (await cell('south', 'updated'))?.trim() === '2 / 2'
+        ? true
+        : undefined,
+    );
+    expect(await images()).toEqual(['web:v3', 'web:v3']);
+    expect((await annotations())['apps.edgefleet.io/rollout-paused']).toBeUndefined();
   });
 
   test('drain a node from its page: pods evicted per pod, node cordoned; uncordon', async () => {
