@@ -10,11 +10,11 @@ const fmt = new Intl.NumberFormat('en');
 /** kubelet's RFC 3339 nanoseconds, journald's microseconds: shown to the millisecond, in UTC. */
 const shortTs = (ts: string | undefined) => (ts ? `${ts.slice(0, 10)} ${ts.slice(11, 23)}` : '');
 
-function StatusLine(props: { state: LogStreamState; follow: boolean; count: number; onReopen: () => void }) {
+function StatusLine(props: { state: LogStreamState; follow: boolean; onReopen: () => void }) {
   const { state } = props;
   if (state.phase === 'opening') return <output className="log-status">Opening…</output>;
   if (state.phase === 'failed' || (state.phase === 'ended' && state.error)) {
-    const error = state.phase === 'failed' ? state.error : state.error;
+    const error = state.error;
     return (
       <div className="notice notice-error log-status" role="alert">
         <strong>{state.phase === 'failed' ? 'Could not open the log: ' : 'The stream stopped: '}</strong>
@@ -128,7 +128,7 @@ export function LogPane(props: {
         </label>
       </div>
       <div className="log-meta">
-        <StatusLine state={props.state} follow={props.follow} count={count} onReopen={props.onReopen} />
+        <StatusLine state={props.state} follow={props.follow} onReopen={props.onReopen} />
         <output className="sub" aria-label="Line count">
           {hits
             ? `${fmt.format(hits.length)} of ${fmt.format(buffer.lines.length)} lines match`

@@ -19,21 +19,20 @@ type LogChannel = 'streams:podLogs' | 'streams:serviceLogs';
 /**
  * One log stream for as long as the view shows it with the same options: a new `input` (by its
  * JSON) or `attempt` closes the old stream and opens a fresh one; unmounting closes it.
- * `input` null opens nothing (the view says why). Lines are kept in a bounded LogLines.
+ * Lines are kept in a bounded LogLines.
  */
 export function useLogStream<C extends LogChannel>(
   channel: C,
-  input: RequestOf<C> | null,
+  input: RequestOf<C>,
   attempt: number,
 ): { state: LogStreamState; buffer: LogLines; version: number } {
   const client = useStreams();
   const buffer = useRef(new LogLines());
   const [version, setVersion] = useState(0);
   const [state, setState] = useState<LogStreamState>({ phase: 'opening' });
-  const key = input ? JSON.stringify(input) : '';
+  const key = JSON.stringify(input);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for `input`.
   useEffect(() => {
-    if (!input) return;
     const lines = new LogLines();
     buffer.current = lines;
     setVersion((v) => v + 1);

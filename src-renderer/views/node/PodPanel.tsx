@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useApp, useFleetValue } from '../../store/context.tsx';
 import { useFleetUi, useGate } from '../../store/fleet-context.tsx';
 import type { FleetData } from '../../store/fleet-data.ts';
@@ -32,8 +32,14 @@ export function PodPanel(props: { fleet: FleetData; podKey: string; mode: PodVie
   const shown = useRef<Partial<Record<PodViewMode, true>>>({});
   if (gate.enabled) shown.current[props.mode] = true;
   const title = `${props.mode === 'logs' ? 'Logs' : 'Shell'} of pod ${props.podKey}`;
+  const self = useRef<HTMLElement>(null);
+  // Opened from a pod row above: bring it into view (at 1366×768 it starts below the fold).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: on each pod or mode opened.
+  useEffect(() => {
+    self.current?.scrollIntoView({ block: 'start' });
+  }, [props.podKey, props.mode]);
   return (
-    <section className="panel wide pod-panel" aria-label={title}>
+    <section className="panel wide pod-panel" aria-label={title} ref={self}>
       <div className="pod-panel-head">
         <h3>{title}</h3>
         <div className="tabs" role="tablist" aria-label="Pod view">

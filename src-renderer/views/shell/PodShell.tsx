@@ -9,6 +9,7 @@ import { toUserError, type UserError } from '../../store/app-store.ts';
 import { useStreams } from '../../store/streams-context.tsx';
 import type { OpenStream } from '../../transport/stream-client.ts';
 import { reportClose } from '../logs/use-log-stream.ts';
+import { mirrorInlineStyles } from './csp-styles.ts';
 
 /** bash where the image has it, else sh (busybox and distroless-with-shell images have only sh). */
 export const SHELL_COMMAND = ['sh', '-c', 'command -v bash >/dev/null && exec bash || exec sh'];
@@ -38,6 +39,7 @@ export function PodShell(props: { clusterId: string; pod: PodWire; container: st
   const [state, setState] = useState<ShellState>({ phase: 'opening' });
   const [inputError, setInputError] = useState<UserError | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const [shownSize, setShownSize] = useState<{ cols: number; rows: number } | null>(null);
   const { clusterId, container } = props;
   const { namespace, name } = props.pod;
 
@@ -54,11 +56,13 @@ export function PodShell(props: { clusterId: string; pod: PodWire; container: st
     });
     const fit = new FitAddon();
     term.loadAddon(fit);
+    const unmirror = mirrorInlineStyles(el);
     term.open(el);
     fit.fit();
     let stream: OpenStream | null = null;
     let gone = false;
     let size = { cols: term.cols, rows: term.rows };
+    setShownSize(size);
     setState({ phase: 'opening' });
     setInputError(null);
     const failedInput = (e: unknown) => {
@@ -107,6 +111,7 @@ export function PodShell(props: { clusterId: string; pod: PodWire; container: st
           // The panel may have changed size while the exec was being opened.
           if (term.cols !== size.cols || term.rows !== size.rows) {
             size = { cols: term.cols, rows: term.rows };
+            setShownSize(size);
             s.resize(size.cols, size.rows).catch(failedInput);
           }
           term.focus();
@@ -122,6 +127,7 @@ export function PodShell(props: { clusterId: string; pod: PodWire; container: st
       fit.fit();
       if (term.cols === size.cols && term.rows === size.rows) return;
       size = { cols: term.cols, rows: term.rows };
+      setShownSize(size);
       stream?.resize(size.cols, size.rows).catch(failedInput);
     });
     observer.observe(el);
@@ -131,6 +137,7 @@ export function PodShell(props: { clusterId: string; pod: PodWire; container: st
       typing.dispose();
       stream?.close().catch(reportClose);
       term.dispose();
+      unmirror();
     };
   }, [client, clusterId, namespace, name, container, attempt]);
 
@@ -142,7 +149,14 @@ export function PodShell(props: { clusterId: string; pod: PodWire; container: st
           <output data-state="live">
             Connected to {name}
             {container ? ` / ${container}` : ''} ({state.protocol || 'exec'}). Keys go to the pod; the
-            terminal follows the panel’s size.
+            terminal follows the panel’s size
+            {shownSize ? (
+              <>
+                {' '}
+                (<span data-field="terminal-size">{`${shownSize.cols}×${shownSize.rows}`}</span>)
+              </>
+            ) : null}
+            .
           </output>
         ) : null}
         {state.phase === 'ended' ? (
