@@ -2,7 +2,8 @@
  * Pod logs and a pod shell from the node page, against a lab whose real kubelet runs the pod
  * (lab-app, with a shell added: images.ts `buildShellAppImage`): a line the container printed,
  * a line written after opening (follow), search narrowing the lines, `echo $((6*7))` answered 42
- * in the terminal, and a viewport resize the pod sees (`stty size`).
+ * in the terminal, and a viewport resize the pod sees (`stty size`). Then the journal of a stand-in
+ * edgefleet-hub on an nspawn host registered in Provisioning, on the page of the node of its name.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildShellAppImage, importImages } from '../lab/images.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
+import { feedStandInHub, startStandInHub } from '../lab/streams-support.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
-import { importAndOpen, viewButton } from './ui-steps.ts';
+import { addHostInUi, importAndOpen, trustHostKeyInUi, viewButton } from './ui-steps.ts';
 
 const KUBE = 'kube-1';
+const EDGE = 'edge-1';
 const POD = 'ui-app';
 
 let dir = '';
@@ -34,6 +37,11 @@ const request = (path: string) => kubectl(['exec', POD, '--', '/lab-app', 'get',
 const logView = () => page.getByRole('log', { name: `Log of ${POD} / ${POD}` });
 const logLines = async () => (await logView().locator('.log-line').allTextContents()).map((t) => t.trim());
 /** The terminal's rows as text (xterm's DOM renderer draws one div per row). */
+const openNodePage = async (name: string) => {
+  await viewButton(page, 'Nodes').click();
+  await page.getByRole('table', { name: 'Nodes' }).getByRole('button', { name, exact: true }).click();
+  await page.getByRole('heading', { name: `Node ${name}` }).waitFor();
+};
 const terminalRows = async () =>
   (await page.locator('.terminal-host .xterm-rows > div').allTextContents()).map((t) =>
     t.replace(/\u00a0/g, ' ').trimEnd(),
@@ -43,7 +51,12 @@ beforeAll(async () => {
   buildApp();
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-streams-'));
   keyring = await TestKeyring.start();
-  lab = await Lab.start({ kubelets: 1 });
+  lab = await Lab.start({ hosts: 1, kubelets: 1 });
+  await startStandInHub(lab.host(EDGE));
+  // The host as a cluster sees it: a Node of the host's name (no kubelet behind it; its page is what counts).
+  await (lab as Lab).cluster.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: EDGE } }),
+  });
   const image = await buildShellAppImage();
   await importImages(lab.kubelet(KUBE).containerdSocket, [image]);
   await kubectl([
@@ -177,6 +190,36 @@ describe('pod logs and a shell from the node page', () => {
     await panel.locator('output[data-state="ended"]').getByText('The shell ended with exit code 3.').waitFor({
       timeout: 30_000,
     });
+    expect(errors).toEqual([]);
+  });
+  test('agent service logs: the hub journal of a registered host on its node page, followed, grep on the host', async () => {
+    const l = lab as Lab;
+    const host = l.host(EDGE);
+    await addHostInUi(page, { site: 'lab', name: EDGE, address: host.address, privateKey: l.key.privateKey });
+    await trustHostKeyInUi(page, EDGE, host.hostKeyFingerprint());
+    await openNodePage(EDGE);
+    const section = page.getByRole('region', { name: 'Agent service logs' });
+    await section.getByRole('button', { name: 'Show hub and tunnel-agent logs' }).click();
+    const journal = section.getByRole('log', { name: `Journal of edgefleet-hub on lab/${EDGE}` });
+    const lines = async () => (await journal.locator('.log-line').allTextContents()).map((t) => t.trim());
+    await until('the unit’s first line', 30_000, async () =>
+      (await lines()).some((x) => x.endsWith('hub starting')) ? true : undefined,
+    );
+    await section.locator('output[data-state="live"]').waitFor({ timeout: 15_000 });
+    await feedStandInHub(host, 'after open: cache warm');
+    await until('a line logged after opening', 30_000, async () =>
+      (await lines()).some((x) => x.endsWith('after open: cache warm')) ? true : undefined,
+    );
+    await section.getByLabel('Follow').uncheck();
+    await section.getByLabel('Grep on the host').fill('cache warm');
+    await section.getByRole('button', { name: 'Apply' }).click();
+    await section.locator('output[data-state="ended"]').waitFor({ timeout: 30_000 });
+    await until('only the matching entry, from the host', 15_000, async () => {
+      const got = await lines();
+      return got.length === 1 && got[0]?.endsWith('after open: cache warm') ? true : undefined;
+    });
+    await section.scrollIntoViewIfNeeded();
+    await shot('service-logs');
     expect(errors).toEqual([]);
   });
 });

@@ -132,7 +132,7 @@ export function LogPane(props: {
         <output className="sub" aria-label="Line count">
           {hits
             ? `${fmt.format(hits.length)} of ${fmt.format(buffer.lines.length)} lines match`
-            : `${fmt.format(buffer.lines.length)} lines`}
+            : `${fmt.format(buffer.lines.length)} line${buffer.lines.length === 1 ? '' : 's'}`}
           {buffer.dropped > 0
             ? ` · keeping the newest ${fmt.format(buffer.cap)}; ${fmt.format(buffer.dropped)} older lines dropped`
             : ` · the newest ${fmt.format(buffer.cap)} are kept`}
