@@ -127,6 +127,11 @@ describe('pod logs and a shell from the node page', () => {
     await expect(panel.getByRole('status', { name: 'Line count' }).textContent()).resolves.toMatch(
       new RegExp(`^1 of ${all} lines match`),
     );
+    // With context: every line again, the match still marked.
+    await panel.getByLabel('Only matching lines').uncheck();
+    await until('every line, one marked', 15_000, async () =>
+      (await logLines()).length === all && (await logView().locator('mark').count()) === 1 ? true : undefined,
+    );
     await shot('pod-logs');
     await page.getByRole('button', { name: 'Switch to dark theme' }).click();
     await panel.scrollIntoViewIfNeeded();
