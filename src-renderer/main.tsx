@@ -10,8 +10,10 @@ import { FleetProvider } from './store/fleet-context.tsx';
 import { createFleetUi } from './store/fleet-ui.ts';
 import { ProvisionProvider } from './store/provision-context.tsx';
 import { createProvisionStore } from './store/provision-store.ts';
+import { StreamsProvider } from './store/streams-context.tsx';
 import { applyInitialTheme } from './theme.tsx';
 import { connectTransport } from './transport/index.ts';
+import { StreamClient } from './transport/stream-client.ts';
 import './styles.css';
 
 const root = document.getElementById('root');
@@ -22,6 +24,7 @@ const store = createAppStore(transport);
 const provision = createProvisionStore(transport);
 const fleetActions = createFleetActions(transport, store);
 const fleetUi = createFleetUi();
+const streams = new StreamClient(transport);
 // A demo that comes up is listed as a cluster source: re-read the sources, then open it.
 const demo = createDemoStore(transport, {
   onRunning: (clusterId) =>
@@ -36,7 +39,9 @@ createRoot(root).render(
       <ProvisionProvider store={provision}>
         <DemoProvider store={demo}>
           <FleetProvider actions={fleetActions} ui={fleetUi}>
-            <App />
+            <StreamsProvider client={streams}>
+              <App />
+            </StreamsProvider>
           </FleetProvider>
         </DemoProvider>
       </ProvisionProvider>

@@ -213,6 +213,11 @@ export function reducePod(o: Obj): PodWire {
   const owner = asArr(asObj(o.metadata).ownerReferences).find((r) => r.controller === true);
   const statuses = asArr(status.containerStatuses);
   const ready = asArr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
+  const restartsOf = new Map(statuses.map((s) => [str(s.name), num(s.restartCount) ?? 0]));
+  const containers = asArr(spec.containers).flatMap((c) => {
+    const name = str(c.name);
+    return name ? [{ name, restarts: restartsOf.get(name) ?? 0 }] : [];
+  });
   return clean({
     ...m,
     namespace: m.namespace ?? 'default',
@@ -222,6 +227,7 @@ export function reducePod(o: Obj): PodWire {
     restarts: statuses.reduce((n, s) => n + (num(s.restartCount) ?? 0), 0),
     owner: owner ? { kind: str(owner.kind) ?? '', name: str(owner.name) ?? '' } : undefined,
     image: str(firstContainer(spec).image),
+    containers: containers.length ? containers : undefined,
     reason: ready ? undefined : podReason(status),
     podIp: str(status.podIP),
   });

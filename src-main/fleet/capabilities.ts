@@ -24,11 +24,12 @@ const ny = (verb: string, resource: string, namespace?: string): Access => ({
   resource,
   ...(namespace ? { namespace } : {}),
 });
-const core = (verb: string, resource: string, subresource?: string): Access => ({
+const core = (verb: string, resource: string, subresource?: string, namespace?: string): Access => ({
   verb,
   group: '',
   resource,
   ...(subresource ? { subresource } : {}),
+  ...(namespace ? { namespace } : {}),
 });
 
 interface ActionSpec {
@@ -102,6 +103,17 @@ export const ACTIONS: ActionSpec[] = [
     needs: (ns) => [ny('get', 'yurtappsets', ns), ny('patch', 'yurtappsets', ns)],
     resource: 'yurtappsets',
     controller: 'edgefleet',
+  },
+  {
+    action: 'pods:log',
+    label: 'read pod logs',
+    needs: (ns) => [core('get', 'pods', 'log', ns)],
+  },
+  {
+    action: 'pods:exec',
+    label: 'open a shell in a pod',
+    // The exec WebSocket is a `create` on pods/exec since Kubernetes 1.30 (a `get` before).
+    needs: (ns) => [core('create', 'pods', 'exec', ns)],
   },
 ];
 

@@ -201,6 +201,11 @@ export interface PodWire extends WireMeta {
   owner?: { kind: string; name: string };
   /** First container's image. */
   image?: string;
+  /**
+   * The app containers in spec order (what logs and a shell can pick), each with its restart
+   * count, so "previous run" is offered only for a container that has one. Init containers are left out.
+   */
+  containers?: { name: string; restarts: number }[];
   /** Why it is not running, from the first waiting/terminated container (e.g. ImagePullBackOff). */
   reason?: string;
   podIp?: string;

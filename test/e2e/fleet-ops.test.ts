@@ -18,6 +18,7 @@ import { kubeconfigYaml } from '../lab/pki.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
 import { seedFleet } from './fleet-lab.ts';
+import { importAndOpen, openSource, viewButton } from './ui-steps.ts';
 
 const shot = (name: string) => page.screenshot({ path: `/tmp/edgefleet-e2e-${name}.png`, fullPage: false });
 
@@ -39,35 +40,13 @@ interface Node {
 const node = (name: string) => kubectlJson<Node>(['get', 'node', name]);
 const poolOf = async (name: string) => (await node(name)).metadata.labels?.[LABEL_NODEPOOL];
 
-const view = (name: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name });
+const view = (name: string) => viewButton(page, name);
 const rowOf = (table: string, name: string): Locator =>
   page
     .getByRole('table', { name: table })
     .getByRole('row')
     .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
 const checkbox = (n: string) => page.getByRole('checkbox', { name: `Select ${n}`, exact: true });
-
-async function importAndOpen(path: string, name: string): Promise<void> {
-  await view('Clusters').click();
-  await page.getByLabel('Kubeconfig path').fill(path);
-  await page.getByLabel('Name (optional)').fill(name);
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
-  await openSource(path);
-}
-
-async function openSource(path: string): Promise<void> {
-  await view('Clusters').click();
-  const open = page
-    .getByRole('row')
-    .filter({ hasText: path })
-    .getByRole('button', { name: /^(Open|Reopen) / });
-  await open.waitFor({ timeout: 15_000 });
-  await open.click();
-  await page
-    .getByRole('status', { name: 'Cluster connection' })
-    .getByText('Connected')
-    .waitFor({ timeout: 30_000 });
-}
 
 beforeAll(async () => {
   buildApp();
@@ -94,7 +73,7 @@ describe('operating the fleet from the UI', () => {
 
   test('open the lab: "You can" lists what the admin may do, from the cluster itself', async () => {
     page.on('pageerror', (e) => errors.push(e.message));
-    await importAndOpen((lab as Lab).cluster.kubeconfigPath, 'lab');
+    await importAndOpen(page, (lab as Lab).cluster.kubeconfigPath, 'lab');
     await view('Clusters').click();
     const caps = page.getByRole('list', { name: 'What you can do' });
     await caps.locator('li[data-action="nodepools:create"].cap-on').waitFor({ timeout: 30_000 });
@@ -404,7 +383,7 @@ describe('operating the fleet from the UI', () => {
       path,
       kubeconfigYaml({ server: (lab as Lab).cluster.apiServerUrl, user: 'ro', ca, token }),
     );
-    await importAndOpen(path, 'read-only');
+    await importAndOpen(page, path, 'read-only');
     await view('Node pools').click();
     const create = page.getByRole('button', { name: 'New pool…' });
     await until('create disabled with the RBAC reason', 30_000, async () =>
@@ -429,7 +408,7 @@ describe('operating the fleet from the UI', () => {
   });
 
   test('cluster unreachable: writes are disabled, saying why (nothing is queued)', async () => {
-    await openSource((lab as Lab).cluster.kubeconfigPath);
+    await openSource(page, (lab as Lab).cluster.kubeconfigPath);
     await view('Node pools').click();
     await page.getByRole('button', { name: 'New pool…' }).isEnabled();
     await (lab as Lab).cluster.processes.stop('kube-apiserver');

@@ -474,6 +474,10 @@ describe('who may do what', () => {
     ]);
     const drain = caps.actions.find((a) => a.action === 'nodes:drain');
     expect(drain?.reason).toMatch(/create pods\/eviction/);
+    const exec = caps.actions.find((a) => a.action === 'pods:exec');
+    expect(exec?.reason).toMatch(/may not create pods\/exec in the cluster/);
+    expect(exec?.missing).toEqual([{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] }]);
+    expect(caps.actions.find((a) => a.action === 'pods:log')?.reason).toMatch(/may not get pods\/log/);
 
     const refused = await call('fleet:nodepools:create', {
       clusterId: roId,

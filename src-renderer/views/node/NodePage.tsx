@@ -7,6 +7,8 @@ import { type FleetData, poolOfNode } from '../../store/fleet-data.ts';
 import { DataTable, NoCluster } from '../common.tsx';
 import { NodeActions } from './NodeActions.tsx';
 import { NodePods } from './NodePods.tsx';
+import { NodeServiceLogs } from './NodeServiceLogs.tsx';
+import { PodPanel } from './PodPanel.tsx';
 
 function Conditions(props: { node: NodeWire }) {
   const now = useApp((s) => s.now);
@@ -100,6 +102,7 @@ export function NodePage() {
   const fleet = useFleet();
   const name = useFleetUi((s) => s.nodePage);
   const openNode = useFleetUi((s) => s.openNode);
+  const podView = useFleetUi((s) => s.podView);
   const n = useFleetValue(
     fleet,
     [`obj:nodes:${name}`],
@@ -131,6 +134,8 @@ export function NodePage() {
             <h3>Pods</h3>
             <NodePods fleet={fleet} node={name} />
           </section>
+          {podView ? <PodPanel fleet={fleet} podKey={podView.key} mode={podView.mode} /> : null}
+          <NodeServiceLogs node={name} />
           <section className="panel wide" aria-label="Labels and taints">
             <h3>Labels and taints</h3>
             <LabelsAndTaints node={n} />
