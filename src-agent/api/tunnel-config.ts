@@ -85,6 +85,11 @@ export interface TunnelAgentConfig {
   streamWindowBytes: number;
   /** Loopback only (plain HTTP): /metrics, /v1/healthz. */
   admin?: { listen: string };
+  /**
+   * Node services on loopback only (e.g. the hub's admin 10267) that the server may reach: dialled
+   * at dialAddress even when a stream names one of the node's addresses (kube-apiserver's node proxy).
+   */
+  loopbackPorts: number[];
 }
 
 export interface ConnectListenerAuth {
@@ -324,6 +329,7 @@ export function parseTunnelAgentConfig(raw: unknown, source: string): TunnelAgen
     servers,
     tls: r.tls(o, 'tls', 'tls'),
     allowedPorts: r.ports(o, 'allowedPorts', 'allowedPorts', []),
+    loopbackPorts: r.ports(o, 'loopbackPorts', 'loopbackPorts', []),
     dialAddress: r.str(o, 'dialAddress', 'dialAddress', '127.0.0.1'),
     extraAddresses: r.strs(o, 'extraAddresses', 'extraAddresses', []),
     timings: r.timings(o, 'timings'),
