@@ -30,6 +30,12 @@ export const CONTROLLER_METRICS = {
     help: 'Keys waiting in the work queue, by controller.',
     labels: ['controller'],
   }),
+  rolloutHeld: metric({
+    name: 'edgefleet_controller_yurtappset_rollout_held',
+    type: 'gauge',
+    help: 'YurtAppSets whose rollout is held (1 each), by reason: paused (the pause annotation) or failing (stopped at a pool that does not become available).',
+    labels: ['namespace', 'yurtappset', 'reason'],
+  }),
   webhookKeptReady: metric({
     name: 'edgefleet_controller_webhook_endpoints_kept_ready_total',
     type: 'counter',

@@ -13,6 +13,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRules } from '../../scripts/monitoring-rules.ts';
 import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
 import { ProvisionService } from '../../src-main/provision/handlers.ts';
@@ -345,7 +346,7 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
           `http://127.0.0.1:${port}/api/v1/rules`,
         );
         const loaded = rules.data.groups.flatMap((g) => g.rules);
-        expect(loaded.length).toBe(9);
+        expect(loaded.length).toBe(readRules().groups.reduce((n, g) => n + g.rules.length, 0));
         expect(loaded.every((r) => r.health !== 'err')).toBe(true);
       } finally {
         await prom.stop();

@@ -17,6 +17,8 @@ const REPO = join(import.meta.dirname, '../..');
 const RULES_TEST = join(REPO, 'test/monitoring/edgefleet-rules.test.yaml');
 const SCRAPE_EXAMPLE = join(REPO, 'resources/monitoring/prometheus-scrape-example.yaml');
 
+const ruleCount = () => readRules().groups.reduce((n, g) => n + g.rules.length, 0);
+
 const version = await promtoolVersion();
 if (!version) console.warn('promtool checks skipped: promtool is not installed (Debian package prometheus)');
 
@@ -52,7 +54,7 @@ describe('resources/monitoring', () => {
         await writeFile(file, JSON.stringify(spec));
         const r = await promtool(['check', 'rules', file]);
         expect(r.code, r.output).toBe(0);
-        expect(r.output).toMatch(/SUCCESS: 9 rules found/);
+        expect(r.output).toContain(`SUCCESS: ${ruleCount()} rules found`);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -83,7 +85,7 @@ describe('resources/monitoring', () => {
         const r = await promtool(['check', 'config', join(dir, 'prometheus.yaml')]);
         expect(r.code, r.output).toBe(0);
         expect(r.output).not.toMatch(/WARNING/);
-        expect(r.output).toMatch(/SUCCESS: 9 rules found/);
+        expect(r.output).toContain(`SUCCESS: ${ruleCount()} rules found`);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
