@@ -175,6 +175,16 @@ describe('install apply', () => {
   }, 60_000);
 });
 
+describe('shipped resources', () => {
+  test('read as written: OpenAPI keys stay as the API server expects them', async () => {
+    const { crds } = await readShipped(RESOURCES);
+    const text = JSON.stringify(crds);
+    expect(text).toContain('"x-kubernetes-validations"');
+    expect(text).toContain('"enum"');
+    expect(text).not.toMatch(/"x_kubernetes_|"_enum"/);
+  });
+});
+
 describe('install options', () => {
   test('image, pod-visible API address and no webhook configuration', async () => {
     const { manifest } = await readShipped(RESOURCES);

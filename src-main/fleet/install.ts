@@ -10,6 +10,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { Pki } from '../demo/pki.ts';
 import { AppError } from '../ipc/errors.ts';
 import type {
@@ -22,7 +23,6 @@ import type {
 import { controlPlaneOf } from './capabilities.ts';
 import { discoverOpenYurt } from './discovery.ts';
 import type { FleetKube, Ref } from './kube.ts';
-import { parseManifest } from './manifest.ts';
 
 export const CRD_FILES = ['apps.openyurt.io_nodepools.yaml', 'apps.openyurt.io_yurtappsets.yaml'];
 export const CONTROLLER_FILE = 'controller.yaml';
@@ -78,16 +78,31 @@ export function idOf(o: Obj): string {
 
 /** The shipped objects: CRDs first, then the manifest in its own order. */
 export async function readShipped(resourcesDir: string): Promise<{ crds: Obj[]; manifest: Obj[] }> {
+  // Plain YAML, not client-node's loader: that one maps known kinds onto its typed models
+  // (`x-kubernetes-validations` becomes `x_kubernetes_validations`), which the API server rejects.
   const read = async (path: string) => {
-    try {
-      return parseManifest(await readFile(path, 'utf8')) as Obj[];
-    } catch (e) {
-      throw new AppError(
+    const broken = (why: string) =>
+      new AppError(
         'fleet/install-resources',
-        `Cannot read ${path}: ${(e as Error).message}`,
-        'The app’s resources/ is incomplete; reinstall the app.',
+        `Cannot read ${path}: ${why}`,
+        'The app’s resources/ is incomplete or damaged; reinstall the app.',
       );
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw broken((e as Error).message);
     }
+    const docs = parseAllDocuments(text);
+    if (!Array.isArray(docs)) return [];
+    const objects: Obj[] = [];
+    for (const d of docs) {
+      const err = d.errors[0];
+      if (err) throw broken(err.message);
+      const o = d.toJS() as Obj | null;
+      if (o) objects.push(o);
+    }
+    return objects;
   };
   const crds = (await Promise.all(CRD_FILES.map((f) => read(join(resourcesDir, 'crds', f))))).flat();
   const manifest = await read(join(resourcesDir, 'manifests', CONTROLLER_FILE));
