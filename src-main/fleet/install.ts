@@ -17,12 +17,14 @@ import type {
   InstallEvent,
   InstallObject,
   InstallOptions,
+  InstallOutcome,
   InstallPlan,
   InstallResult,
 } from '../ipc/fleet-types.ts';
+import { apiError } from './api-errors.ts';
 import { controlPlaneOf } from './capabilities.ts';
 import { discoverOpenYurt } from './discovery.ts';
-import type { FleetKube, Ref } from './kube.ts';
+import { accessOf, describeRef, type FleetKube, type Ref } from './kube.ts';
 
 export const CRD_FILES = ['apps.openyurt.io_nodepools.yaml', 'apps.openyurt.io_yurtappsets.yaml'];
 export const CONTROLLER_FILE = 'controller.yaml';
@@ -156,8 +158,7 @@ async function stored(kube: FleetKube, ref: Ref): Promise<unknown | undefined> {
   const res = await kube.call('GET', ref);
   if (res.status === 404) return undefined;
   if (res.status >= 200 && res.status < 300) return res.body;
-  // Same error the write would give (403 with the rule that allows it, …).
-  return kube.ok('GET', ref);
+  throw apiError(res.status, res.body, accessOf('GET', ref), describeRef(ref));
 }
 
 /** What applying `o` would do, asked of the API server (dry run), never guessed. */
@@ -296,7 +297,7 @@ export async function applyInstall(
 
   const step = async (
     id: string,
-    base: Omit<InstallObject, 'change' | 'id'>,
+    base: Omit<InstallOutcome, 'change' | 'id'>,
     run: () => Promise<InstallObject['change']>,
   ) => {
     event(id, 'applying');
@@ -308,7 +309,7 @@ export async function applyInstall(
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       const error = e.toIpc();
-      result.objects.push({ id, ...base, change: 'create', error });
+      result.objects.push({ id, ...base, error });
       result.ok = false;
       result.error = { ...error, message: `${id}: ${error.message}` };
       event(id, 'failed', { error });
@@ -369,7 +370,7 @@ export async function applyInstall(
   return result;
 }
 
-function baseOf(x: Obj): Omit<InstallObject, 'change' | 'id'> {
+function baseOf(x: Obj): Omit<InstallOutcome, 'change' | 'id'> {
   const ref = refOf(x);
   return { kind: x.kind, name: x.metadata.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) };
 }

@@ -214,10 +214,14 @@ export interface InstallEvent {
   error?: IpcError;
 }
 
+/** What applying one object did; `change` is absent when it failed. */
+export type InstallOutcome = Omit<InstallObject, 'change' | 'note'> & { change?: InstallChange };
+
 export interface InstallResult {
   clusterId: string;
   ok: boolean;
-  objects: InstallObject[];
+  /** In the order applied, up to and including the first failure. */
+  objects: InstallOutcome[];
   /** The first failure; objects after it were not applied. */
   error?: IpcError;
 }

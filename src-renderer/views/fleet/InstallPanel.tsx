@@ -60,7 +60,7 @@ export function InstallPanel() {
               disabled={planning.busy || applying.busy}
             />
           </label>
-          <label className="check">
+          <label className="inline">
             <input
               type="checkbox"
               checked={webhook}
