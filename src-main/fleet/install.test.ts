@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import type { ApiResponse } from '../clusters/api.ts';
 import { AppError } from '../ipc/errors.ts';
 import type { InstallEvent } from '../ipc/fleet-types.ts';
+import { checkCapabilities } from './capabilities.ts';
 import { applyInstall, customise, planInstall, readShipped, refOf } from './install.ts';
 import { type CallOptions, FleetKube, pathOf, type Ref } from './kube.ts';
 
@@ -21,6 +22,8 @@ type Obj = {
 class FakeKube extends FleetKube {
   readonly objects = new Map<string, Obj>();
   readonly forbidden = new Set<string>();
+  /** "verb resource" pairs SelfSubjectAccessReview answers no to. */
+  readonly denied = new Set<string>();
   writes = 0;
   dryRuns = 0;
   constructor() {
@@ -60,6 +63,12 @@ class FakeKube extends FleetKube {
       }
       return { status: before ? 200 : 201, body: after };
     }
+    if (method === 'POST' && r.resource === 'selfsubjectaccessreviews') {
+      const a = (o.body as { spec: { resourceAttributes: { verb: string; resource: string } } }).spec
+        .resourceAttributes;
+      return { status: 201, body: { status: { allowed: !this.denied.has(`${a.verb} ${a.resource}`) } } };
+    }
+    if (method === 'POST' && r.resource === 'selfsubjectreviews') return { status: 201, body: {} };
     if (method === 'POST' && r.resource === 'secrets') {
       this.writes++;
       const body = o.body as Obj;
@@ -208,5 +217,34 @@ describe('install options', () => {
     ]);
     // The shipped objects are not changed in place.
     expect(manifest.map((o) => o.kind)).toContain('MutatingWebhookConfiguration');
+  });
+});
+
+describe('install capability', () => {
+  const installCap = async (kube: FakeKube) =>
+    (await checkCapabilities(kube, 'src/ctx')).actions.find((a) => a.action === 'edgefleet:install');
+
+  test('offered on a bare cluster; refused beside stock OpenYurt whatever RBAC says', async () => {
+    const kube = new FakeKube();
+    expect(await installCap(kube)).toMatchObject({ enabled: true });
+    kube.put({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'yurt-manager', namespace: 'kube-system' },
+    } as Obj);
+    const cap = await installCap(kube);
+    expect(cap?.enabled).toBe(false);
+    expect(cap?.reason).toMatch(/Stock OpenYurt runs here/);
+  });
+
+  test('disabled by RBAC with the rule that would allow it', async () => {
+    const kube = new FakeKube();
+    kube.denied.add('create deployments');
+    const cap = await installCap(kube);
+    expect(cap?.enabled).toBe(false);
+    expect(cap?.reason).toMatch(/may not create deployments\.apps in namespace kube-system/);
+    expect(cap?.missing).toEqual([
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['create'], namespace: 'kube-system' },
+    ]);
   });
 });

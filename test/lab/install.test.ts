@@ -14,7 +14,7 @@
  *   for the Service's DNS name with a certificate the Secret's CA verifies.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +36,7 @@ import { Vault } from '../../src-main/vault/vault.ts';
 import { controllerLeaseHolder, REPO, until } from './controller-support.ts';
 import { buildAgentImage, importImages, type LabImage } from './images.ts';
 import { Lab } from './lab.ts';
+import { kubeconfigYaml } from './pki.ts';
 import { sh } from './sh.ts';
 
 const NS = 'kube-system';
@@ -48,6 +49,7 @@ let lab: Lab | undefined;
 let fleet: FleetService | undefined;
 let image: LabImage;
 let clusterId = '';
+let sources: ClusterSources | undefined;
 const events: InstallEvent[] = [];
 const l = () => lab as Lab;
 const kubectl = (args: string[]) => l().cluster.kubectl(args);
@@ -93,21 +95,22 @@ beforeAll(async () => {
     },
   });
   vault.useSessionMemory();
-  const sources = new ClusterSources({
+  sources = new ClusterSources({
     vault,
     settings: new SettingsStore(join(dir, 'config', 'settings.json')),
     home: join(dir, 'home'),
     kubeconfigEnv: undefined,
   });
+  const s = sources;
   fleet = new FleetService({
-    kubeConfigFor: (id) => sources.kubeConfigFor(id),
+    kubeConfigFor: (id) => s.kubeConfigFor(id),
     emit: <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
       if (channel === 'fleet:install') events.push(payload as InstallEvent);
     },
     discoveryTtlMs: 0,
     resourcesDir: join(REPO, 'resources'),
   });
-  const info = await sources.importFile(l().cluster.kubeconfigPath, 'lab admin');
+  const info = await s.importFile(l().cluster.kubeconfigPath, 'lab admin');
   clusterId = info.contexts[0]?.clusterId as string;
 }, 600_000);
 
@@ -126,6 +129,64 @@ describe('install EdgeFleet into a bare lab cluster from the app', () => {
       apiServerForPods: { host: api.hostname, port: Number(api.port || 443) },
     };
   };
+
+  test('a read-only user: the capability is disabled naming the rules, the plan shows each 403', async () => {
+    const name = 'viewer';
+    const rules = [{ apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] }];
+    await l().cluster.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'default' } },
+          { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
+          {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'ClusterRoleBinding',
+            metadata: { name },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+            subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
+          },
+        ],
+      }),
+    });
+    await until('the default namespace’s ServiceAccount to exist', 60_000, () =>
+      kubectl(['get', 'serviceaccount', name, '-n', 'default']).then(() => true),
+    );
+    const token = (await kubectl(['create', 'token', name, '-n', 'default', '--duration=1h'])).trim();
+    const path = join(dir, 'viewer.kubeconfig');
+    await writeFile(
+      path,
+      kubeconfigYaml({
+        server: l().cluster.apiServerUrl,
+        user: name,
+        ca: await readFile(l().cluster.caCertPath),
+        token,
+      }),
+      { mode: 0o600 },
+    );
+    const viewerId = (await (sources as ClusterSources).importFile(path, 'viewer')).contexts[0]
+      ?.clusterId as string;
+
+    const caps = await must('fleet:capabilities', { clusterId: viewerId });
+    const install = caps.actions.find((a) => a.action === 'edgefleet:install');
+    expect(install?.enabled).toBe(false);
+    expect(install?.reason).toMatch(
+      /may not create customresourcedefinitions\.apiextensions\.k8s\.io in the cluster/,
+    );
+    expect(install?.missing?.length).toBeGreaterThan(0);
+
+    const plan = await must('fleet:install:plan', { ...options(), clusterId: viewerId });
+    const errors = plan.objects.filter((o) => o.kind !== 'Secret').map((o) => o.error?.code);
+    expect(errors).toEqual(Array(10).fill('fleet/forbidden'));
+    const crd = plan.objects[0]?.error;
+    expect(crd?.message).toMatch(
+      /^Your account may not patch customresourcedefinitions\.apiextensions\.k8s\.io/,
+    );
+    expect(crd?.fix).toMatch(
+      /ClusterRole with .*resources: \["customresourcedefinitions"\], verbs: \["patch"\]/,
+    );
+  }, 120_000);
 
   test('the capability is offered, and the plan creates every shipped object', async () => {
     const caps = await must('fleet:capabilities', { clusterId });
