@@ -93,7 +93,11 @@ describe('install EdgeFleet from the Clusters view', () => {
     await panel.getByRole('button', { name: 'Install', exact: true }).click();
     await panel.getByText('EdgeFleet is installed.').waitFor({ timeout: 120_000 });
     expect(await plan.locator('td.install-applied').count()).toBe(10);
+    // What the account may do is asked again: pools are now served.
+    await page.locator('li[data-action="nodepools:create"].cap-on').waitFor({ timeout: 30_000 });
     await shot('install-done');
+    await page.getByRole('button', { name: 'Dark theme' }).click();
+    await shot('install-done-dark');
 
     await kubectl([
       'wait',
