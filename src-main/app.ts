@@ -132,6 +132,7 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     kubeConfigFor: (id) => sources.kubeConfigFor(id),
     connection: (id) => clusters.liveCluster(id)?.connectionInfo(),
     emit: hub.emit,
+    resourcesDir,
   });
   const streams = new StreamsService({
     emit: hub.emit,

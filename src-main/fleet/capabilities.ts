@@ -40,9 +40,17 @@ interface ActionSpec {
   resource?: 'nodepools' | 'yurtappsets';
   /** Not offered whatever RBAC says, with this reason. */
   unsupported?: string;
-  /** Only this controller acts on the change: not offered when another (or none) runs. */
-  controller?: 'edgefleet';
+  /** Only this controller acts on the change: not offered when another (or none) runs, with this reason. */
+  onlyWith?: { kind: 'edgefleet'; reason: string };
+  /** Not offered while this controller runs, with this reason. */
+  notWith?: { kind: 'openyurt'; reason: string };
+  /** Said while enabled when this controller already runs. */
+  notedWith?: { kind: 'edgefleet'; note: string };
 }
+
+const KS = 'kube-system';
+const installNeeds = (group: string, resource: string, namespace?: string): Access[] =>
+  ['create', 'patch'].map((verb) => ({ verb, group, resource, ...(namespace ? { namespace } : {}) }));
 
 export const ACTIONS: ActionSpec[] = [
   {
@@ -102,7 +110,11 @@ export const ACTIONS: ActionSpec[] = [
     label: 'pause and resume a rollout',
     needs: (ns) => [ny('get', 'yurtappsets', ns), ny('patch', 'yurtappsets', ns)],
     resource: 'yurtappsets',
-    controller: 'edgefleet',
+    onlyWith: {
+      kind: 'edgefleet',
+      reason:
+        'Only the EdgeFleet controller honours the pause annotation (apps.edgefleet.io/rollout-paused); OpenYurt’s YurtAppSet has no pause. Install EdgeFleet’s controller to pause rollouts.',
+    },
   },
   {
     action: 'pods:log',
@@ -115,13 +127,35 @@ export const ACTIONS: ActionSpec[] = [
     // The exec WebSocket is a `create` on pods/exec since Kubernetes 1.30 (a `get` before).
     needs: (ns) => [core('create', 'pods', 'exec', ns)],
   },
+  {
+    action: 'edgefleet:install',
+    label: 'install EdgeFleet (CRDs and controller)',
+    // What resources/ ships, applied server-side. Creating the controller's ClusterRole also needs
+    // every permission it grants (or `escalate`): the API server says so if that is missing.
+    needs: () => [
+      ...installNeeds('apiextensions.k8s.io', 'customresourcedefinitions'),
+      ...installNeeds('rbac.authorization.k8s.io', 'clusterroles'),
+      ...installNeeds('rbac.authorization.k8s.io', 'clusterrolebindings'),
+      ...installNeeds('rbac.authorization.k8s.io', 'roles', KS),
+      ...installNeeds('rbac.authorization.k8s.io', 'rolebindings', KS),
+      ...installNeeds('', 'serviceaccounts', KS),
+      ...installNeeds('', 'services', KS),
+      ...installNeeds('apps', 'deployments', KS),
+      { verb: 'get', group: '', resource: 'secrets', namespace: KS },
+      { verb: 'create', group: '', resource: 'secrets', namespace: KS },
+      ...installNeeds('admissionregistration.k8s.io', 'mutatingwebhookconfigurations'),
+    ],
+    notWith: {
+      kind: 'openyurt',
+      reason:
+        'Stock OpenYurt runs here: EdgeFleet’s controller beside yurt-manager would fight over the same NodePools and YurtAppSets.',
+    },
+    notedWith: {
+      kind: 'edgefleet',
+      note: 'EdgeFleet already runs here: installing again updates it to this app’s version.',
+    },
+  },
 ];
-
-/** Why an action that only one controller honours is not offered under another. */
-const CONTROLLER_NEEDED: Record<'edgefleet', string> = {
-  edgefleet:
-    'Only the EdgeFleet controller honours the pause annotation (apps.edgefleet.io/rollout-paused); OpenYurt’s YurtAppSet has no pause. Install EdgeFleet’s controller to pause rollouts.',
-};
 
 const key = (a: Access) => `${a.verb} ${resourceLabel(a)} ${a.namespace ?? ''}`;
 
@@ -168,7 +202,8 @@ async function tryList(
   return (body.items ?? []).map((o) => (kind && !o.kind ? { ...o, kind } : o));
 }
 
-async function controlPlane(kube: FleetKube, served: Served): Promise<ControlPlaneInfo> {
+/** Which controller runs here, from what this user may read (also the installer's check). */
+export async function controlPlaneOf(kube: FleetKube, served: Served): Promise<ControlPlaneInfo> {
   const deployments: Ref = { group: 'apps', version: 'v1', resource: 'deployments' };
   const webhooks = (resource: string): Ref => ({
     group: 'admissionregistration.k8s.io',
@@ -217,7 +252,7 @@ export async function checkCapabilities(
   namespace?: string,
 ): Promise<FleetCapabilities> {
   const served = await discoverOpenYurt(kube);
-  const [cp, user] = await Promise.all([controlPlane(kube, served), whoAmI(kube).catch(() => undefined)]);
+  const [cp, user] = await Promise.all([controlPlaneOf(kube, served), whoAmI(kube).catch(() => undefined)]);
   const needs = ACTIONS.map((a) => a.needs(namespace));
   const distinct = new Map<string, Access>();
   for (const list of needs) for (const a of list) distinct.set(key(a), a);
@@ -227,8 +262,8 @@ export async function checkCapabilities(
   const actions = ACTIONS.map((spec, i): FleetCapability => {
     const cap: FleetCapability = { action: spec.action, label: spec.label, enabled: false };
     if (spec.unsupported) return { ...cap, reason: spec.unsupported };
-    if (spec.controller && cp.kind !== spec.controller)
-      return { ...cap, reason: CONTROLLER_NEEDED[spec.controller] };
+    if (spec.onlyWith && cp.kind !== spec.onlyWith.kind) return { ...cap, reason: spec.onlyWith.reason };
+    if (spec.notWith && cp.kind === spec.notWith.kind) return { ...cap, reason: spec.notWith.reason };
     if (spec.resource && !served[spec.resource])
       return {
         ...cap,
@@ -245,6 +280,7 @@ export async function checkCapabilities(
       };
     }
     cap.enabled = true;
+    if (spec.notedWith && cp.kind === spec.notedWith.kind) cap.reason = spec.notedWith.note;
     if (spec.resource && cp.kind === 'none')
       cap.reason = 'No controller runs here: the change is stored but nothing reconciles it.';
     return cap;

@@ -14,6 +14,7 @@ import { checkCapabilities } from './capabilities.ts';
 import { cordonNodes } from './cordon.ts';
 import { discoverOpenYurt, type Served } from './discovery.ts';
 import { Drain, type DrainOptions } from './drain.ts';
+import { applyInstall, planInstall } from './install.ts';
 import { FleetKube } from './kube.ts';
 import { assignNodes, createNodePool, deleteNodePool, editNodePool } from './nodepools.ts';
 import {
@@ -35,6 +36,8 @@ export interface FleetServiceOptions {
   drain?: Partial<Omit<DrainOptions, 'timeoutMs'>>;
   /** How long a discovery answer is trusted (a CRD may be installed meanwhile). */
   discoveryTtlMs?: number;
+  /** The app's resources/ (CRDs and controller manifest to install). */
+  resourcesDir?: string;
 }
 
 const DEFAULT_DRAIN_TIMEOUT_S = 600;
@@ -122,6 +125,15 @@ export class FleetService {
       this.drains.delete(d.info.drainId);
   }
 
+  private resourcesDir(): string {
+    if (!this.opts.resourcesDir)
+      throw new AppError(
+        'fleet/install-resources',
+        'This build of the app does not know its resources/ directory.',
+      );
+    return this.opts.resourcesDir;
+  }
+
   close(): void {
     for (const d of this.drains.values()) d.cancel();
   }
@@ -172,6 +184,22 @@ export class FleetService {
       'fleet:yurtappsets:setImage': async ({ clusterId, namespace, name, image, container }) => {
         const { kube, served } = await this.servedFor(clusterId);
         return setYurtAppSetImage(kube, served, namespace, name, image, container);
+      },
+      'fleet:install:plan': async ({ clusterId, ...options }) =>
+        planInstall({
+          kube: await this.kube(clusterId),
+          clusterId,
+          resourcesDir: this.resourcesDir(),
+          options,
+        }),
+      'fleet:install:apply': async ({ clusterId, ...options }) => {
+        const result = await applyInstall(
+          { kube: await this.kube(clusterId), clusterId, resourcesDir: this.resourcesDir(), options },
+          (e) => this.opts.emit('fleet:install', e),
+        );
+        // The CRDs may be new: the next write must see them served.
+        this.served.delete(clusterId);
+        return result;
       },
       'fleet:yurtappsets:setPaused': async ({ clusterId, namespace, name, paused }) => {
         const { kube, served } = await this.servedFor(clusterId);

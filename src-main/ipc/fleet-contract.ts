@@ -8,6 +8,9 @@ import type {
   DrainEvent,
   DrainInfo,
   FleetCapabilities,
+  InstallEvent,
+  InstallPlan,
+  InstallResult,
   YurtAppSetWriteResult,
 } from './fleet-types.ts';
 import { CLUSTER_ID } from './ids.ts';
@@ -57,6 +60,18 @@ const POOL_FIELDS = {
   annotations: optional(ANNOTATIONS),
   taints: optional(TAINTS),
   hostNetwork: optional(bool()),
+};
+
+const INSTALL_OPTIONS = {
+  image: optional(IMAGE),
+  webhook: optional(bool()),
+  /** For clusters without kube-proxy: the API server as pods reach it. */
+  apiServerForPods: optional(
+    object({
+      host: str({ min: 1, max: 253, pattern: /^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$/ }),
+      port: int({ min: 1, max: 65_535 }),
+    }),
+  ),
 };
 
 const exactlyOne =
@@ -161,6 +176,10 @@ export const FLEET_REQUEST_SCHEMAS = {
     name: DNS_LABEL,
     paused: bool(),
   }),
+  /** What installing EdgeFleet would change (server-side dry run), or why it is refused. */
+  'fleet:install:plan': object({ clusterId: CLUSTER_ID, ...INSTALL_OPTIONS }),
+  /** Applies it; per-object progress follows as `fleet:install` events. */
+  'fleet:install:apply': object({ clusterId: CLUSTER_ID, ...INSTALL_OPTIONS }),
 } satisfies Record<string, Validator<unknown>>;
 
 export interface FleetResponseMap {
@@ -179,10 +198,14 @@ export interface FleetResponseMap {
   'fleet:yurtappsets:apply': YurtAppSetWriteResult;
   'fleet:yurtappsets:setImage': YurtAppSetWriteResult;
   'fleet:yurtappsets:setPaused': YurtAppSetWriteResult;
+  'fleet:install:plan': InstallPlan;
+  'fleet:install:apply': InstallResult;
 }
 
 export interface FleetEventMap {
   /** A drained pod changed state, or a drain ended (`info` set). */
   'fleet:drain': DrainEvent;
+  /** An object of a running install changed state. */
+  'fleet:install': InstallEvent;
 }
-export const FLEET_EVENT_CHANNELS = ['fleet:drain'] as const;
+export const FLEET_EVENT_CHANNELS = ['fleet:drain', 'fleet:install'] as const;

@@ -125,7 +125,8 @@ export type FleetAction =
   | 'yurtappsets:edit'
   | 'yurtappsets:pause'
   | 'pods:log'
-  | 'pods:exec';
+  | 'pods:exec'
+  | 'edgefleet:install';
 
 /** A rule that would allow what was refused, as an admin writes it into a (Cluster)Role. */
 export interface RbacRule {
@@ -163,4 +164,66 @@ export interface FleetCapabilities {
   /** Served versions (discovery): the preferred one per resource, absent when not served. */
   served: { nodePools?: string; yurtAppSets?: string };
   actions: FleetCapability[];
+}
+
+// ── Install ──────────────────────────────────────────────────────────────────────────────────
+export interface InstallOptions {
+  /** The controller image; a registry mirror's copy for air-gapped sites. Default: the manifest's. */
+  image?: string;
+  /** Apply the endpoints admission webhook configuration (default true). */
+  webhook?: boolean;
+  /**
+   * The API server's address as pods see it, for clusters without kube-proxy (the `kubernetes`
+   * Service IP routes nowhere there): set as KUBERNETES_SERVICE_HOST/PORT on the controller.
+   */
+  apiServerForPods?: { host: string; port: number };
+}
+
+export type InstallChange = 'create' | 'update' | 'unchanged';
+
+/** One shipped object: what applying it would do (plan) or did (apply). */
+export interface InstallObject {
+  /** "CustomResourceDefinition nodepools.apps.openyurt.io", "Deployment kube-system/edgefleet-controller". */
+  id: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  change: InstallChange;
+  /** E.g. "generated: self-signed CA and serving certificate for edgefleet-controller-webhook.kube-system.svc". */
+  note?: string;
+  error?: IpcError;
+}
+
+export interface InstallPlan {
+  clusterId: string;
+  /** What already runs here (the same detection as capabilities). */
+  controlPlane: ControlPlaneInfo;
+  /** Set when installing is refused (stock OpenYurt runs): nothing would be applied. */
+  refused?: string;
+  objects: InstallObject[];
+}
+
+export type InstallStepState = 'applying' | 'applied' | 'waiting' | 'failed';
+
+/** Progress of `fleet:install:apply`, one event per object and state. */
+export interface InstallEvent {
+  clusterId: string;
+  at: string;
+  id: string;
+  state: InstallStepState;
+  /** What is waited for ("Established"), or what failed. */
+  detail?: string;
+  error?: IpcError;
+}
+
+/** What applying one object did; `change` is absent when it failed. */
+export type InstallOutcome = Omit<InstallObject, 'change' | 'note'> & { change?: InstallChange };
+
+export interface InstallResult {
+  clusterId: string;
+  ok: boolean;
+  /** In the order applied, up to and including the first failure. */
+  objects: InstallOutcome[];
+  /** The first failure; objects after it were not applied. */
+  error?: IpcError;
 }

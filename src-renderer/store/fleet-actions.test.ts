@@ -138,3 +138,63 @@ describe('fleet actions in the renderer', () => {
     expect(s.getState().drains.d1?.state).toBe('done');
   });
 });
+
+describe('install EdgeFleet from the renderer', () => {
+  const plan = {
+    clusterId: 'c1',
+    controlPlane: { kind: 'none' as const, evidence: [], explanation: '' },
+    objects: [
+      {
+        id: 'CustomResourceDefinition nodepools.apps.openyurt.io',
+        kind: 'CustomResourceDefinition',
+        name: 'n',
+        change: 'create' as const,
+      },
+      {
+        id: 'Deployment kube-system/edgefleet-controller',
+        kind: 'Deployment',
+        name: 'd',
+        change: 'unchanged' as const,
+      },
+    ],
+  };
+
+  it('plan, then apply with the plan’s options; progress per object; a failed object is the error', async () => {
+    const main = fakeMain({
+      'fleet:capabilities': () => CAPS,
+      'fleet:install:plan': () => plan,
+      'fleet:install:apply': () => {
+        main.emit('fleet:install', { clusterId: 'c1', at: '', id: plan.objects[0]?.id, state: 'applied' });
+        return {
+          clusterId: 'c1',
+          ok: false,
+          objects: [],
+          error: {
+            code: 'fleet/forbidden',
+            message: 'Deployment kube-system/edgefleet-controller: no',
+            fix: 'ask',
+          },
+        };
+      },
+    });
+    const s = createFleetActions(main.transport, appWith('connected'));
+    expect(await s.getState().applyInstall()).toBe(false); // nothing planned yet: nothing sent
+    expect(main.calls.some(([c]) => c === 'fleet:install:apply')).toBe(false);
+
+    expect(await s.getState().planInstall({ image: 'mirror/agent:1', webhook: false })).toBe(true);
+    expect(s.getState().status[actionKey.installPlan]?.result).toBe('1 of 2 objects would change.');
+    expect(s.getState().install?.plan).toEqual(plan);
+
+    expect(await s.getState().applyInstall()).toBe(false);
+    expect(main.calls.find(([c]) => c === 'fleet:install:apply')?.[1]).toEqual({
+      clusterId: 'c1',
+      image: 'mirror/agent:1',
+      webhook: false,
+    });
+    expect(s.getState().install?.progress[plan.objects[0]?.id as string]?.state).toBe('applied');
+    expect(s.getState().status[actionKey.installApply]?.error).toEqual({
+      message: 'Deployment kube-system/edgefleet-controller: no',
+      fix: 'ask',
+    });
+  });
+});

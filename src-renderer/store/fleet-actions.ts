@@ -3,7 +3,8 @@
  * each form and button shows its own progress and outcome (errors as message + fix), an undo
  * where Kubernetes allows it (every node write answers each node's `previous` value), what the
  * user may do (`fleet:capabilities`, refreshed when the cluster or its connection changes), and
- * the drains main runs (`fleet:drain` events, per pod).
+ * the drains main runs (`fleet:drain` events, per pod), and an install of EdgeFleet (its plan and
+ * `fleet:install` progress per object).
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { RequestOf } from '../../src-main/ipc/contract.ts';
@@ -13,6 +14,10 @@ import type {
   DrainEvent,
   DrainInfo,
   FleetCapabilities,
+  InstallEvent,
+  InstallOptions,
+  InstallPlan,
+  InstallResult,
   PoolTaint,
 } from '../../src-main/ipc/fleet-types.ts';
 import { bulkText, byPrevious, changedNodes } from '../model/fleet-results.ts';
@@ -40,8 +45,19 @@ export interface PoolInput {
 type Without<T> = T extends unknown ? Omit<T, 'clusterId'> : never;
 export type AppCreateInput = Without<RequestOf<'fleet:yurtappsets:create'>>;
 
+/** An install of EdgeFleet into the open cluster: what it would change, then what it did. */
+export interface InstallState {
+  clusterId: string;
+  options: InstallOptions;
+  plan?: InstallPlan;
+  /** The latest event per object id. */
+  progress: Record<string, InstallEvent>;
+  result?: InstallResult;
+}
+
 export interface FleetActionsState {
   capabilities: FleetCapabilities | null;
+  install: InstallState | null;
   capabilitiesError: string | null;
   status: Record<string, ActionStatus>;
   drains: Record<string, DrainInfo>;
@@ -60,6 +76,10 @@ export interface FleetActionsState {
   applyApp(manifest: string, force?: boolean): Promise<boolean>;
   setImage(namespace: string, name: string, image: string): Promise<boolean>;
   setPaused(namespace: string, name: string, paused: boolean): Promise<boolean>;
+  planInstall(options: InstallOptions): Promise<boolean>;
+  /** Applies the plan's options; only after a plan was shown. */
+  applyInstall(): Promise<boolean>;
+  closeInstall(): void;
   dismiss(key: string): void;
 }
 
@@ -77,6 +97,8 @@ export const actionKey = {
   appApply: 'app:apply',
   appImage: (key: string) => `app:image:${key}`,
   appPause: (key: string) => `app:pause:${key}`,
+  installPlan: 'install:plan',
+  installApply: 'install:apply',
 };
 
 function toUserError(e: unknown): UserError {
@@ -162,8 +184,15 @@ export function createFleetActions(
       }
     });
 
+    transport.on('fleet:install', (e: InstallEvent) => {
+      const cur = get().install;
+      if (cur?.clusterId === e.clusterId)
+        set({ install: { ...cur, progress: { ...cur.progress, [e.id]: e } } });
+    });
+
     return {
       capabilities: null,
+      install: null,
       capabilitiesError: null,
       status: {},
       drains: {},
@@ -360,6 +389,51 @@ export function createFleetActions(
         );
       },
 
+      planInstall(options) {
+        const id = clusterId();
+        set({ install: { clusterId: id, options, progress: {} } });
+        return run(
+          actionKey.installPlan,
+          async () => {
+            const plan = await transport.invoke('fleet:install:plan', { clusterId: id, ...options });
+            const cur = get().install;
+            if (cur?.clusterId === id) set({ install: { ...cur, plan } });
+            return plan;
+          },
+          (plan) => ({
+            result: plan.refused
+              ? 'Installing is refused here.'
+              : `${plan.objects.filter((o) => o.change !== 'unchanged').length} of ${plan.objects.length} objects would change.`,
+          }),
+        );
+      },
+
+      async applyInstall() {
+        const cur = get().install;
+        if (!cur?.plan) return false;
+        set({ install: { ...cur, progress: {} } });
+        const ok = await run(
+          actionKey.installApply,
+          async () => {
+            const result = await transport.invoke('fleet:install:apply', {
+              clusterId: cur.clusterId,
+              ...cur.options,
+            });
+            const now = get().install;
+            if (now?.clusterId === cur.clusterId) set({ install: { ...now, result } });
+            if (!result.ok && result.error) throw new IpcCallError(result.error);
+            return result;
+          },
+          () => ({ result: 'EdgeFleet is installed: the controller starts on a cloud-side node.' }),
+        );
+        void get().refreshCapabilities();
+        return ok;
+      },
+
+      closeInstall() {
+        set({ install: null });
+      },
+
       dismiss(key) {
         const { [key]: _gone, ...rest } = get().status;
         set({ status: rest });
@@ -376,7 +450,8 @@ export function createFleetActions(
     if (now === last) return;
     const clusterChanged = last.split('/')[0] !== String(id);
     last = now;
-    if (clusterChanged) store.setState({ capabilities: null, capabilitiesError: null, status: {} });
+    if (clusterChanged)
+      store.setState({ capabilities: null, capabilitiesError: null, status: {}, install: null });
     if (state === 'connected' || clusterChanged) void store.getState().refreshCapabilities();
   };
   app.subscribe(follow);

@@ -2,8 +2,10 @@ import { type FormEvent, useState } from 'react';
 import { RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
 import { DemoPanel } from '../demo/DemoPanel.tsx';
 import { useActiveMeta, useApp, useFleet } from '../store/context.tsx';
+import { useFleetActions } from '../store/fleet-context.tsx';
 import { ConnectionBadge, DataTable, Empty, ErrorText, flavorLabel } from './common.tsx';
 import { CapabilityList } from './fleet/CapabilityList.tsx';
+import { InstallPanel } from './fleet/InstallPanel.tsx';
 
 function VaultPanel() {
   const vault = useApp((s) => s.vault);
@@ -128,6 +130,8 @@ function ActiveCluster() {
   const id = useApp((s) => s.activeClusterId);
   const seq = snap?.seq;
   const openError = useApp((s) => s.openError);
+  // An install under way stays on screen after the flavor turns to EdgeFleet, with its result.
+  const installing = useFleetActions((s) => s.install !== null);
   if (!id) return null;
   return (
     <section className="panel" aria-labelledby="active-h">
@@ -150,6 +154,7 @@ function ActiveCluster() {
             <dt>You can</dt>
             <CapabilityList />
           </dl>
+          {snap.flavor.kind !== 'edgefleet' || installing ? <InstallPanel /> : null}
           <DataTable label="Resource access" columns={['Resource', 'State', 'Objects']}>
             {RESOURCE_KINDS.map((k) => (
               <tr key={k}>
