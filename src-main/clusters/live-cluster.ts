@@ -15,9 +15,9 @@ import {
   type ClusterFlavor,
   type ClusterSnapshot,
   type ConnectionInfo,
+  EVENT_RING_SIZE,
   type EventWire,
   type NodeWire,
-  EVENT_RING_SIZE,
   RESOURCE_KINDS,
   type ResourceDiff,
   type ResourceKind,
@@ -216,9 +216,19 @@ export class LiveCluster {
       return;
     }
     const key = wireKey(obj);
-    if (kind === 'nodes') this.derive(this.derived.node(this.store.nodes.get(key) as NodeWire | undefined, obj as NodeWire), true);
+    if (kind === 'nodes')
+      this.derive(
+        this.derived.node(this.store.nodes.get(key) as NodeWire | undefined, obj as NodeWire),
+        true,
+      );
     else if (kind === 'yurtappsets')
-      this.derive(this.derived.app(this.store.yurtappsets.get(key) as YurtAppSetWire | undefined, obj as YurtAppSetWire), false);
+      this.derive(
+        this.derived.app(
+          this.store.yurtappsets.get(key) as YurtAppSetWire | undefined,
+          obj as YurtAppSetWire,
+        ),
+        false,
+      );
     this.store[kind].set(key, obj as AnyWire);
     this.dirty[kind].add(key);
     this.schedule();
@@ -241,7 +251,8 @@ export class LiveCluster {
       return;
     }
     const key = wireKey(obj);
-    if (kind === 'nodes') this.derive(this.derived.node(this.store.nodes.get(key) as NodeWire | undefined, undefined), true);
+    if (kind === 'nodes')
+      this.derive(this.derived.node(this.store.nodes.get(key) as NodeWire | undefined, undefined), true);
     this.store[kind].delete(key);
     this.dirty[kind].add(key);
     this.schedule();
@@ -269,7 +280,11 @@ export class LiveCluster {
     for (const e of all) this.applyRing(this.events.upsert(e));
   }
 
-  private deriveAll(kind: 'nodes' | 'yurtappsets', old: Map<string, AnyWire>, fresh: Map<string, AnyWire>): void {
+  private deriveAll(
+    kind: 'nodes' | 'yurtappsets',
+    old: Map<string, AnyWire>,
+    fresh: Map<string, AnyWire>,
+  ): void {
     const found: EventWire[] = [];
     for (const [key, obj] of fresh) {
       const before = old.get(key);

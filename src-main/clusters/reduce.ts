@@ -11,8 +11,8 @@ import {
 } from '../../src-agent/api/labels.ts';
 import {
   type ConditionWire,
-  EVENT_MESSAGE_MAX,
   type EndpointSliceWire,
+  EVENT_MESSAGE_MAX,
   type EventWire,
   type LabelSelectorWire,
   type NodePoolWire,

@@ -19,7 +19,8 @@ const SOURCE = { component: 'edgefleet-app' };
 
 /** Health as the feed sees it: cordoning is an operator's act, not a health change. */
 type Level = 'up' | 'autonomous' | 'down';
-const level = (h: NodeHealth): Level => (h === 'autonomous' ? 'autonomous' : h === 'not-ready' ? 'down' : 'up');
+const level = (h: NodeHealth): Level =>
+  h === 'autonomous' ? 'autonomous' : h === 'not-ready' ? 'down' : 'up';
 
 function derived(
   object: EventWire['object'],
@@ -49,11 +50,7 @@ function derived(
 const readySince = (n: NodeWire, now: string): string => condition(n, 'Ready')?.since ?? now;
 
 /** A node's health changed (or a first sighting of a node that is not up). */
-export function nodeTransition(
-  before: NodeWire | undefined,
-  after: NodeWire,
-  now: number,
-): EventWire | null {
+export function nodeTransition(before: NodeWire | undefined, after: NodeWire, now: number): EventWire | null {
   const to = level(nodeHealth(after, now));
   const from = before ? level(nodeHealth(before, now)) : undefined;
   if (from === to || (from === undefined && to === 'up')) return null;
@@ -105,7 +102,14 @@ export function poolTransition(
   const since = after.since ?? new Date(now).toISOString();
   const object = { kind: 'NodePool', name: pool };
   if (is)
-    return derived(object, 'all-ready', since, 'PoolReady', `Pool ${pool}: all ${after.members} nodes ready again.`, false);
+    return derived(
+      object,
+      'all-ready',
+      since,
+      'PoolReady',
+      `Pool ${pool}: all ${after.members} nodes ready again.`,
+      false,
+    );
   const down = after.members - after.up;
   return derived(
     object,
