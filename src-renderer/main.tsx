@@ -5,6 +5,8 @@ import { DemoProvider } from './demo/context.tsx';
 import { createDemoStore } from './demo/demo-store.ts';
 import { createAppStore } from './store/app-store.ts';
 import { StoreProvider } from './store/context.tsx';
+import { createEventsClient } from './store/events-client.ts';
+import { EventsClientProvider } from './store/events-context.tsx';
 import { createFleetActions } from './store/fleet-actions.ts';
 import { FleetProvider } from './store/fleet-context.tsx';
 import { createFleetUi } from './store/fleet-ui.ts';
@@ -22,6 +24,7 @@ const store = createAppStore(transport);
 const provision = createProvisionStore(transport);
 const fleetActions = createFleetActions(transport, store);
 const fleetUi = createFleetUi();
+const eventsClient = createEventsClient(transport);
 // A demo that comes up is listed as a cluster source: re-read the sources, then open it.
 const demo = createDemoStore(transport, {
   onRunning: (clusterId) =>
@@ -36,7 +39,9 @@ createRoot(root).render(
       <ProvisionProvider store={provision}>
         <DemoProvider store={demo}>
           <FleetProvider actions={fleetActions} ui={fleetUi}>
-            <App />
+            <EventsClientProvider client={eventsClient}>
+              <App />
+            </EventsClientProvider>
           </FleetProvider>
         </DemoProvider>
       </ProvisionProvider>

@@ -6,6 +6,7 @@ import { useFleetUi } from '../../store/fleet-context.tsx';
 import { type FleetData, poolOfNode } from '../../store/fleet-data.ts';
 import { DataTable, NoCluster } from '../common.tsx';
 import { NodeActions } from './NodeActions.tsx';
+import { NodeEvents } from './NodeEvents.tsx';
 import { NodePods } from './NodePods.tsx';
 
 function Conditions(props: { node: NodeWire }) {
@@ -131,6 +132,7 @@ export function NodePage() {
             <h3>Pods</h3>
             <NodePods fleet={fleet} node={name} />
           </section>
+          <NodeEvents fleet={fleet} node={name} />
           <section className="panel wide" aria-label="Labels and taints">
             <h3>Labels and taints</h3>
             <LabelsAndTaints node={n} />
