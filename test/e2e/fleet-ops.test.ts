@@ -16,6 +16,7 @@ import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
 import { kubeconfigYaml } from '../lab/pki.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
+import { importAndOpen as importAndOpenWith, navButton, openSource as openSourceWith } from './app-ui.ts';
 import { launchChromium } from './chromium.ts';
 import { seedFleet } from './fleet-lab.ts';
 
@@ -39,7 +40,7 @@ interface Node {
 const node = (name: string) => kubectlJson<Node>(['get', 'node', name]);
 const poolOf = async (name: string) => (await node(name)).metadata.labels?.[LABEL_NODEPOOL];
 
-const view = (name: string) => page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name });
+const view = (name: string) => navButton(page, name);
 const rowOf = (table: string, name: string): Locator =>
   page
     .getByRole('table', { name: table })
@@ -47,27 +48,8 @@ const rowOf = (table: string, name: string): Locator =>
     .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
 const checkbox = (n: string) => page.getByRole('checkbox', { name: `Select ${n}`, exact: true });
 
-async function importAndOpen(path: string, name: string): Promise<void> {
-  await view('Clusters').click();
-  await page.getByLabel('Kubeconfig path').fill(path);
-  await page.getByLabel('Name (optional)').fill(name);
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
-  await openSource(path);
-}
-
-async function openSource(path: string): Promise<void> {
-  await view('Clusters').click();
-  const open = page
-    .getByRole('row')
-    .filter({ hasText: path })
-    .getByRole('button', { name: /^(Open|Reopen) / });
-  await open.waitFor({ timeout: 15_000 });
-  await open.click();
-  await page
-    .getByRole('status', { name: 'Cluster connection' })
-    .getByText('Connected')
-    .waitFor({ timeout: 30_000 });
-}
+const importAndOpen = (path: string, name: string) => importAndOpenWith(page, path, name);
+const openSource = (path: string) => openSourceWith(page, path);
 
 beforeAll(async () => {
   buildApp();
