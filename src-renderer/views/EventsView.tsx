@@ -31,6 +31,7 @@ import { type Column, Empty, NoCluster, VirtualTable } from './common.tsx';
 
 const COLUMNS: Column[] = ['Object', 'Last seen', 'Type', 'Reason', 'Message', 'Count', 'Source'];
 const KINDS = ['Node', 'Pod', 'NodePool', 'YurtAppSet'];
+const plural = (n: number) => `${n} event${n === 1 ? '' : 's'}`;
 
 /** The object's name as a link to where it opens (node page, pools, apps), or plain text. */
 export function EventObject(props: { fleet: FleetData; event: EventWire }) {
@@ -149,13 +150,17 @@ export function EventsView() {
         Warning events from Kubernetes and what EdgeFleet sees change (nodes, pools, rollouts), newest first;
         the last {EVENT_RING_SIZE.toLocaleString('en')} are kept.{' '}
         <span data-field="events-age">
-          {c?.lastContactAt ? `Data as of ${age(c.lastContactAt, now)} ago.` : ''}
+          {c?.state === 'connected'
+            ? 'Live.'
+            : c?.lastContactAt
+              ? `Data as of ${age(c.lastContactAt, now)} ago.`
+              : ''}
         </span>
       </p>
       <FeedNotice />
       <search className="toolbar" aria-label="Filter events">
         <label>
-          Show
+          Origin
           <select value={by.origin} onChange={(e) => set({ origin: e.target.value as EventOrigin })}>
             <option value="all">All</option>
             <option value="Warning">Kubernetes warnings</option>
@@ -194,7 +199,7 @@ export function EventsView() {
           />
         </label>
         <output className="sub" aria-label="Events shown">
-          {keys.length === total ? `${total} events` : `${keys.length} of ${total} events`}
+          {keys.length === total ? plural(total) : `${keys.length} of ${plural(total)}`}
         </output>
       </search>
       {total === 0 ? (

@@ -58,6 +58,20 @@ const feedRow = (reason: string, object?: string): Locator => {
     .filter({ has: page.locator('td[data-col=reason]', { hasText: new RegExp(`^${reason}$`) }) });
   return object ? rows.filter({ has: page.getByRole('rowheader', { name: object, exact: true }) }) : rows;
 };
+/** Open WATCH requests on events, from kube-apiserver's own gauge: evidence of what the app opened and closed. */
+async function eventWatches(): Promise<number> {
+  const metrics = await kubectl(['get', '--raw', '/metrics']);
+  let n = 0;
+  for (const line of metrics.split('\n'))
+    if (
+      line.startsWith('apiserver_longrunning_requests{') &&
+      line.includes('resource="events"') &&
+      line.includes('verb="WATCH"')
+    )
+      n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}
+
 const noReload = () =>
   page.evaluate(() => {
     (window as unknown as { __noReload: boolean }).__noReload = true;
@@ -145,11 +159,11 @@ describe('events', () => {
     // Filters: the text search finds it; the "Seen by EdgeFleet" origin hides it.
     await page.getByLabel('Search events').fill('97%');
     await expect(feedRow('DiskAlmostFull').count()).resolves.toBe(1);
-    await page.getByLabel('Show').selectOption('Derived');
+    await page.getByLabel('Origin').selectOption('Derived');
     await until('the Warning to be filtered out', 15_000, async () =>
       (await feedRow('DiskAlmostFull').count()) === 0 ? true : undefined,
     );
-    await page.getByLabel('Show').selectOption('all');
+    await page.getByLabel('Origin').selectOption('all');
     await page.getByLabel('Search events').fill('');
 
     // A new one appears, the deleted one goes.
@@ -166,6 +180,11 @@ describe('events', () => {
   });
 
   test('the node page shows the node’s recent events of every type, opened from the feed row', async () => {
+    // The feed's own watch is open; the node page adds one for this node and closes it when it goes.
+    const before = await until('the feed watching events', 30_000, async () => {
+      const n = await eventWatches();
+      return n >= 1 ? n : undefined;
+    });
     await feedRow('DiskFull', 'Node north-0').getByRole('button', { name: 'Node north-0' }).click();
     await page.getByRole('heading', { name: 'Node north-0' }).waitFor({ timeout: 15_000 });
     const recent = page.getByRole('table', { name: 'Recent events' });
@@ -180,6 +199,13 @@ describe('events', () => {
       nodeEvent('north-0.e2e-3', 'north-0', 'Normal', 'DiskCleaned', 'removed 2 GiB of old images'),
     );
     await recent.locator('tr[data-event=DiskCleaned]').waitFor({ timeout: 30_000 });
+    await until('the node page’s events watch to be open', 30_000, async () =>
+      (await eventWatches()) === before + 1 ? true : undefined,
+    );
+    await page.getByRole('button', { name: '← Back' }).click();
+    await until('the node page’s events watch to be closed', 30_000, async () =>
+      (await eventWatches()) === before ? true : undefined,
+    );
     await stillNoReload();
   });
 
@@ -194,7 +220,7 @@ describe('events', () => {
     await until('kube-controller-manager to mark north-1 not ready', 120_000, async () =>
       (await ready()) !== 'True' ? true : undefined,
     );
-    await page.getByLabel('Show').selectOption('Derived');
+    await page.getByLabel('Origin').selectOption('Derived');
     const down = feedRow('NodeNotReady', 'Node north-1');
     await down.waitFor({ timeout: 60_000 });
     await expect(down.locator('td[data-col=type]').textContent()).resolves.toBe('Seen by EdgeFleet');
