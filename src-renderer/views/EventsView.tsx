@@ -44,7 +44,7 @@ export function EventObject(props: { fleet: FleetData; event: EventWire }) {
   return (
     <button
       type="button"
-      className="link"
+      className="link event-object"
       onClick={() => {
         if (link.to === 'node') openNode(link.node);
         else {

@@ -15,7 +15,7 @@ import { Lab } from '../lab/lab.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
 import { importAndOpen, navButton } from './app-ui.ts';
 import { launchChromium } from './chromium.ts';
-import { seedFleet } from './fleet-lab.ts';
+import { seedFleet, serviceAccountKubeconfig } from './fleet-lab.ts';
 
 const shot = (name: string) => page.screenshot({ path: `/tmp/edgefleet-e2e-${name}.png`, fullPage: false });
 
@@ -239,6 +239,36 @@ describe('events', () => {
     await feedRow('NodeReady', 'Node north-1').waitFor({ timeout: 60_000 });
     await feedRow('PoolReady', 'NodePool north').waitFor({ timeout: 30_000 });
     await stillNoReload();
+    expect(errors).toEqual([]);
+  });
+
+  test('a user who may not list events is told so, with the rule to ask for, in the feed and on the node page', async () => {
+    const read = ['get', 'list', 'watch'];
+    const path = await serviceAccountKubeconfig(lab as Lab, dir, 'ui-no-events', [
+      { apiGroups: [''], resources: ['nodes', 'pods', 'services'], verbs: read },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
+      { apiGroups: ['apps.openyurt.io'], resources: ['nodepools', 'yurtappsets'], verbs: read },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: read },
+    ]);
+    await expect(
+      kubectl(['auth', 'can-i', 'list', 'events', '--as=system:serviceaccount:default:ui-no-events']).catch(
+        (e: Error) => e.message,
+      ),
+    ).resolves.toMatch(/no/);
+    await importAndOpen(page, path, 'no-events');
+    await navButton(page, 'Events').click();
+    const notice = page.getByRole('alert').filter({ hasText: 'Your account may not list events' });
+    await notice.waitFor({ timeout: 30_000 });
+    await expect(notice.textContent()).resolves.toContain('resources ["events"], verbs ["list", "watch"]');
+    await shot('events-forbidden');
+
+    await navButton(page, 'Nodes').click();
+    await page.getByRole('button', { name: 'north-0', exact: true }).click();
+    await page
+      .getByRole('region', { name: 'Recent events' })
+      .getByRole('alert')
+      .filter({ hasText: 'Your account may not list events' })
+      .waitFor({ timeout: 30_000 });
     expect(errors).toEqual([]);
   });
 });
