@@ -17,6 +17,8 @@ export class DerivedEvents {
   private readonly now: () => number;
   private readonly poolOfNode = new Map<string, string>();
   private readonly members = new Map<string, Map<string, Member>>();
+  /** Members up per pool, kept as nodes change: a node update costs O(1), not O(pool size). */
+  private readonly upCount = new Map<string, number>();
   /** Each pool's count when last evaluated. */
   private readonly counts = new Map<string, PoolCount>();
   private readonly touched = new Set<string>();
@@ -36,9 +38,8 @@ export class DerivedEvents {
     }
     const oldPool = this.poolOfNode.get(name);
     const newPool = after?.labels?.[LABEL_NODEPOOL];
-    if (oldPool !== undefined && oldPool !== newPool) {
-      this.members.get(oldPool)?.delete(name);
-      this.touched.add(oldPool);
+    if (oldPool !== undefined) {
+      this.leave(oldPool, name);
       this.poolOfNode.delete(name);
     }
     if (after && newPool) {
@@ -51,37 +52,51 @@ export class DerivedEvents {
         this.members.set(newPool, m);
       }
       m.set(name, since ? { up, since } : { up });
+      if (up) this.upCount.set(newPool, (this.upCount.get(newPool) ?? 0) + 1);
       this.poolOfNode.set(name, newPool);
       this.touched.add(newPool);
     }
     return out;
   }
 
+  private leave(pool: string, node: string): void {
+    const m = this.members.get(pool);
+    const was = m?.get(node);
+    if (!m || !was) return;
+    m.delete(node);
+    if (was.up) this.upCount.set(pool, (this.upCount.get(pool) ?? 1) - 1);
+    this.touched.add(pool);
+  }
+
   /** Evaluates the pools whose members changed since the last call (after a whole list, or one change). */
   pools(): EventWire[] {
     const out: EventWire[] = [];
     for (const pool of this.touched) {
-      const m = this.members.get(pool);
-      let up = 0;
-      let downSince: string | undefined;
-      let anySince: string | undefined;
-      for (const x of m?.values() ?? []) {
-        if (x.up) up++;
-        else if (x.since && (!downSince || x.since > downSince)) downSince = x.since;
-        if (x.since && (!anySince || x.since > anySince)) anySince = x.since;
+      const members = this.members.get(pool)?.size ?? 0;
+      const count: PoolCount = { members, up: this.upCount.get(pool) ?? 0 };
+      const prev = this.counts.get(pool);
+      // Only a transition needs "since when", which takes a pass over the members.
+      if (poolTransition(pool, prev, count, this.now())) {
+        const since = this.latestSince(pool, count.up < count.members);
+        const t = poolTransition(pool, prev, since ? { ...count, since } : count, this.now());
+        if (t) out.push(t);
       }
-      const members = m?.size ?? 0;
-      const since = up < members ? downSince : anySince;
-      const count: PoolCount = since ? { members, up, since } : { members, up };
-      const t = poolTransition(pool, this.counts.get(pool), count, this.now());
-      if (t) out.push(t);
       if (members === 0) {
         this.counts.delete(pool);
         this.members.delete(pool);
+        this.upCount.delete(pool);
       } else this.counts.set(pool, count);
     }
     this.touched.clear();
     return out;
+  }
+
+  /** The latest Ready change among the pool's members that are down (or, `down` false, among all). */
+  private latestSince(pool: string, down: boolean): string | undefined {
+    let latest: string | undefined;
+    for (const x of this.members.get(pool)?.values() ?? [])
+      if ((!down || !x.up) && x.since && (!latest || x.since > latest)) latest = x.since;
+    return latest;
   }
 
   app(before: YurtAppSetWire | undefined, after: YurtAppSetWire): EventWire[] {

@@ -102,6 +102,19 @@ describe('pool transitions', () => {
     const bSouth = node('b', 'False', { pool: 'south', since: '2026-01-01T00:59:00Z' });
     const moved = [...d.node(bDown, bSouth), ...d.pools()].map((e) => `${e.object.name}:${e.reason}`);
     expect(moved.sort()).toEqual(['north:PoolReady', 'south:PoolDegraded']);
+    // b recovers in south: south all ready; a flaps in north twice: degraded, then ready.
+    const bUp = node('b', 'True', { pool: 'south', since: '2026-01-01T00:59:30Z' });
+    expect([...d.node(bSouth, bUp), ...d.pools()].map((e) => e.reason)).toEqual(['NodeReady', 'PoolReady']);
+    const aDown = node('a', 'Unknown', { pool: 'north', since: '2026-01-01T00:59:40Z' });
+    expect([...d.node(a, aDown), ...d.pools()].map((e) => e.reason)).toEqual([
+      'NodeNotReady',
+      'PoolDegraded',
+    ]);
+    expect(d.pools()).toEqual([]);
+    const aUp = node('a', 'True', { pool: 'north', since: '2026-01-01T00:59:50Z' });
+    const back = [...d.node(aDown, aUp), ...d.pools()];
+    expect(back.map((e) => e.reason)).toEqual(['NodeReady', 'PoolReady']);
+    expect(back[1]?.firstAt).toBe('2026-01-01T00:59:50Z');
   });
 });
 
