@@ -204,7 +204,11 @@ export function EventsView() {
       </search>
       {total === 0 ? (
         state?.status === 'syncing' ? null : (
-          <Empty>No warnings and no node, pool or rollout changes seen in this cluster.</Empty>
+          <Empty>
+            {state?.status === 'forbidden'
+              ? 'No node, pool or rollout changes seen; Kubernetes warnings are hidden from this account.'
+              : 'No warnings and no node, pool or rollout changes seen in this cluster.'}
+          </Empty>
         )
       ) : keys.length === 0 ? (
         <Empty>No event matches these filters.</Empty>
