@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { REQUEST_SCHEMAS } from '../../src-main/ipc/contract.ts';
 import type { ClusterSnapshot, EventWire, NodeWire, PodWire } from '../../src-main/ipc/types.ts';
 import { FleetData } from '../store/fleet-data.ts';
-import { feedKeys, linkOf, NO_FILTERS, poolOfEvent } from './events.ts';
+import { feedKeys, linkOf, mergeNewestFirst, NO_FILTERS, nodeFeedEvents, poolOfEvent } from './events.ts';
 
 const ev = (name: string, lastAt: string, o: Partial<EventWire> & Pick<EventWire, 'object'>): EventWire => ({
   name,
@@ -80,6 +80,22 @@ describe('the events feed in the renderer', () => {
     expect(poolOfEvent(f, pull)).toBe('north');
     expect(linkOf(f, pull)).toEqual({ to: 'node', node: 'edge-1' });
     expect(linkOf(f, f.get('events', 'default/rollout') as EventWire)).toEqual({ to: 'apps' });
+  });
+});
+
+describe('the node page’s recent events', () => {
+  it('takes its pods’ warnings and its derived events from the feed, and each event once', () => {
+    const f = fleet();
+    const fromFeed = nodeFeedEvents(f, 'edge-1');
+    expect(fromFeed.map((e) => e.name).sort()).toEqual(['down', 'pull']);
+    expect(nodeFeedEvents(f, 'edge-2')).toEqual([]);
+    const own = ev('normal', '2026-01-01T00:00:09Z', {
+      type: 'Normal',
+      object: { kind: 'Node', name: 'edge-1' },
+    });
+    const merged = mergeNewestFirst([[own, fromFeed[0] as EventWire], fromFeed], 50);
+    expect(merged.map((e) => e.name)).toEqual(['normal', 'down', 'pull']);
+    expect(mergeNewestFirst([[own], fromFeed], 1).map((e) => e.name)).toEqual(['normal']);
   });
 });
 

@@ -58,6 +58,36 @@ export function feedKeys(f: FleetData, by: EventFilters): string[] {
   return out.sort(newestFirst).map(wireKey);
 }
 
+/**
+ * What the feed holds about one node for its page: warnings about its pods and the transitions
+ * EdgeFleet saw on it (the node's own Kubernetes events come from `events:watchObject`).
+ */
+export function nodeFeedEvents(f: FleetData, node: string): EventWire[] {
+  const pods = f.podsByNode.get(node);
+  const out: EventWire[] = [];
+  for (const e of f.objects.events.values()) {
+    const o = e.object;
+    if (
+      o.kind === 'Pod' ? pods?.has(wireKey(o)) : o.kind === 'Node' && o.name === node && e.type === 'Derived'
+    )
+      out.push(e);
+  }
+  return out;
+}
+
+/** One list out of the page's two sources, each event once (by uid), newest first, at most `max`. */
+export function mergeNewestFirst(lists: EventWire[][], max: number): EventWire[] {
+  const seen = new Set<string>();
+  const all: EventWire[] = [];
+  for (const e of lists.flat()) {
+    const id = e.uid ?? wireKey(e);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    all.push(e);
+  }
+  return all.sort(newestFirst).slice(0, max);
+}
+
 /** Where a row's object opens: a node page, or the view that lists the object. */
 export type EventLink = { to: 'node'; node: string } | { to: 'pools' } | { to: 'apps' } | null;
 

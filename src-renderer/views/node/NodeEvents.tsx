@@ -4,9 +4,9 @@
  * what EdgeFleet saw change on it. Kubernetes keeps events for an hour by default.
  */
 import { useEffect, useMemo, useState } from 'react';
-import type { EventWire, ObjectEventsUpdate } from '../../../src-main/ipc/types.ts';
+import type { ObjectEventsUpdate } from '../../../src-main/ipc/types.ts';
 import { wireKey } from '../../../src-main/ipc/wire-key.ts';
-import { EVENTS_RBAC_FIX, newestFirst } from '../../model/events.ts';
+import { EVENTS_RBAC_FIX, mergeNewestFirst, nodeFeedEvents } from '../../model/events.ts';
 import { age } from '../../model/fleet.ts';
 import { useApp, useFleetVersion } from '../../store/context.tsx';
 import { useEventsClient } from '../../store/events-context.tsx';
@@ -40,31 +40,8 @@ export function NodeEvents(props: { fleet: FleetData; node: string }) {
   const { update, error } = useNodeEvents(node);
   const v = useFleetVersion(fleet, ['events', `podsOf:${node}`]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `v` is the data version.
-  const fromFeed = useMemo(() => {
-    const pods = fleet.podsByNode.get(node);
-    const out: EventWire[] = [];
-    for (const e of fleet.objects.events.values()) {
-      const o = e.object;
-      if (
-        o.kind === 'Pod'
-          ? pods?.has(wireKey(o))
-          : o.kind === 'Node' && o.name === node && e.type === 'Derived'
-      )
-        out.push(e);
-    }
-    return out;
-  }, [fleet, node, v]);
-  const rows = useMemo(() => {
-    const seen = new Set<string>();
-    const all: EventWire[] = [];
-    for (const e of [...(update?.items ?? []), ...fromFeed]) {
-      const id = e.uid ?? wireKey(e);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      all.push(e);
-    }
-    return all.sort(newestFirst).slice(0, SHOWN);
-  }, [update, fromFeed]);
+  const fromFeed = useMemo(() => nodeFeedEvents(fleet, node), [fleet, node, v]);
+  const rows = useMemo(() => mergeNewestFirst([update?.items ?? [], fromFeed], SHOWN), [update, fromFeed]);
   const st = update?.state;
   return (
     <section className="panel wide" aria-label="Recent events">

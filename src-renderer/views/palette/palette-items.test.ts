@@ -27,6 +27,7 @@ function fleet(): FleetData {
       pods: { state: { status: 'synced' }, items: [] },
       services: { state: { status: 'synced' }, items: [] },
       endpointslices: { state: { status: 'synced' }, items: [] },
+      events: { state: { status: 'synced' }, items: [] },
     },
   } as never);
   return f;
