@@ -32,7 +32,7 @@ interface Open {
   target: Target;
   watcher: ResourceWatcher<EventWire>;
   ring: EventRing;
-  state: ResourceState;
+  state: () => ResourceState;
 }
 
 /** The field selector that makes the API server send only this object's events. */
@@ -69,9 +69,9 @@ export class ObjectEventsService {
     // Node events are posted in the default namespace, so cluster-scoped objects list all namespaces.
     const path = target.namespace ? `/api/v1/namespaces/${target.namespace}/events` : '/api/v1/events';
     const ring = new EventRing(OBJECT_EVENTS_MAX);
-    const entry: Open = { target, ring, state: { status: 'syncing' }, watcher: undefined as never };
+    let state: ResourceState = { status: 'syncing' };
     const changed = () => this.send(watchId);
-    entry.watcher = new ResourceWatcher<EventWire>(
+    const watcher = new ResourceWatcher<EventWire>(
       kc,
       { kind: 'events', path, fieldSelector: involvedSelector(target) },
       {
@@ -88,23 +88,22 @@ export class ObjectEventsService {
           changed();
         },
         state: (_k, s) => {
-          entry.state = s.message ? { ...s, message: this.redact(s.message) } : s;
+          state = s.message ? { ...s, message: this.redact(s.message) } : s;
           changed();
         },
         contact: () => {},
         trouble: (_k, e) => {
-          entry.state = { status: 'error', message: this.redact(`${e.message} (retrying)`) };
+          state = { status: 'error', message: this.redact(`${e.message} (retrying)`) };
           changed();
         },
       },
       this.opts.watcher,
       reduceEvent,
     );
-    this.open.set(watchId, entry);
-    entry.watcher.start();
+    this.open.set(watchId, { target, watcher, ring, state: () => state });
+    watcher.start();
     return { watchId };
   }
-
   async unwatch(watchId: string): Promise<void> {
     const entry = this.open.get(watchId);
     this.open.delete(watchId);
@@ -124,7 +123,7 @@ export class ObjectEventsService {
     this.opts.emit('events:object', {
       watchId,
       clusterId: entry.target.clusterId,
-      state: entry.state,
+      state: entry.state(),
       items,
       at: new Date((this.opts.now ?? Date.now)()).toISOString(),
     });
