@@ -12,8 +12,10 @@ import { FleetProvider } from './store/fleet-context.tsx';
 import { createFleetUi } from './store/fleet-ui.ts';
 import { ProvisionProvider } from './store/provision-context.tsx';
 import { createProvisionStore } from './store/provision-store.ts';
+import { StreamsProvider } from './store/streams-context.tsx';
 import { applyInitialTheme } from './theme.tsx';
 import { connectTransport } from './transport/index.ts';
+import { StreamClient } from './transport/stream-client.ts';
 import './styles.css';
 
 const root = document.getElementById('root');
@@ -24,6 +26,7 @@ const store = createAppStore(transport);
 const provision = createProvisionStore(transport);
 const fleetActions = createFleetActions(transport, store);
 const fleetUi = createFleetUi();
+const streams = new StreamClient(transport);
 const eventsClient = createEventsClient(transport);
 // A demo that comes up is listed as a cluster source: re-read the sources, then open it.
 const demo = createDemoStore(transport, {
@@ -39,9 +42,11 @@ createRoot(root).render(
       <ProvisionProvider store={provision}>
         <DemoProvider store={demo}>
           <FleetProvider actions={fleetActions} ui={fleetUi}>
-            <EventsClientProvider client={eventsClient}>
-              <App />
-            </EventsClientProvider>
+            <StreamsProvider client={streams}>
+              <EventsClientProvider client={eventsClient}>
+                <App />
+              </EventsClientProvider>
+            </StreamsProvider>
           </FleetProvider>
         </DemoProvider>
       </ProvisionProvider>

@@ -86,7 +86,7 @@ export const YAS_CONDITION_POOL_FOUND = 'PoolFound';
 export const YAS_CONDITION_APP_DISPATCHED = 'AppDispatched';
 export const YAS_CONDITION_APP_UPDATED = 'AppUpdated';
 export const YAS_CONDITION_APP_READY = 'AppReady';
-/** Ours: False with reason RolloutPaused and a message naming the failing pool. */
+/** Ours: how the rollout stands (api/rollout-condition.ts writes and reads it). */
 export const YAS_CONDITION_ROLLOUT = 'RolloutProgressing';
 
 /**
@@ -94,5 +94,10 @@ export const YAS_CONDITION_ROLLOUT = 'RolloutProgressing';
  * unavailable at once during a template rollout. Default 1: strictly pool by pool.
  */
 export const ANNOTATION_MAX_UNAVAILABLE_POOLS = 'apps.edgefleet.io/max-unavailable-pools';
+/**
+ * YurtAppSet annotation (ours, like a Deployment's spec.paused): "true" holds the rollout — the
+ * controller creates, updates and deletes no workload until it is removed.
+ */
+export const ANNOTATION_ROLLOUT_PAUSED = 'apps.edgefleet.io/rollout-paused';
 /** Workload annotation: hash of the rendered per-pool spec this workload was written from. */
 export const ANNOTATION_WORKLOAD_REVISION = 'apps.edgefleet.io/pool-revision';

@@ -78,6 +78,7 @@ describe('LiveCluster batching', () => {
       ready: false,
       restarts: 0,
       image: 'app:1',
+      containers: [{ name: 'c', restarts: 0 }],
     });
     expect(d?.resources.pods?.removes).toEqual(['default/b']);
     expect(d?.resources.nodes).toBeUndefined();

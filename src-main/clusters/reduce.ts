@@ -9,6 +9,7 @@ import {
   ANNOTATION_BINDING,
   ANNOTATION_TOPOLOGY_KEYS,
 } from '../../src-agent/api/labels.ts';
+import { rolloutPauseRequested } from '../../src-agent/api/rollout-condition.ts';
 import {
   type ConditionWire,
   type EndpointSliceWire,
@@ -184,6 +185,8 @@ export function reduceYurtAppSet(o: Obj): YurtAppSetWire {
     replicas: num(body.replicas),
     image: str(firstContainer(podSpec).image),
     tweaks: tweaks.length ? tweaks : undefined,
+    pauseRequested:
+      rolloutPauseRequested(asObj(o.metadata).annotations as Record<string, string>) || undefined,
     status: Object.keys(status).length
       ? clean({
           observedGeneration: num(status.observedGeneration),
@@ -212,6 +215,11 @@ export function reducePod(o: Obj): PodWire {
   const owner = asArr(asObj(o.metadata).ownerReferences).find((r) => r.controller === true);
   const statuses = asArr(status.containerStatuses);
   const ready = asArr(status.conditions).some((c) => c.type === 'Ready' && c.status === 'True');
+  const restartsOf = new Map(statuses.map((s) => [str(s.name), num(s.restartCount) ?? 0]));
+  const containers = asArr(spec.containers).flatMap((c) => {
+    const name = str(c.name);
+    return name ? [{ name, restarts: restartsOf.get(name) ?? 0 }] : [];
+  });
   return clean({
     ...m,
     namespace: m.namespace ?? 'default',
@@ -221,6 +229,7 @@ export function reducePod(o: Obj): PodWire {
     restarts: statuses.reduce((n, s) => n + (num(s.restartCount) ?? 0), 0),
     owner: owner ? { kind: str(owner.kind) ?? '', name: str(owner.name) ?? '' } : undefined,
     image: str(firstContainer(spec).image),
+    containers: containers.length ? containers : undefined,
     reason: ready ? undefined : podReason(status),
     podIp: str(status.podIP),
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rolloutCondition } from '../../src-agent/api/rollout-condition.ts';
 import type { NodeWire, YurtAppSetWire } from '../ipc/types.ts';
 import { DerivedEvents } from './derived-events.ts';
 import { nodeTransition, poolTransition, rolloutTransition } from './transitions.ts';
@@ -119,7 +120,11 @@ describe('pool transitions', () => {
 });
 
 describe('rollout transitions', () => {
-  const yas = (reason?: string, since = 'T1'): YurtAppSetWire => ({
+  const yas = (
+    reason?: string,
+    since = 'T1',
+    message = 'pool south is failing: ErrImagePull',
+  ): YurtAppSetWire => ({
     name: 'web',
     namespace: 'default',
     workloadKind: 'Deployment',
@@ -130,21 +135,44 @@ describe('rollout transitions', () => {
               type: 'RolloutProgressing',
               status: reason === 'RollingOut' ? 'True' : 'False',
               reason,
-              message: 'pool south is failing: ErrImagePull',
+              message,
               since,
             },
           ],
         }
       : undefined,
   });
-  it('a rollout that becomes paused is an event, once', () => {
+  it('a rollout stopped at a failing pool is a warning, once', () => {
     expect(rolloutTransition(yas('RollingOut'), yas('RolloutPaused'))).toMatchObject({
-      reason: 'RolloutPaused',
-      message: 'Rollout of web paused: pool south is failing: ErrImagePull',
+      reason: 'RolloutStuck',
+      severity: 'warning',
+      message: 'Rollout of web stopped at pool south: ErrImagePull',
       object: { kind: 'YurtAppSet', namespace: 'default', name: 'web' },
     });
     expect(rolloutTransition(yas('RolloutPaused'), yas('RolloutPaused'))).toBeNull();
     expect(rolloutTransition(undefined, yas('RollingOut'))).toBeNull();
     expect(rolloutTransition(yas('RolloutPaused'), yas('RolloutPaused', 'T2'))).not.toBeNull();
+  });
+  it('a rollout a user paused is information, naming the waiting pools (condition as the controller writes it)', () => {
+    const c = rolloutCondition({ kind: 'paused', waiting: ['north', 'south'] });
+    const paused: YurtAppSetWire = {
+      ...yas(),
+      status: {
+        conditions: [
+          {
+            type: c.type,
+            status: 'False',
+            ...(c.reason ? { reason: c.reason } : {}),
+            message: c.message ?? '',
+            since: 'T3',
+          },
+        ],
+      },
+    };
+    expect(rolloutTransition(yas('RollingOut'), paused)).toMatchObject({
+      reason: 'RolloutPaused',
+      severity: 'info',
+      message: 'Rollout of web paused by a user; waiting: north, south.',
+    });
   });
 });

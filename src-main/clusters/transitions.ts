@@ -10,6 +10,7 @@
  * same transition seen again after a re-list deduplicates in the ring (event-ring.ts).
  */
 
+import { readRolloutCondition } from '../../src-agent/api/rollout-condition.ts';
 import { YAS_CONDITION_ROLLOUT } from '../../src-agent/api/yurtappset.ts';
 import { condition, NODE_HEALTH_TEXT, type NodeHealth, nodeHealth } from '../ipc/node-health.ts';
 import type { EventWire, NodeWire, YurtAppSetWire } from '../ipc/types.ts';
@@ -122,27 +123,36 @@ export function poolTransition(
 }
 
 /**
- * A YurtAppSet's rollout became paused or stuck: our controller sets RolloutProgressing=False
- * (reason RolloutPaused, "pool <p> is failing: <why>") when it stops at a failing pool.
+ * A YurtAppSet's rollout stopped: RolloutProgressing=False, read by the one module that also
+ * writes it (rollout-condition.ts). Our controller stops by itself at a failing pool (stuck,
+ * a warning) or holds because someone paused it (paused, information); any other False reason
+ * (another controller's) counts as stuck.
  */
 export function rolloutTransition(
   before: YurtAppSetWire | undefined,
   after: YurtAppSetWire,
 ): EventWire | null {
-  const stuck = (y: YurtAppSetWire | undefined) =>
+  const stopped = (y: YurtAppSetWire | undefined) =>
     y?.status?.conditions?.find((c) => c.type === YAS_CONDITION_ROLLOUT && c.status === 'False');
-  const now = stuck(after);
+  const now = stopped(after);
   if (!now) return null;
-  const was = stuck(before);
+  const was = stopped(before);
   if (was && was.since === now.since && was.reason === now.reason) return null;
   const since = now.since ?? after.createdAt ?? '';
-  const what = now.reason === 'RolloutPaused' ? 'paused' : 'stuck';
-  return derived(
-    { kind: 'YurtAppSet', namespace: after.namespace, name: after.name },
-    what,
-    since,
-    now.reason === 'RolloutPaused' ? 'RolloutPaused' : 'RolloutStuck',
-    `Rollout of ${after.name} ${what}${now.message ? `: ${now.message}` : ''}`,
-    true,
-  );
+  const object = { kind: 'YurtAppSet', namespace: after.namespace, name: after.name };
+  const stand = readRolloutCondition(now);
+  if (stand?.kind === 'paused')
+    return derived(
+      object,
+      'paused',
+      since,
+      'RolloutPaused',
+      `Rollout of ${after.name} paused by a user${stand.waiting.length ? `; waiting: ${stand.waiting.join(', ')}` : ''}.`,
+      false,
+    );
+  const why =
+    stand?.kind === 'failing'
+      ? `stopped at pool ${stand.pool}: ${stand.reason}`
+      : `not progressing${now.reason ? ` (${now.reason})` : ''}${now.message ? `: ${now.message}` : ''}`;
+  return derived(object, 'stuck', since, 'RolloutStuck', `Rollout of ${after.name} ${why}`, true);
 }

@@ -24,11 +24,12 @@ const ny = (verb: string, resource: string, namespace?: string): Access => ({
   resource,
   ...(namespace ? { namespace } : {}),
 });
-const core = (verb: string, resource: string, subresource?: string): Access => ({
+const core = (verb: string, resource: string, subresource?: string, namespace?: string): Access => ({
   verb,
   group: '',
   resource,
   ...(subresource ? { subresource } : {}),
+  ...(namespace ? { namespace } : {}),
 });
 
 interface ActionSpec {
@@ -39,6 +40,8 @@ interface ActionSpec {
   resource?: 'nodepools' | 'yurtappsets';
   /** Not offered whatever RBAC says, with this reason. */
   unsupported?: string;
+  /** Only this controller acts on the change: not offered when another (or none) runs. */
+  controller?: 'edgefleet';
 }
 
 export const ACTIONS: ActionSpec[] = [
@@ -97,11 +100,28 @@ export const ACTIONS: ActionSpec[] = [
   {
     action: 'yurtappsets:pause',
     label: 'pause and resume a rollout',
-    needs: () => [],
-    unsupported:
-      'Neither the EdgeFleet controller nor OpenYurt’s YurtAppSet has a pause; the EdgeFleet controller pauses a rollout by itself at a failing pool.',
+    needs: (ns) => [ny('get', 'yurtappsets', ns), ny('patch', 'yurtappsets', ns)],
+    resource: 'yurtappsets',
+    controller: 'edgefleet',
+  },
+  {
+    action: 'pods:log',
+    label: 'read pod logs',
+    needs: (ns) => [core('get', 'pods', 'log', ns)],
+  },
+  {
+    action: 'pods:exec',
+    label: 'open a shell in a pod',
+    // The exec WebSocket is a `create` on pods/exec since Kubernetes 1.30 (a `get` before).
+    needs: (ns) => [core('create', 'pods', 'exec', ns)],
   },
 ];
+
+/** Why an action that only one controller honours is not offered under another. */
+const CONTROLLER_NEEDED: Record<'edgefleet', string> = {
+  edgefleet:
+    'Only the EdgeFleet controller honours the pause annotation (apps.edgefleet.io/rollout-paused); OpenYurt’s YurtAppSet has no pause. Install EdgeFleet’s controller to pause rollouts.',
+};
 
 const key = (a: Access) => `${a.verb} ${resourceLabel(a)} ${a.namespace ?? ''}`;
 
@@ -207,6 +227,8 @@ export async function checkCapabilities(
   const actions = ACTIONS.map((spec, i): FleetCapability => {
     const cap: FleetCapability = { action: spec.action, label: spec.label, enabled: false };
     if (spec.unsupported) return { ...cap, reason: spec.unsupported };
+    if (spec.controller && cp.kind !== spec.controller)
+      return { ...cap, reason: CONTROLLER_NEEDED[spec.controller] };
     if (spec.resource && !served[spec.resource])
       return {
         ...cap,

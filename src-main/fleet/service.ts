@@ -16,7 +16,12 @@ import { discoverOpenYurt, type Served } from './discovery.ts';
 import { Drain, type DrainOptions } from './drain.ts';
 import { FleetKube } from './kube.ts';
 import { assignNodes, createNodePool, deleteNodePool, editNodePool } from './nodepools.ts';
-import { applyYurtAppSetManifest, createYurtAppSet, setYurtAppSetImage } from './yurtappsets.ts';
+import {
+  applyYurtAppSetManifest,
+  createYurtAppSet,
+  setYurtAppSetImage,
+  setYurtAppSetPaused,
+} from './yurtappsets.ts';
 
 type FleetChannel = Extract<keyof IpcHandlers, `fleet:${string}`>;
 type FleetHandlers = Pick<IpcHandlers, FleetChannel>;
@@ -167,6 +172,10 @@ export class FleetService {
       'fleet:yurtappsets:setImage': async ({ clusterId, namespace, name, image, container }) => {
         const { kube, served } = await this.servedFor(clusterId);
         return setYurtAppSetImage(kube, served, namespace, name, image, container);
+      },
+      'fleet:yurtappsets:setPaused': async ({ clusterId, namespace, name, paused }) => {
+        const { kube, served } = await this.servedFor(clusterId);
+        return setYurtAppSetPaused(kube, served, namespace, name, paused);
       },
     };
   }

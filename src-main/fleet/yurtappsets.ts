@@ -3,12 +3,13 @@
  * and change the template's image. The controller then renders one workload per pool and rolls the
  * change out pool by pool.
  *
- * No pause/resume: neither our controller (src-agent/controller/yurtappset) nor OpenYurt's
- * YurtAppSet v1beta1 has a pause field. Our controller pauses a rollout by itself at a failing
- * pool (condition RolloutProgressing=False, reason RolloutPaused) and resumes when it recovers.
+ * Pause/resume: OpenYurt's YurtAppSet v1beta1 has no pause field, so the pause is our annotation
+ * (apps.edgefleet.io/rollout-paused), honoured by our controller only (capabilities say so). Our
+ * controller also stops by itself at a failing pool and goes on when it recovers.
  */
 import { OPENYURT_GROUP } from '../../src-agent/api/labels.ts';
 import type { WorkloadTweak, YurtAppSetSpec } from '../../src-agent/api/yurtappset.ts';
+import { ANNOTATION_ROLLOUT_PAUSED } from '../../src-agent/api/yurtappset.ts';
 import { AppError } from '../ipc/errors.ts';
 import type { AppPort, PoolTweak, YurtAppSetWriteResult } from '../ipc/fleet-types.ts';
 import type { WireObject } from '../ipc/types.ts';
@@ -183,4 +184,19 @@ export function setYurtAppSetImage(
     });
     return { object, apiVersion: `${OPENYURT_GROUP}/${ref.version}` };
   });
+}
+
+/** Holds or releases the rollout: sets or removes the pause annotation (a merge patch; no conflict possible). */
+export async function setYurtAppSetPaused(
+  kube: FleetKube,
+  served: Served,
+  namespace: string,
+  name: string,
+  paused: boolean,
+): Promise<YurtAppSetWriteResult> {
+  const ref = openYurtRef(served, 'yurtappsets', { namespace, name });
+  const object = await kube.mergePatch<WireObject>(ref, {
+    metadata: { annotations: { [ANNOTATION_ROLLOUT_PAUSED]: paused ? 'true' : null } },
+  });
+  return { object, apiVersion: `${OPENYURT_GROUP}/${ref.version}` };
 }

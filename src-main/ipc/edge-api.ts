@@ -25,5 +25,12 @@ export const LABEL_SITE = 'edgefleet.io/site';
 export const LABEL_REGION = 'topology.kubernetes.io/region';
 export const LABEL_ZONE = 'topology.kubernetes.io/zone';
 
+/** Our rollout condition: the controller writes it with the same function the Apps view reads it. */
+export {
+  type RolloutStand,
+  readRolloutCondition,
+  rolloutPauseRequested,
+} from '../../src-agent/api/rollout-condition.ts';
+export { ANNOTATION_ROLLOUT_PAUSED } from '../../src-agent/api/yurtappset.ts';
 /** The controller's rule for which pools a YurtAppSet targets (the Apps view shows the same). */
 export { targetPoolNames } from '../../src-agent/api/yurtappset-pools.ts';

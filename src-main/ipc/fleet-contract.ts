@@ -154,6 +154,13 @@ export const FLEET_REQUEST_SCHEMAS = {
     image: IMAGE,
     container: optional(DNS_LABEL),
   }),
+  /** Holds (true) or releases (false) the rollout; only EdgeFleet's controller honours it. */
+  'fleet:yurtappsets:setPaused': object({
+    clusterId: CLUSTER_ID,
+    namespace: DNS_LABEL,
+    name: DNS_LABEL,
+    paused: bool(),
+  }),
 } satisfies Record<string, Validator<unknown>>;
 
 export interface FleetResponseMap {
@@ -171,6 +178,7 @@ export interface FleetResponseMap {
   'fleet:yurtappsets:create': YurtAppSetWriteResult;
   'fleet:yurtappsets:apply': YurtAppSetWriteResult;
   'fleet:yurtappsets:setImage': YurtAppSetWriteResult;
+  'fleet:yurtappsets:setPaused': YurtAppSetWriteResult;
 }
 
 export interface FleetEventMap {

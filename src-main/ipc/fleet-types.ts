@@ -123,7 +123,9 @@ export type FleetAction =
   | 'nodes:drain'
   | 'yurtappsets:create'
   | 'yurtappsets:edit'
-  | 'yurtappsets:pause';
+  | 'yurtappsets:pause'
+  | 'pods:log'
+  | 'pods:exec';
 
 /** A rule that would allow what was refused, as an admin writes it into a (Cluster)Role. */
 export interface RbacRule {

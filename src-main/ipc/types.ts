@@ -183,6 +183,8 @@ export interface YurtAppSetWire extends WireMeta {
     replicas?: number;
     images?: { name: string; targetImage: string }[];
   }[];
+  /** The pause annotation is set (the controller's condition says whether it has held the rollout yet). */
+  pauseRequested?: true;
   status?: {
     observedGeneration?: number;
     readyWorkloads?: number;
@@ -202,6 +204,11 @@ export interface PodWire extends WireMeta {
   owner?: { kind: string; name: string };
   /** First container's image. */
   image?: string;
+  /**
+   * The app containers in spec order (what logs and a shell can pick), each with its restart
+   * count, so "previous run" is offered only for a container that has one. Init containers are left out.
+   */
+  containers?: { name: string; restarts: number }[];
   /** Why it is not running, from the first waiting/terminated container (e.g. ImagePullBackOff). */
   reason?: string;
   podIp?: string;

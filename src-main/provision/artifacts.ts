@@ -125,6 +125,12 @@ export async function bundleFor(
       `Build one with "node scripts/node-runtimes.mjs" (it ships linux-x64 and linux-arm64), or provision this node another way.`,
     );
   const agentDir = join(resourcesDir, 'agent');
+  if (!existsSync(join(agentDir, 'VERSION')))
+    throw new RefusedError(
+      'refused/no-bundle',
+      `this app has no EdgeFleet agent bundle (${agentDir} is missing or incomplete)`,
+      'Build it with "npm run build:agent" (part of "npm run build"), then run this again.',
+    );
   const version = (await readFile(join(agentDir, 'VERSION'), 'utf8')).trim();
   const [agent, runtime] = await Promise.all([
     artifact(

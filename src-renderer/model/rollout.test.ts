@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { rolloutCondition } from '../../src-agent/api/rollout-condition.ts';
 import type { YurtAppSetWire } from '../../src-main/ipc/types.ts';
 import { desiredImage, rollout } from './rollout.ts';
 
@@ -44,5 +45,25 @@ describe('rollout per pool', () => {
     expect(r.paused).toEqual({ pool: 'south', reason: 'ProgressDeadlineExceeded: ImagePullBackOff' });
     expect(r.summary).toMatch(/^Paused at pool south/);
     expect(r.pools.map((p) => p.state)).toEqual(['held', 'paused-here']);
+  });
+  test('held by the pause: the pools that would change are held, the rest updated; a fresh request says so', () => {
+    const held = rolloutCondition({ kind: 'paused', waiting: ['west'] });
+    const r = rollout({ ...yas('x', ''), pauseRequested: true, status: { conditions: [held] } }, [
+      row('north', 1, 1, 1),
+      row('west', 1, 0, 1),
+    ]);
+    expect(r.held).toBe(true);
+    expect(r.summary).toMatch(/^Paused: no pool changes/);
+    expect(r.pools.map((p) => [p.pool, p.state])).toEqual([
+      ['north', 'updated'],
+      ['west', 'held-by-pause'],
+    ]);
+    // The annotation is set but the controller still says it is rolling: not yet held.
+    const asked = rollout({ ...yas('RollingOut', 'updating west; waiting -'), pauseRequested: true }, [
+      row('west', 1, 0, 1),
+    ]);
+    expect(asked.held).toBe('requested');
+    expect(asked.summary).toBe('Pause requested; waiting for the controller');
+    expect(asked.pools[0]?.state).toBe('updating');
   });
 });

@@ -43,7 +43,7 @@ export interface AppState {
   useSessionMemory(): Promise<void>;
 }
 
-function toUserError(e: unknown): UserError {
+export function toUserError(e: unknown): UserError {
   if (e instanceof IpcCallError) return e.fix ? { message: e.message, fix: e.fix } : { message: e.message };
   return { message: e instanceof Error ? e.message : String(e) };
 }

@@ -59,6 +59,7 @@ export interface FleetActionsState {
   createApp(input: AppCreateInput): Promise<boolean>;
   applyApp(manifest: string, force?: boolean): Promise<boolean>;
   setImage(namespace: string, name: string, image: string): Promise<boolean>;
+  setPaused(namespace: string, name: string, paused: boolean): Promise<boolean>;
   dismiss(key: string): void;
 }
 
@@ -75,6 +76,7 @@ export const actionKey = {
   appCreate: 'app:create',
   appApply: 'app:apply',
   appImage: (key: string) => `app:image:${key}`,
+  appPause: (key: string) => `app:pause:${key}`,
 };
 
 function toUserError(e: unknown): UserError {
@@ -337,6 +339,24 @@ export function createFleetActions(
               image,
             }),
           () => ({ result: `Image set to ${image}; the controller rolls it out pool by pool.` }),
+        );
+      },
+
+      setPaused(namespace, name, paused) {
+        return run(
+          actionKey.appPause(`${namespace}/${name}`),
+          () =>
+            transport.invoke('fleet:yurtappsets:setPaused', {
+              clusterId: clusterId(),
+              namespace,
+              name,
+              paused,
+            }),
+          () => ({
+            result: paused
+              ? `Rollout of ${name} paused: no pool changes until you resume it.`
+              : `Rollout of ${name} resumed.`,
+          }),
         );
       },
 

@@ -1,21 +1,26 @@
 /**
  * UI state the fleet views share: the node selection (checkboxes, shift-click ranges; what
- * "assign", "autonomy" and drag and drop act on), the node page being shown, and the command
- * palette. Kept apart from the data and the writes; rows select one boolean each.
+ * "assign", "autonomy" and drag and drop act on), the node page being shown (and the pod whose
+ * logs or shell it shows), and the command palette. Kept apart from the data and the writes; rows select one boolean each.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
+
+export type PodViewMode = 'logs' | 'shell';
 
 export interface FleetUiState {
   selected: ReadonlySet<string>;
   /** Where the last click was: a shift-click selects from here. */
   anchor: string | null;
   nodePage: string | null;
+  /** The pod (`namespace/name`) whose logs or shell the node page shows. */
+  podView: { key: string; mode: PodViewMode } | null;
   paletteOpen: boolean;
 
   /** `ordered`: the rows as shown, for shift-click ranges. */
   toggle(name: string, opts?: { range?: boolean; ordered?: string[] }): void;
   setSelection(names: string[]): void;
   openNode(name: string | null): void;
+  openPod(view: { key: string; mode: PodViewMode } | null): void;
   setPalette(open: boolean): void;
 }
 
@@ -24,6 +29,7 @@ export function createFleetUi(): StoreApi<FleetUiState> {
     selected: new Set(),
     anchor: null,
     nodePage: null,
+    podView: null,
     paletteOpen: false,
 
     toggle(name, opts = {}) {
@@ -48,7 +54,11 @@ export function createFleetUi(): StoreApi<FleetUiState> {
     },
 
     openNode(name) {
-      set({ nodePage: name, paletteOpen: false });
+      set({ nodePage: name, podView: null, paletteOpen: false });
+    },
+
+    openPod(view) {
+      set({ podView: view });
     },
 
     setPalette(open) {

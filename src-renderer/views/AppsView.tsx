@@ -12,6 +12,7 @@ import type { FleetData } from '../store/fleet-data.ts';
 import { AppForm } from './apps/AppForm.tsx';
 import { AppYaml } from './apps/AppYaml.tsx';
 import { ImageChange } from './apps/ImageChange.tsx';
+import { PauseRollout } from './apps/PauseRollout.tsx';
 import { RolloutTable } from './apps/RolloutTable.tsx';
 import { Empty, NoCluster, ResourceNotice } from './common.tsx';
 import { ActionButton } from './fleet/ActionButton.tsx';
@@ -36,13 +37,14 @@ const AppPanel = memo(function AppPanel(props: { fleet: FleetData; appKey: strin
         {yas.name} <span className="sub">namespace {ns}</span>
         {yas.image ? <span className="sub"> · {yas.image}</span> : null}
       </h3>
-      <p className={state.paused ? 'bad' : 'sub'} data-field="rollout">
+      <p className={state.paused ? 'bad' : state.held ? 'warn' : 'sub'} data-field="rollout">
         {st?.totalWorkloads !== undefined
           ? `Controller: ${st.readyWorkloads ?? 0} of ${st.totalWorkloads} pool workloads ready, ${st.updatedWorkloads ?? 0} updated`
           : 'No status from a controller yet'}
         {state.summary ? ` — ${state.summary}` : ''}
       </p>
       <RolloutTable name={yas.name} rollout={state} />
+      <PauseRollout namespace={ns} name={yas.name} pauseRequested={yas.pauseRequested === true} />
       <ImageChange
         key={yas.image}
         namespace={ns}

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
-import { importAndOpen, navButton } from './app-ui.ts';
+import { importAndOpen, viewButton } from './ui-steps.ts';
 import { launchChromium } from './chromium.ts';
 import { seedFleet, serviceAccountKubeconfig } from './fleet-lab.ts';
 
@@ -104,7 +104,7 @@ describe('events', () => {
   test('a Warning event appears in the feed (a Normal one does not), updates and goes away without a reload', async () => {
     page.on('pageerror', (e) => errors.push(e.message));
     await importAndOpen(page, (lab as Lab).cluster.kubeconfigPath, 'lab');
-    await navButton(page, 'Events').click();
+    await viewButton(page, 'Events').click();
     await page.getByRole('heading', { name: 'Events' }).waitFor();
     await noReload();
 
@@ -210,7 +210,7 @@ describe('events', () => {
   });
 
   test('a kwok node whose Ready goes Unknown gives derived "not ready" and "pool degraded" events, then "ready again"', async () => {
-    await navButton(page, 'Events').click();
+    await viewButton(page, 'Events').click();
     await (lab as Lab).kwok?.stopHeartbeat('north-1');
     type NodeJson = { status: { conditions: { type: string; status: string }[] } };
     const ready = async () =>
@@ -255,13 +255,13 @@ describe('events', () => {
       kubectl(['get', 'events', '-A', '--as=system:serviceaccount:default:ui-no-events']),
     ).rejects.toThrow(/forbidden/i);
     await importAndOpen(page, path, 'no-events');
-    await navButton(page, 'Events').click();
+    await viewButton(page, 'Events').click();
     const notice = page.getByRole('alert').filter({ hasText: 'Your account may not list events' });
     await notice.waitFor({ timeout: 30_000 });
     await expect(notice.textContent()).resolves.toContain('resources ["events"], verbs ["list", "watch"]');
     await shot('events-forbidden');
 
-    await navButton(page, 'Nodes').click();
+    await viewButton(page, 'Nodes').click();
     await page.getByRole('button', { name: 'north-0', exact: true }).click();
     await page
       .getByRole('region', { name: 'Recent events' })

@@ -15,9 +15,9 @@ import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
-import { importAndOpen as importAndOpenWith, navButton, openSource as openSourceWith } from './app-ui.ts';
 import { launchChromium } from './chromium.ts';
 import { seedFleet, serviceAccountKubeconfig } from './fleet-lab.ts';
+import { importAndOpen, openSource, viewButton } from './ui-steps.ts';
 
 const shot = (name: string) => page.screenshot({ path: `/tmp/edgefleet-e2e-${name}.png`, fullPage: false });
 
@@ -39,16 +39,13 @@ interface Node {
 const node = (name: string) => kubectlJson<Node>(['get', 'node', name]);
 const poolOf = async (name: string) => (await node(name)).metadata.labels?.[LABEL_NODEPOOL];
 
-const view = (name: string) => navButton(page, name);
+const view = (name: string) => viewButton(page, name);
 const rowOf = (table: string, name: string): Locator =>
   page
     .getByRole('table', { name: table })
     .getByRole('row')
     .filter({ has: page.getByRole('rowheader', { name, exact: true }) });
 const checkbox = (n: string) => page.getByRole('checkbox', { name: `Select ${n}`, exact: true });
-
-const importAndOpen = (path: string, name: string) => importAndOpenWith(page, path, name);
-const openSource = (path: string) => openSourceWith(page, path);
 
 beforeAll(async () => {
   buildApp();
@@ -75,12 +72,13 @@ describe('operating the fleet from the UI', () => {
 
   test('open the lab: "You can" lists what the admin may do, from the cluster itself', async () => {
     page.on('pageerror', (e) => errors.push(e.message));
-    await importAndOpen((lab as Lab).cluster.kubeconfigPath, 'lab');
+    await importAndOpen(page, (lab as Lab).cluster.kubeconfigPath, 'lab');
     await view('Clusters').click();
     const caps = page.getByRole('list', { name: 'What you can do' });
     await caps.locator('li[data-action="nodepools:create"].cap-on').waitFor({ timeout: 30_000 });
+    // The EdgeFleet controller runs here, so pausing a rollout is offered.
     await expect(caps.locator('li[data-action="yurtappsets:pause"]').getAttribute('class')).resolves.toBe(
-      'cap-off',
+      'cap-on',
     );
     await shot('capabilities');
   });
@@ -245,6 +243,53 @@ describe('operating the fleet from the UI', () => {
     expect(deps.items.map((d) => d.spec.template.spec.containers[0]?.image)).toEqual(['web:v2', 'web:v2']);
   });
 
+  test('pause a rollout: a new image is held in every pool on screen (the Deployments keep the old one); resume: it rolls out', async () => {
+    const panel = page.getByRole('region', { name: 'App default/web' });
+    const cell = (pool: string, col: string) =>
+      panel.locator(`tr[data-pool="${pool}"] td[data-col=${col}]`).textContent();
+    const images = async () =>
+      (
+        await kubectlJson<{ items: { spec: { template: { spec: { containers: { image: string }[] } } } }[] }>(
+          ['get', 'deployments', '-n', 'default', '-l', 'apps.openyurt.io/ref-yurtappset=web'],
+        )
+      ).items.map((d) => d.spec.template.spec.containers[0]?.image);
+    await panel.getByRole('button', { name: 'Pause rollout' }).click();
+    await panel.getByText('Paused: no pool changes until it is resumed').waitFor({ timeout: 60_000 });
+    const annotations = async () =>
+      (
+        await kubectlJson<{ metadata: { annotations?: Record<string, string> } }>([
+          'get',
+          'yurtappsets.apps.openyurt.io',
+          'web',
+          '-n',
+          'default',
+        ])
+      ).metadata.annotations ?? {};
+    expect((await annotations())['apps.edgefleet.io/rollout-paused']).toBe('true');
+    await panel.getByLabel('New image').fill('web:v3');
+    await panel.getByRole('button', { name: 'Roll out' }).click();
+    await panel.getByText(/Image set to web:v3/).waitFor({ timeout: 15_000 });
+    // The controller read the new template and holds it: both pools say so.
+    await until('both pools held on screen', 60_000, async () =>
+      (await cell('north', 'rollout')) === 'Held: the rollout is paused' &&
+      (await cell('south', 'rollout')) === 'Held: the rollout is paused'
+        ? true
+        : undefined,
+    );
+    expect(await images()).toEqual(['web:v2', 'web:v2']);
+    await shot('rollout-paused');
+    await panel.getByRole('button', { name: 'Resume rollout' }).click();
+    await until('both pools updated to web:v3 on screen', 180_000, async () =>
+      (await cell('north', 'rollout')) === 'Updated' &&
+      (await cell('south', 'rollout')) === 'Updated' &&
+      (await cell('south', 'updated'))?.trim() === '2 / 2'
+        ? true
+        : undefined,
+    );
+    expect(await images()).toEqual(['web:v3', 'web:v3']);
+    expect((await annotations())['apps.edgefleet.io/rollout-paused']).toBeUndefined();
+  });
+
   test('drain a node from its page: pods evicted per pod, node cordoned; uncordon', async () => {
     await view('Nodes').click();
     await rowOf('Nodes', 'south-0').getByRole('button', { name: 'south-0' }).click();
@@ -300,15 +345,15 @@ describe('operating the fleet from the UI', () => {
   test('a read-only user (RBAC) sees the actions disabled with the reason', async () => {
     const name = 'ui-readonly';
     const path = await serviceAccountKubeconfig(lab as Lab, dir, name, [
-      { apiGroups: [''], resources: ['nodes', 'pods', 'services'], verbs: ['get', 'list', 'watch'] },
-      {
-        apiGroups: ['apps.openyurt.io'],
-        resources: ['nodepools', 'yurtappsets'],
-        verbs: ['get', 'list', 'watch'],
-      },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch'] },
-    ]);
-    await importAndOpen(path, 'read-only');
+              { apiGroups: [''], resources: ['nodes', 'pods', 'services'], verbs: ['get', 'list', 'watch'] },
+              {
+                apiGroups: ['apps.openyurt.io'],
+                resources: ['nodepools', 'yurtappsets'],
+                verbs: ['get', 'list', 'watch'],
+              },
+              { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch'] },
+            ]);
+    await importAndOpen(page, path, 'read-only');
     await view('Node pools').click();
     const create = page.getByRole('button', { name: 'New pool…' });
     await until('create disabled with the RBAC reason', 30_000, async () =>
@@ -333,7 +378,7 @@ describe('operating the fleet from the UI', () => {
   });
 
   test('cluster unreachable: writes are disabled, saying why (nothing is queued)', async () => {
-    await openSource((lab as Lab).cluster.kubeconfigPath);
+    await openSource(page, (lab as Lab).cluster.kubeconfigPath);
     await view('Node pools').click();
     await page.getByRole('button', { name: 'New pool…' }).isEnabled();
     await (lab as Lab).cluster.processes.stop('kube-apiserver');

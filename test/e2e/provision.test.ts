@@ -17,6 +17,7 @@ import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
 import { BrowserApp, buildApp, REPO, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
+import { addHostInUi, trustHostKeyInUi } from './ui-steps.ts';
 
 const SHOTS = '/tmp';
 const POOL = 'site-e2e';
@@ -95,29 +96,18 @@ describe('provisioning in the app', () => {
       throw e;
     }
 
-    await page.getByRole('button', { name: 'Provisioning' }).click();
-    await page.getByRole('heading', { name: 'Provisioning' }).waitFor();
-    const form = page.getByRole('form', { name: 'Add a host' });
-    await form.getByLabel('Site', { exact: true }).fill(POOL);
-    await form.getByLabel('Host name', { exact: true }).fill('edge-1');
-    await form.getByLabel('Address', { exact: true }).fill(host.address);
-    await form.getByLabel('User', { exact: true }).fill('root');
-    await form.getByLabel('Private key', { exact: true }).fill(l.key.privateKey);
-    await form.getByRole('button', { name: 'Add host' }).click();
-    const hosts = page.getByRole('table', { name: 'Site hosts' });
-    await hosts.getByRole('rowheader', { name: 'edge-1', exact: true }).waitFor({ timeout: 15_000 });
+    const form = await addHostInUi(page, {
+      site: POOL,
+      name: 'edge-1',
+      address: host.address,
+      privateKey: l.key.privateKey,
+    });
     // The key field is emptied once the key is in the vault.
     await expect(form.getByLabel('Private key', { exact: true }).inputValue()).resolves.toBe('');
 
-    await page.getByRole('button', { name: 'Check host key of edge-1' }).click();
-    const prompt = page.getByRole('alertdialog', { name: 'Unknown host key' });
-    await prompt.waitFor({ timeout: 20_000 });
-    const shown = await prompt.getByLabel('Host key fingerprint').inputValue();
-    // What the user compares is exactly the host's own fingerprint (ssh-keygen -l on the host).
-    expect(shown).toBe(host.hostKeyFingerprint());
-    await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-hostkey.png'), fullPage: true });
-    await prompt.getByRole('button', { name: 'Accept this key' }).click();
-    await hosts.getByText('trusted').waitFor({ timeout: 20_000 });
+    const prompt = await trustHostKeyInUi(page, 'edge-1', host.hostKeyFingerprint(), () =>
+      page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-hostkey.png'), fullPage: true }),
+    );
     await expect(prompt.isVisible()).resolves.toBe(false);
 
     await page.getByRole('checkbox', { name: 'Include edge-1 in the run' }).check();
@@ -130,9 +120,16 @@ describe('provisioning in the app', () => {
     const panel = page.getByRole('region', { name: `Host ${POOL}/edge-1` });
     await panel.waitFor({ timeout: 15_000 });
     // Steps show up with their own progress while the run goes.
-    await panel
-      .getByRole('progressbar', { name: `upload-runtime on ${POOL}/edge-1` })
-      .waitFor({ timeout: 120_000 });
+    try {
+      await panel
+        .getByRole('progressbar', { name: `upload-runtime on ${POOL}/edge-1` })
+        .waitFor({ timeout: 120_000 });
+    } catch (e) {
+      // What the engineer would have seen, and main's log, for whoever reads the failure.
+      await page.screenshot({ path: join(SHOTS, 'edgefleet-e2e-provision-run-failed.png'), fullPage: true });
+      await writeFile(join(SHOTS, 'edgefleet-e2e-provision-app.log'), (app as BrowserApp).output);
+      throw e;
+    }
     const summaryRow = page
       .getByRole('table', { name: 'Run summary' })
       .getByRole('row')

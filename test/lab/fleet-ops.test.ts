@@ -161,13 +161,13 @@ afterAll(async () => {
 });
 
 describe('node pools', () => {
-  it('the admin may do everything but pause (which no controller offers); the served version is v1beta2', async () => {
+  it('the admin may do everything (pause too: the EdgeFleet controller runs); the served version is v1beta2', async () => {
     const caps = await must('fleet:capabilities', { clusterId: adminId });
     expect(caps.served.nodePools).toBe('apps.openyurt.io/v1beta2');
     expect(caps.controlPlane.kind).toBe('edgefleet');
     expect(caps.controlPlane.evidence).toContain('Lease kube-system/edgefleet-controller');
     const disabled = caps.actions.filter((a) => !a.enabled).map((a) => a.action);
-    expect(disabled).toEqual(['yurtappsets:pause']);
+    expect(disabled).toEqual([]);
   });
 
   it('create a pool and assign two nodes: they carry the pool label, then (controller) its labels and taints', async () => {
@@ -474,6 +474,10 @@ describe('who may do what', () => {
     ]);
     const drain = caps.actions.find((a) => a.action === 'nodes:drain');
     expect(drain?.reason).toMatch(/create pods\/eviction/);
+    const exec = caps.actions.find((a) => a.action === 'pods:exec');
+    expect(exec?.reason).toMatch(/may not create pods\/exec in the cluster/);
+    expect(exec?.missing).toEqual([{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'] }]);
+    expect(caps.actions.find((a) => a.action === 'pods:log')?.reason).toMatch(/may not get pods\/log/);
 
     const refused = await call('fleet:nodepools:create', {
       clusterId: roId,
@@ -597,6 +601,61 @@ describe('YurtAppSets', () => {
     });
     await until('the new image in the pool Deployment', 60_000, async () =>
       (await deploymentsOf('shop'))[0]?.spec.template.spec.containers[0]?.image === 'registry.invalid/shop:2'
+        ? true
+        : undefined,
+    );
+  });
+
+  it('paused: the controller holds a new image (says so for that generation), the Deployment keeps the old one; resumed: it follows', async () => {
+    interface Yas {
+      metadata: { generation: number; annotations?: Record<string, string> };
+      status?: {
+        observedGeneration?: number;
+        conditions?: { type: string; reason?: string; message?: string }[];
+      };
+    }
+    const yasNow = () => kubectlJson<Yas>(['get', 'yurtappsets.apps.openyurt.io', 'shop', '-n', 'default']);
+    const rolloutOf = (y: Yas) => y.status?.conditions?.find((c) => c.type === 'RolloutProgressing');
+    await must('fleet:yurtappsets:setPaused', {
+      clusterId: adminId,
+      namespace: 'default',
+      name: 'shop',
+      paused: true,
+    });
+    expect((await yasNow()).metadata.annotations?.['apps.edgefleet.io/rollout-paused']).toBe('true');
+    await until('the controller to hold the rollout', 60_000, async () =>
+      rolloutOf(await yasNow())?.reason === 'PausedByUser' ? true : undefined,
+    );
+    await must('fleet:yurtappsets:setImage', {
+      clusterId: adminId,
+      namespace: 'default',
+      name: 'shop',
+      image: 'registry.invalid/shop:3',
+    });
+    // Evidence the controller saw the new template and held it: its status is for that generation
+    // and names pool south as waiting.
+    const held = await until('the controller to hold the new image for pool south', 60_000, async () => {
+      const y = await yasNow();
+      const c = rolloutOf(y);
+      return y.status?.observedGeneration === y.metadata.generation &&
+        c?.reason === 'PausedByUser' &&
+        /waiting south$/.test(c.message ?? '')
+        ? y
+        : undefined;
+    });
+    expect(held.status?.observedGeneration).toBe(held.metadata.generation);
+    expect((await deploymentsOf('shop'))[0]?.spec.template.spec.containers[0]?.image).toBe(
+      'registry.invalid/shop:2',
+    );
+    await must('fleet:yurtappsets:setPaused', {
+      clusterId: adminId,
+      namespace: 'default',
+      name: 'shop',
+      paused: false,
+    });
+    expect((await yasNow()).metadata.annotations?.['apps.edgefleet.io/rollout-paused']).toBeUndefined();
+    await until('the held image to reach pool south after resume', 60_000, async () =>
+      (await deploymentsOf('shop'))[0]?.spec.template.spec.containers[0]?.image === 'registry.invalid/shop:3'
         ? true
         : undefined,
     );

@@ -1,6 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { APP_IMAGE } from './images.ts';
 import type { KubeletNode } from './kubelet.ts';
@@ -210,6 +209,20 @@ async function kubeletSynced(from: number): Promise<boolean> {
   ].every((needle) => text.includes(needle));
 }
 
+/**
+ * Whether kubelet's log (from a restart on) shows a "SyncLoop ADD" carrying `pods` pods of the
+ * app, followed by two finished housekeeping passes (the pass that removes pods kubelet was not
+ * given; needs --v=4).
+ */
+function housekeptAfterAdd(text: string, pods: number): boolean {
+  const add = [...text.matchAll(/"SyncLoop ADD" source="api" pods=\[([^\]]*)\]/g)].find(
+    (m) => (m[1]?.match(/default\/web-/g)?.length ?? 0) >= pods,
+  );
+  if (add?.index === undefined) return false;
+  const after = text.slice(add.index);
+  return (after.match(/"SyncLoop \(housekeeping\) end"/g)?.length ?? 0) >= 2;
+}
+
 const hubLog = () => readFile(join(theNode().logDir, 'hub.log'), 'utf8');
 const kubeletLog = () => readFile(join(theNode().logDir, 'kubelet.log'), 'utf8');
 
@@ -310,7 +323,7 @@ function eventTime(e: EventJson): number {
 
 beforeAll(async () => {
   lab = await Lab.start({ log });
-  ({ node, link, hubConfigPath } = await startKubeletBehindHub(lab, NODE, 101, log));
+  ({ node, link, hubConfigPath } = await startKubeletBehindHub(lab, NODE, 101, log, {}, { verbosity: 4 }));
   await startHub();
   await until(`node ${NODE} Ready through the hub`, 180_000, async () =>
     (await nodeReady()) === 'True' ? true : undefined,
@@ -431,8 +444,11 @@ describe('node autonomy with the real kubelet behind the hub', () => {
     expect(metric(await hubMetrics(), 'edgefleet_hub_cache_hits_total')).toBeGreaterThan(
       metric(before, 'edgefleet_hub_cache_hits_total'),
     );
-    // Give kubelet a few sync periods to act on what it got (an empty pod list would kill everything).
-    await sleep(25_000);
+    // An empty pod list would make kubelet's housekeeping kill everything: wait until kubelet has
+    // both pods from the hub and has run housekeeping twice since, then look at what still runs.
+    await until('restarted kubelet to get both pods and run housekeeping on them', 120_000, async () =>
+      housekeptAfterAdd((await kubeletLog()).slice(logStart), uidsBefore.length) ? true : undefined,
+    );
     expect(await runningAppContainers()).toEqual(containersBefore);
     for (const c of containersBefore) expect(await askApp(c, '/after-kubelet-restart')).toContain('lab-app');
     const newLog = (await kubeletLog()).slice(logStart);

@@ -212,40 +212,81 @@ async function compilerVersion(): Promise<string> {
   }
 }
 
+/** A C source of ./images compiled statically (the lab's images need no libc of their own). */
+async function compileStatic(source: string, what: string): Promise<Buffer> {
+  const work = await mkdtemp(join(tmpdir(), 'edgefleet-image-'));
+  try {
+    const binPath = join(work, 'program');
+    try {
+      await sh('gcc', ['-static', '-Os', '-s', '-Wall', '-o', binPath, join(SOURCES_DIR, source)], {
+        timeoutMs: 120_000,
+      });
+    } catch (err) {
+      const hint =
+        err instanceof CommandError && /cannot find -lc/.test(err.stderr)
+          ? ' (static libc missing: `apt-get install libc6-dev`)'
+          : '';
+      throw new ImageBuildError(`compiling ${source} for ${what} failed${hint}`, { cause: err });
+    }
+    return await readFile(binPath);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 async function ensureImage(spec: ImageSpec, cacheDir: string, gccVersion: string): Promise<LabImage> {
   const source = await readFile(join(SOURCES_DIR, spec.source));
   const key = sha256Hex(Buffer.concat([source, Buffer.from(`\n${gccVersion}\n${JSON.stringify(spec)}\n`)]));
-  return cachedImage(spec.ref, key, cacheDir, async () => {
-    const work = await mkdtemp(join(tmpdir(), 'edgefleet-image-'));
-    try {
-      const binPath = join(work, spec.binary);
-      try {
-        await sh('gcc', ['-static', '-Os', '-s', '-Wall', '-o', binPath, join(SOURCES_DIR, spec.source)], {
-          timeoutMs: 120_000,
-        });
-      } catch (err) {
-        const hint =
-          err instanceof CommandError && /cannot find -lc/.test(err.stderr)
-            ? ' (static libc missing: `apt-get install libc6-dev`)'
-            : '';
-        throw new ImageBuildError(`compiling ${spec.source} for ${spec.ref} failed${hint}`, { cause: err });
-      }
-      return {
-        ref: spec.ref,
-        entrypoint: spec.entrypoint,
-        cmd: spec.cmd,
-        env: ['PATH=/'],
-        createdBy: `edgefleet lab: gcc -static ${spec.source}`,
-        files: [
-          { name: 'etc/', mode: 0o755 },
-          { name: 'tmp/', mode: 0o1777 },
-          { name: spec.binary, mode: 0o755, data: await readFile(binPath) },
-        ],
-      };
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  });
+  return cachedImage(spec.ref, key, cacheDir, async () => ({
+    ref: spec.ref,
+    entrypoint: spec.entrypoint,
+    cmd: spec.cmd,
+    env: ['PATH=/'],
+    createdBy: `edgefleet lab: gcc -static ${spec.source}`,
+    files: [
+      { name: 'etc/', mode: 0o755 },
+      { name: 'tmp/', mode: 0o1777 },
+      { name: spec.binary, mode: 0o755, data: await compileStatic(spec.source, spec.ref) },
+    ],
+  }));
+}
+
+export const SHELL_APP_IMAGE = 'registry.lab.invalid/lab-app-shell:1';
+
+/**
+ * lab-app (entrypoint `/lab-app serve`, as APP_IMAGE) plus a POSIX shell and stty for interactive
+ * exec: this machine's dash as /bin/sh and coreutils' stty, with the shared objects `ldd` resolves
+ * for them. APP_IMAGE itself stays shell-less (tests rely on exec of /bin/sh failing there).
+ */
+export async function buildShellAppImage(cacheDir = defaultImageCacheDir()): Promise<LabImage> {
+  const programs = [
+    { from: '/bin/dash', to: 'bin/sh' },
+    { from: '/bin/stty', to: 'bin/stty' },
+  ];
+  const libs = [...new Set((await Promise.all(programs.map((p) => sharedLibraries(p.from)))).flat())].sort();
+  const [source, gccVersion, ...data] = await Promise.all([
+    readFile(join(SOURCES_DIR, 'lab-app.c')),
+    compilerVersion(),
+    ...[...programs.map((p) => p.from), ...libs].map((p) => readFile(p)),
+  ]);
+  const hash = createHash('sha256').update(source).update(gccVersion);
+  for (const d of data) hash.update(d);
+  const key = hash.digest('hex');
+  const fileData = (i: number) => data[i] as Buffer;
+  return cachedImage(SHELL_APP_IMAGE, key, cacheDir, async () => ({
+    ref: SHELL_APP_IMAGE,
+    entrypoint: ['/lab-app'],
+    cmd: ['serve'],
+    env: ['PATH=/bin:/'],
+    createdBy: 'edgefleet lab: gcc -static lab-app.c + dash and stty from the lab machine',
+    files: withParentDirs([
+      { name: 'etc/', mode: 0o755 },
+      { name: 'tmp/', mode: 0o1777 },
+      { name: 'lab-app', mode: 0o755, data: await compileStatic('lab-app.c', SHELL_APP_IMAGE) },
+      ...programs.map((p, i) => ({ name: p.to, mode: 0o755, data: fileData(i) })),
+      ...libs.map((l, i) => ({ name: l.slice(1), mode: 0o755, data: fileData(programs.length + i) })),
+    ]),
+  }));
 }
 
 /**

@@ -22,6 +22,7 @@ export async function startKubeletBehindHub(
   index: number,
   log: (line: string) => void,
   hub: Partial<HubConfig> = {},
+  kubelet: { verbosity?: number } = {},
 ): Promise<{ node: KubeletNode; link: HostLink; hubConfigPath: string }> {
   const cluster = lab.cluster;
   const link = await lab.net.addHost(name, index);
@@ -38,6 +39,7 @@ export async function startKubeletBehindHub(
     kubeletBin: cluster.binaries.kubelet,
     kubectlBin: cluster.binaries.kubectl,
     waitReady: false,
+    verbosity: kubelet.verbosity,
     log,
   });
   // The hub's files live on the node's "disk": they survive its reboot like /var/lib/edgefleet.

@@ -66,6 +66,11 @@ export interface KubeletNodeOptions {
   images?: readonly LabImage[];
   /** Keep running after this Node process exits (`npm run lab -- up`); stop with KubeletNode.stopFromState. */
   detached?: boolean;
+  /**
+   * kubelet's --v (default 2). 4 adds the housekeeping lines ("SyncLoop (housekeeping) end") that
+   * show kubelet compared its pod list with what runs, and acted on it.
+   */
+  verbosity?: number;
   /** Wait until the Node is Ready before resolving (default true). */
   waitReady?: boolean;
   readyTimeoutMs?: number;
@@ -891,7 +896,7 @@ function kubeletArgs(paths: NodePaths, opts: KubeletNodeOptions): string[] {
     `--hostname-override=${opts.name}`,
     `--node-ip=${opts.link.address}`,
     '--node-labels=edgefleet.io/lab-node=kubelet',
-    '--v=2',
+    `--v=${opts.verbosity ?? 2}`,
   ];
 }
 

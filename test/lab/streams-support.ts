@@ -13,6 +13,7 @@ import {
 } from '../../src-main/ipc/contract.ts';
 import { AppError } from '../../src-main/ipc/errors.ts';
 import type { StreamEnd, StreamLogLine } from '../../src-main/ipc/stream-types.ts';
+import type { LabHost } from './host.ts';
 import { until } from './until.ts';
 
 type StreamChannel = keyof ReturnType<StreamsService['handlers']>;
@@ -109,4 +110,36 @@ export class StreamClient {
   waitLine(id: string, re: RegExp, timeoutMs = 30_000): Promise<StreamLogLine> {
     return this.waitFor(`a line matching ${re}`, id, (r) => r.lines.find((l) => re.test(l.line)), timeoutMs);
   }
+}
+
+const FEED = '/run/ef-feed';
+
+/**
+ * A stand-in unit with our hub's name on an nspawn host: it logs "hub starting", then every line
+ * appended to a feed file (`feedStandInHub`). Resolves once the journal has its first line.
+ */
+export async function startStandInHub(host: LabHost): Promise<void> {
+  await host.run([
+    'sh',
+    '-c',
+    [
+      `touch ${FEED}`,
+      'mkdir -p /run/systemd/system',
+      `printf '[Service]\\nExecStart=/bin/sh -c "echo hub starting; exec tail -n0 -F ${FEED}"\\n' > /run/systemd/system/edgefleet-hub.service`,
+      'systemctl daemon-reload',
+      'systemctl restart edgefleet-hub',
+    ].join(' && '),
+  ]);
+  await until(
+    'the unit to log',
+    15_000,
+    async () =>
+      (await host.run(['journalctl', '-u', 'edgefleet-hub', '-o', 'cat'])).includes('hub starting') ||
+      undefined,
+  );
+}
+
+/** The stand-in hub logs `line` (one journal entry). */
+export async function feedStandInHub(host: LabHost, line: string): Promise<void> {
+  await host.run(['sh', '-c', `echo ${JSON.stringify(line)} >> ${FEED}`]);
 }

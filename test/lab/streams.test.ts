@@ -12,7 +12,7 @@ import { ProvisionService } from '../../src-main/provision/handlers.ts';
 import { APP_IMAGE } from './images.ts';
 import { Lab } from './lab.ts';
 import { provisionKit } from './provision-support.ts';
-import { StreamClient } from './streams-support.ts';
+import { feedStandInHub, StreamClient, startStandInHub } from './streams-support.ts';
 import { until } from './until.ts';
 
 const KUBE = 'kube-1';
@@ -235,18 +235,7 @@ describe('streams: pod logs and exec through the API server, agent logs over SSH
     const l = must();
     const host = l.host(EDGE);
     if (!kit || !provision) throw new Error('no provisioning kit');
-    // A stand-in unit with our hub's name that logs what is appended to a feed file.
-    await host.run([
-      'sh',
-      '-c',
-      [
-        'touch /run/ef-feed',
-        'mkdir -p /run/systemd/system',
-        'printf \'[Service]\\nExecStart=/bin/sh -c "echo hub starting; exec tail -n0 -F /run/ef-feed"\\n\' > /run/systemd/system/edgefleet-hub.service',
-        'systemctl daemon-reload',
-        'systemctl restart edgefleet-hub',
-      ].join(' && '),
-    ]);
+    await startStandInHub(host);
     await provision.knownHosts.trust(host.address, 22, 'ssh-ed25519', host.hostKeyFingerprint());
     const added = await provision.hosts.add({
       site: 'lab',
@@ -256,13 +245,6 @@ describe('streams: pod logs and exec through the API server, agent logs over SSH
       user: 'root',
       auth: { kind: 'key', privateKeyRef: kit.keyRef },
     });
-    await until(
-      'the unit to log',
-      15_000,
-      async () =>
-        (await host.run(['journalctl', '-u', 'edgefleet-hub', '-o', 'cat'])).includes('hub starting') ||
-        undefined,
-    );
 
     const s = await client.call('streams:serviceLogs', {
       hostId: added.id,
@@ -273,7 +255,7 @@ describe('streams: pod logs and exec through the API server, agent logs over SSH
     const first = await client.waitLine(s.streamId, /hub starting/);
     expect(first.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     expect(first.priority).toBe(6);
-    await host.run(['sh', '-c', 'echo "after open: cache warm" >> /run/ef-feed']);
+    await feedStandInHub(host, 'after open: cache warm');
     await client.waitLine(s.streamId, /after open: cache warm/);
     await client.call('streams:close', { streamId: s.streamId });
     expect((await client.waitEnd(s.streamId)).reason).toBe('closed');

@@ -8,6 +8,11 @@ import { isNotFound, type KubeClient, objectKey, RESOURCES, splitKey } from '../
 import { LABEL_POOL_NAME, LABEL_REF_YURTAPPSET } from '../../api/labels.ts';
 import type { Condition, NodePool } from '../../api/nodepool.ts';
 import {
+  readRolloutCondition,
+  rolloutCondition,
+  rolloutPauseRequested,
+} from '../../api/rollout-condition.ts';
+import {
   ANNOTATION_MAX_UNAVAILABLE_POOLS,
   YAS_CONDITION_APP_DISPATCHED,
   YAS_CONDITION_APP_READY,
@@ -142,6 +147,7 @@ export class YurtAppSetController {
       desired: rendered.map((r) => ({ pool: r.pool, revision: r.revision })),
       actual: states,
       maxUnavailable: maxUnavailablePools(yas),
+      held: rolloutPauseRequested(yas.metadata.annotations),
     });
 
     for (const r of rendered) {
@@ -193,7 +199,7 @@ export class YurtAppSetController {
 
     const wanted = new Set(rendered.map((r) => r.pool));
     for (const [pool, w] of existing) {
-      if (wanted.has(pool)) continue;
+      if (wanted.has(pool) || plan.held) continue;
       try {
         await this.client.delete(res, w.metadata.name, w.metadata.namespace ?? namespace);
         this.events.record(
@@ -210,10 +216,8 @@ export class YurtAppSetController {
 
     const status = this.status(yas, rendered, states, plan);
     await this.writeStatus(yas, status);
-    if (
-      plan.paused &&
-      yas.status?.conditions?.find((c) => c.type === YAS_CONDITION_ROLLOUT)?.reason !== 'RolloutPaused'
-    ) {
+    const was = readRolloutCondition(yas.status?.conditions?.find((c) => c.type === YAS_CONDITION_ROLLOUT));
+    if (plan.paused && was?.kind !== 'failing') {
       this.events.record(
         ref,
         'Warning',
@@ -221,6 +225,16 @@ export class YurtAppSetController {
         `rollout paused at pool ${plan.paused.pool}: ${plan.paused.reason}`,
       );
     }
+    if (plan.held && was?.kind !== 'paused') {
+      this.events.record(
+        ref,
+        'Normal',
+        'PausedByUser',
+        `rollout held by the pause annotation; waiting: ${plan.waiting.join(', ') || 'none'}`,
+      );
+    }
+    // Held: nothing to look at again until the YurtAppSet (its annotation) changes.
+    if (plan.held) return undefined;
     const settled = rendered.every((r) => {
       const s = states.get(r.pool);
       return s && s.revision === r.revision && s.rolledOut;
@@ -245,21 +259,15 @@ export class YurtAppSetController {
     }
     const missing = rendered.filter((r) => !states.has(r.pool)).map((r) => r.pool);
     const pools = rendered.length;
-    const rollout: Condition = plan.paused
-      ? {
-          type: YAS_CONDITION_ROLLOUT,
-          status: 'False',
-          reason: 'RolloutPaused',
-          message: `pool ${plan.paused.pool} is failing: ${plan.paused.reason}`,
-        }
-      : plan.update.length || plan.waiting.length
-        ? {
-            type: YAS_CONDITION_ROLLOUT,
-            status: 'True',
-            reason: 'RollingOut',
-            message: `updating ${plan.update.join(', ') || '-'}; waiting ${plan.waiting.join(', ') || '-'}`,
-          }
-        : { type: YAS_CONDITION_ROLLOUT, status: 'True', reason: 'Complete', message: '' };
+    const rollout = rolloutCondition(
+      plan.held
+        ? { kind: 'paused', waiting: plan.waiting }
+        : plan.paused
+          ? { kind: 'failing', ...plan.paused }
+          : plan.update.length || plan.waiting.length
+            ? { kind: 'rolling', updating: plan.update, waiting: plan.waiting }
+            : { kind: 'complete' },
+    );
     const conditions = [
       condition(YAS_CONDITION_POOL_FOUND, pools > 0, {
         trueReason: 'PoolFound',

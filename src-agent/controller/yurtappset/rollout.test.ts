@@ -44,6 +44,21 @@ describe('planRollout', () => {
     expect(planRollout({ desired: desired('r2'), actual, maxUnavailable: 2 }).update).toEqual(['a', 'b']);
   });
 
+  test('held by the pause annotation: nothing is created or updated, even a failing pool; all wait', () => {
+    const actual = new Map<string, WorkloadState>([
+      ['a', ok('r1')],
+      ['b', { revision: 'r1', rolledOut: false, ready: false, failing: 'ProgressDeadlineExceeded' }],
+    ]);
+    const plan = planRollout({ desired: desired('r2'), actual, maxUnavailable: 3, held: true });
+    expect(plan).toEqual({ create: [], update: [], waiting: ['a', 'b', 'c'], held: true });
+    // Up to date pools are not waiting for anything.
+    actual.set('a', ok('r2'));
+    expect(planRollout({ desired: desired('r2'), actual, maxUnavailable: 1, held: true }).waiting).toEqual([
+      'b',
+      'c',
+    ]);
+  });
+
   test('a failing pool pauses the rollout and is named; a fix still reaches it', () => {
     const actual = new Map<string, WorkloadState>([
       ['a', ok('r2')],

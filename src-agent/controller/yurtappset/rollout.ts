@@ -4,7 +4,8 @@
  * Rules: missing workloads are created at once (nothing to keep available). An outdated pool
  * that is already unavailable is always updated (that cannot make things worse and lets a fix
  * reach a failing pool). Other outdated pools start, in name order, only while fewer than
- * maxUnavailable pools are unavailable, and none start while a pool is failing.
+ * maxUnavailable pools are unavailable, and none start while a pool is failing. Held (the pause
+ * annotation): nothing is created or updated; every pool that would be waits.
  */
 import { ANNOTATION_WORKLOAD_REVISION } from '../../api/yurtappset.ts';
 import type { Workload } from '../kube-types.ts';
@@ -49,6 +50,8 @@ export interface RolloutInput {
   desired: { pool: string; revision: string }[];
   actual: Map<string, WorkloadState>;
   maxUnavailable: number;
+  /** Someone paused the rollout: change no workload. */
+  held?: boolean;
 }
 
 export interface RolloutPlan {
@@ -57,10 +60,18 @@ export interface RolloutPlan {
   /** Outdated pools held back by the budget or a failure. */
   waiting: string[];
   paused?: { pool: string; reason: string };
+  /** Held by the pause annotation; `waiting` lists every pool that would otherwise change. */
+  held?: true;
 }
 
-export function planRollout({ desired, actual, maxUnavailable }: RolloutInput): RolloutPlan {
+export function planRollout({ desired, actual, maxUnavailable, held }: RolloutInput): RolloutPlan {
   const plan: RolloutPlan = { create: [], update: [], waiting: [] };
+  if (held) {
+    plan.held = true;
+    for (const { pool, revision } of desired)
+      if (actual.get(pool)?.revision !== revision) plan.waiting.push(pool);
+    return plan;
+  }
   const unavailable = new Set<string>();
   let failing: { pool: string; reason: string } | undefined;
   for (const { pool } of desired) {

@@ -1,7 +1,10 @@
 import { ROLLOUT_STATE_TEXT, type Rollout } from '../../model/rollout.ts';
 import { DataTable } from '../common.tsx';
 
-const STATE_CLASS = { updated: 'ok', 'paused-here': 'bad', held: 'warn' } as Record<string, string>;
+const STATE_CLASS = { updated: 'ok', 'paused-here': 'bad', held: 'warn', 'held-by-pause': 'warn' } as Record<
+  string,
+  string
+>;
 
 /** Per pool: the image it should run, pods updated and ready, and where the rollout stands. */
 export function RolloutTable(props: { name: string; rollout: Rollout }) {

@@ -30,7 +30,8 @@ const PoolTarget = memo(function PoolTarget(props: { fleet: FleetData; pool: str
         void assign(nodes, pool);
       }}
     >
-      <span className="pool-name">{pool}</span> <span className="sub">{members} nodes</span>
+      <span className="pool-name">{pool}</span>{' '}
+      <span className="sub">{members === 1 ? '1 node' : `${members} nodes`}</span>
     </li>
   );
 });

@@ -8,6 +8,8 @@ import { DataTable, NoCluster } from '../common.tsx';
 import { NodeActions } from './NodeActions.tsx';
 import { NodeEvents } from './NodeEvents.tsx';
 import { NodePods } from './NodePods.tsx';
+import { NodeServiceLogs } from './NodeServiceLogs.tsx';
+import { PodPanel } from './PodPanel.tsx';
 
 function Conditions(props: { node: NodeWire }) {
   const now = useApp((s) => s.now);
@@ -101,6 +103,7 @@ export function NodePage() {
   const fleet = useFleet();
   const name = useFleetUi((s) => s.nodePage);
   const openNode = useFleetUi((s) => s.openNode);
+  const podView = useFleetUi((s) => s.podView);
   const n = useFleetValue(
     fleet,
     [`obj:nodes:${name}`],
@@ -132,6 +135,8 @@ export function NodePage() {
             <h3>Pods</h3>
             <NodePods fleet={fleet} node={name} />
           </section>
+          {podView ? <PodPanel fleet={fleet} podKey={podView.key} mode={podView.mode} /> : null}
+          <NodeServiceLogs node={name} />
           <NodeEvents fleet={fleet} node={name} />
           <section className="panel wide" aria-label="Labels and taints">
             <h3>Labels and taints</h3>

@@ -192,13 +192,12 @@ export function FleetGraph(props: {
       });
     }
     // Two hidden corners: sigma fits the graph's extent to the canvas, and a small fleet must not fill it.
+    // The fleet sits in the middle of that area.
     const corner = { size: 0, color: '#0000', label: '', kind: 'anchor' as const, pool: '' };
-    g.addNode('anchor:0', { ...corner, x: 0, y: 0 });
-    g.addNode('anchor:1', {
-      ...corner,
-      x: Math.max(layout.width, MIN_EXTENT.width),
-      y: -Math.max(layout.height, MIN_EXTENT.height),
-    });
+    const padX = Math.max(0, MIN_EXTENT.width - layout.width) / 2;
+    const padY = Math.max(0, MIN_EXTENT.height - layout.height) / 2;
+    g.addNode('anchor:0', { ...corner, x: -padX, y: padY });
+    g.addNode('anchor:1', { ...corner, x: layout.width + padX, y: -(layout.height + padY) });
     for (const [name, pos] of layout.nodes) {
       const h = fleet.nodeHealth(name) ?? 'not-ready';
       g.addNode(`node:${name}`, {
