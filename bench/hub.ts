@@ -81,7 +81,7 @@ async function memoryBreakdown(adminPort: number): Promise<string> {
     const v = new RegExp(`^${name} (\\S+)$`, 'm').exec(m)?.[1];
     return v === undefined ? '   n/a' : (Number(v) / 1048576).toFixed(1).padStart(6);
   };
-  return `heap used ${get('edgefleet_hub_heap_used_bytes')} MB, heap total ${get('edgefleet_hub_heap_total_bytes')} MB, external ${get('edgefleet_hub_external_memory_bytes')} MB, array buffers ${get('edgefleet_hub_array_buffers_bytes')} MB`;
+  return `heap used ${get('nodejs_heap_size_used_bytes')} MB, heap total ${get('nodejs_heap_size_total_bytes')} MB, external ${get('nodejs_external_memory_bytes')} MB, array buffers ${get('nodejs_array_buffers_bytes')} MB`;
 }
 
 /** Where the RSS lives, from /proc/<pid>/smaps: malloc's brk heap, anonymous maps (V8 pages, large mallocs, stacks), the node binary, other files. */

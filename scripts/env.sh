@@ -44,9 +44,23 @@ if [ "$(id -u)" = 0 ]; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
   fi
+  # Debian's prometheus package enables and starts a system Prometheus (and its recommended node
+  # exporter) where systemd runs; tests start their own, so none may linger on the machine.
+  if [ -d /run/systemd/system ]; then
+    for unit in prometheus.service prometheus-node-exporter.service; do
+      if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+        echo "[setup] systemctl disable --now $unit (tests run their own Prometheus)" >&2
+        systemctl disable --now "$unit" >&2
+      fi
+    done
+  fi
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# A git worktree may share another checkout's node_modules through a symlink: npm ci would empty
+# the shared tree (it removes the link target's contents), so a linked node_modules is left alone.
+if [ -L node_modules ]; then
+  :
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[setup] npm ci" >&2
   npm ci >&2
 fi

@@ -17,6 +17,8 @@ export const TUNNEL_EGRESS_PORT = 10263;
 export const TUNNEL_ACCESS_PORT = 10264;
 /** Plain-HTTP admin endpoint (loopback only): /metrics, /v1/agents, /v1/healthz. */
 export const TUNNEL_ADMIN_PORT = 10265;
+/** The agent's plain-HTTP admin endpoint on the node (loopback only): /metrics, /v1/healthz. */
+export const TUNNEL_AGENT_ADMIN_PORT = 10266;
 
 /**
  * Agent identity: the client certificate's CN is `system:node:<nodeName>`, the same subject
@@ -81,6 +83,13 @@ export interface TunnelAgentConfig {
   backoff: { initialMs: number; maxMs: number };
   /** HTTP/2 per-stream receive window: what one stalled stream may hold in memory. */
   streamWindowBytes: number;
+  /** Loopback only (plain HTTP): /metrics, /v1/healthz. */
+  admin?: { listen: string };
+  /**
+   * Node services on loopback only (e.g. the hub's admin 10267) that the server may reach: dialled
+   * at dialAddress even when a stream names one of the node's addresses (kube-apiserver's node proxy).
+   */
+  loopbackPorts: number[];
 }
 
 export interface ConnectListenerAuth {
@@ -225,6 +234,15 @@ class Reader {
     }
     return v as number[];
   }
+  /** `admin: { listen }`, plain HTTP, so loopback only; undefined when the key is absent. */
+  loopbackAdmin(o: Obj, defaultPort: number): { listen: string } | undefined {
+    if (o.admin === undefined) return undefined;
+    const a = this.obj(o.admin, 'admin');
+    const listen = this.hostPort(a, 'listen', 'admin.listen', `127.0.0.1:${defaultPort}`);
+    if (!isLoopbackHost(splitHostPort(listen).host))
+      this.fail('admin.listen', 'must be a loopback address (plain HTTP)');
+    return { listen };
+  }
   hostPort(o: Obj, key: string, field: string, def?: string): string {
     const v = this.str(o, key, field, def);
     if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(v))
@@ -311,6 +329,7 @@ export function parseTunnelAgentConfig(raw: unknown, source: string): TunnelAgen
     servers,
     tls: r.tls(o, 'tls', 'tls'),
     allowedPorts: r.ports(o, 'allowedPorts', 'allowedPorts', []),
+    loopbackPorts: r.ports(o, 'loopbackPorts', 'loopbackPorts', []),
     dialAddress: r.str(o, 'dialAddress', 'dialAddress', '127.0.0.1'),
     extraAddresses: r.strs(o, 'extraAddresses', 'extraAddresses', []),
     timings: r.timings(o, 'timings'),
@@ -322,6 +341,8 @@ export function parseTunnelAgentConfig(raw: unknown, source: string): TunnelAgen
   };
   const serverName = r.optStr(o, 'serverName', 'serverName');
   if (serverName) cfg.serverName = serverName;
+  const admin = r.loopbackAdmin(o, TUNNEL_AGENT_ADMIN_PORT);
+  if (admin) cfg.admin = admin;
   return cfg;
 }
 
@@ -370,12 +391,7 @@ export function parseTunnelServerConfig(
     const n = r.obj(o.nodeAddresses, 'nodeAddresses');
     cfg.nodeAddresses = { kubeconfig: r.str(n, 'kubeconfig', 'nodeAddresses.kubeconfig') };
   }
-  if (o.admin !== undefined) {
-    const a = r.obj(o.admin, 'admin');
-    const listen = r.hostPort(a, 'listen', 'admin.listen', `127.0.0.1:${TUNNEL_ADMIN_PORT}`);
-    if (!isLoopbackHost(splitHostPort(listen).host))
-      r.fail('admin.listen', 'must be a loopback address (plain HTTP)');
-    cfg.admin = { listen };
-  }
+  const admin = r.loopbackAdmin(o, TUNNEL_ADMIN_PORT);
+  if (admin) cfg.admin = admin;
   return cfg;
 }

@@ -15,7 +15,7 @@ import { startHttpServer } from './http-server.ts';
 import { Informer } from './informer.ts';
 import type { CertificateSigningRequest, Node, Pod, Workload } from './kube-types.ts';
 import { LeaderElector } from './leader-election.ts';
-import { Metrics } from './metrics.ts';
+import { CONTROLLER_METRICS, Metrics } from './metrics.ts';
 import { NodePoolController } from './nodepool/controller.ts';
 import type { ControllerRunner, Log } from './runner.ts';
 import { startWebhookServer } from './webhook.ts';
@@ -53,9 +53,7 @@ export async function startController(
         log,
       })
     : undefined;
-  metrics.gaugeFn('edgefleet_leader', 'Whether this replica is the active leader', {}, () =>
-    leading ? 1 : 0,
-  );
+  metrics.registry.collect(CONTROLLER_METRICS.leader, () => (leading ? 1 : 0));
 
   const runners: ControllerRunner[] = [];
   /** Runners that do not take flags.workers. */

@@ -1,70 +1,90 @@
-/**
- * Prometheus text-format metrics, kept tiny: counters and gauges with labels, plus a duration
- * summary (sum and count), which is all the controller needs for dashboards and the benchmark.
- */
-type Labels = Record<string, string>;
+import { PROCESS_METRICS, registerProcessMetrics } from '../metrics/process.ts';
+import { type Catalog, metric, Registry } from '../metrics/registry.ts';
 
-const labelText = (l: Labels) => {
-  const parts = Object.entries(l).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-};
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-interface Family {
-  help: string;
-  type: 'counter' | 'gauge';
-  values: Map<string, number>;
-}
+/** Every metric the controller can expose (docs/metrics.md is generated from this). */
+export const CONTROLLER_METRICS = {
+  leader: metric({
+    name: 'edgefleet_controller_leader',
+    type: 'gauge',
+    help: '1 while this replica is the active leader (or runs without leader election), else 0.',
+    labels: [],
+  }),
+  reconciles: metric({
+    name: 'edgefleet_controller_reconcile_total',
+    type: 'counter',
+    help: 'Finished reconciles by controller and result (success|error).',
+    labels: ['controller', 'result'],
+  }),
+  reconcileDuration: metric({
+    name: 'edgefleet_controller_reconcile_duration_seconds',
+    type: 'histogram',
+    help: 'Time spent in one reconcile, by controller.',
+    labels: ['controller'],
+    buckets: DURATION_BUCKETS,
+  }),
+  workqueueDepth: metric({
+    name: 'edgefleet_controller_workqueue_depth',
+    type: 'gauge',
+    help: 'Keys waiting in the work queue, by controller.',
+    labels: ['controller'],
+  }),
+  rolloutHeld: metric({
+    name: 'edgefleet_controller_yurtappset_rollout_held',
+    type: 'gauge',
+    help: 'YurtAppSets whose rollout is held (1 each), by reason: paused (the pause annotation) or failing (stopped at a pool that does not become available).',
+    labels: ['namespace', 'yurtappset', 'reason'],
+  }),
+  webhookKeptReady: metric({
+    name: 'edgefleet_controller_webhook_endpoints_kept_ready_total',
+    type: 'counter',
+    help: 'Admissions that kept endpoints of autonomous cut-off nodes ready, by resource.',
+    labels: ['resource'],
+  }),
+  webhookErrors: metric({
+    name: 'edgefleet_controller_webhook_errors_total',
+    type: 'counter',
+    help: 'Admissions answered unchanged after an error.',
+    labels: [],
+  }),
+  webhookDuration: metric({
+    name: 'edgefleet_controller_webhook_duration_seconds',
+    type: 'histogram',
+    help: 'Time spent answering one admission review, by resource.',
+    labels: ['resource'],
+    buckets: DURATION_BUCKETS,
+  }),
+  csrApproved: metric({
+    name: 'edgefleet_controller_csrapprover_approved_total',
+    type: 'counter',
+    help: 'kubelet-serving CSRs approved.',
+    labels: [],
+  }),
+  csrRefused: metric({
+    name: 'edgefleet_controller_csrapprover_refused_total',
+    type: 'counter',
+    help: 'kubelet-serving CSRs left pending or denied, by the rule they broke.',
+    labels: ['rule', 'decision'],
+  }),
+} as const satisfies Catalog;
 
+/** The controller's registry, shared by its reconcilers, webhook and CSR approver. */
 export class Metrics {
-  private readonly families = new Map<string, Family>();
-  private readonly gauges = new Map<string, () => number>();
+  readonly registry = new Registry(CONTROLLER_METRICS, PROCESS_METRICS);
+  readonly reconciles = this.registry.counter(CONTROLLER_METRICS.reconciles);
+  readonly reconcileDuration = this.registry.histogram(CONTROLLER_METRICS.reconcileDuration);
+  readonly webhookKeptReady = this.registry.counter(CONTROLLER_METRICS.webhookKeptReady);
+  readonly webhookErrors = this.registry.counter(CONTROLLER_METRICS.webhookErrors);
+  readonly webhookDuration = this.registry.histogram(CONTROLLER_METRICS.webhookDuration);
+  readonly csrApproved = this.registry.counter(CONTROLLER_METRICS.csrApproved);
+  readonly csrRefused = this.registry.counter(CONTROLLER_METRICS.csrRefused);
 
-  private family(name: string, help: string, type: Family['type']): Family {
-    let f = this.families.get(name);
-    if (!f) {
-      f = { help, type, values: new Map() };
-      this.families.set(name, f);
-    }
-    return f;
+  constructor() {
+    registerProcessMetrics(this.registry);
   }
 
-  inc(name: string, help: string, labels: Labels = {}, by = 1): void {
-    const f = this.family(name, help, 'counter');
-    const k = labelText(labels);
-    f.values.set(k, (f.values.get(k) ?? 0) + by);
-  }
-
-  set(name: string, help: string, labels: Labels, value: number): void {
-    this.family(name, help, 'gauge').values.set(labelText(labels), value);
-  }
-
-  /** A gauge read when scraped (queue depth, leadership). */
-  gaugeFn(name: string, help: string, labels: Labels, fn: () => number): void {
-    this.family(name, help, 'gauge');
-    this.gauges.set(`${name}${labelText(labels)}`, fn);
-  }
-
-  observeSeconds(name: string, help: string, labels: Labels, seconds: number): void {
-    this.inc(`${name}_sum`, help, labels, seconds);
-    this.inc(`${name}_count`, help, labels);
-  }
-
-  render(): string {
-    const out: string[] = [];
-    for (const [name, f] of this.families) {
-      out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
-      for (const [l, v] of f.values) out.push(`${name}${l} ${v}`);
-      for (const [series, fn] of this.gauges)
-        if (series === name || series.startsWith(`${name}{`)) out.push(`${series} ${fn()}`);
-    }
-    const mem = process.memoryUsage();
-    const cpu = process.cpuUsage();
-    out.push(
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${mem.rss}`,
-      '# TYPE process_cpu_seconds_total counter',
-      `process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`,
-    );
-    return `${out.join('\n')}\n`;
+  render(): Promise<string> {
+    return this.registry.render();
   }
 }

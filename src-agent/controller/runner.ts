@@ -3,7 +3,7 @@
  * which reads desired and actual state itself. Errors requeue the key with exponential backoff;
  * a result may ask for a timed re-check (e.g. while waiting for a rollout).
  */
-import type { Metrics } from './metrics.ts';
+import { CONTROLLER_METRICS, type Metrics } from './metrics.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface ReconcileResult {
@@ -40,12 +40,9 @@ export class ControllerRunner {
     this.metrics = metrics;
     this.log = log;
     this.queue = new WorkQueue();
-    metrics.gaugeFn(
-      'edgefleet_workqueue_depth',
-      'Keys waiting in the work queue',
-      { controller: name },
-      () => this.queue.length,
-    );
+    metrics.registry.collect(CONTROLLER_METRICS.workqueueDepth, () => [
+      [{ controller: name }, this.queue.length],
+    ]);
   }
 
   /** How many reconciles of `key` have finished (successful or not) since start. */
@@ -89,13 +86,8 @@ export class ControllerRunner {
         this.counts.set(key, this.reconciles(key) + 1);
         this.queue.done(key);
         const labels = { controller: this.name, result: outcome };
-        this.metrics.inc('edgefleet_reconcile_total', 'Reconciles by controller and result', labels);
-        this.metrics.observeSeconds(
-          'edgefleet_reconcile_duration_seconds',
-          'Time spent in reconcile',
-          { controller: this.name },
-          (performance.now() - start) / 1000,
-        );
+        this.metrics.reconciles.inc(labels);
+        this.metrics.reconcileDuration.observe({ controller: this.name }, (performance.now() - start) / 1000);
       }
     }
   }

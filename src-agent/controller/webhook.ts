@@ -107,11 +107,7 @@ export async function startWebhookServer(opts: WebhookOptions): Promise<https.Se
         : await planEndpoints(req.object as Endpoints, lookups);
     const resource = path === WEBHOOK_PATH_ENDPOINTSLICE ? 'endpointslices' : 'endpoints';
     if (ops.length > 0) {
-      metrics.inc(
-        'edgefleet_webhook_endpoints_kept_ready_total',
-        'Admissions that kept endpoints of autonomous cut-off nodes ready',
-        { resource },
-      );
+      metrics.webhookKeptReady.inc({ resource });
     }
     return admissionResponse(req.uid, ops);
   }
@@ -150,14 +146,12 @@ export async function startWebhookServer(opts: WebhookOptions): Promise<https.Se
         .catch((e: unknown) => {
           // Allow unchanged: the endpoint controllers' own view stands, the cluster keeps working.
           log.error(`webhook ${path}: ${(e as Error).message}; allowing unchanged`);
-          metrics.inc('edgefleet_webhook_errors_total', 'Admissions answered unchanged after an error', {});
+          metrics.webhookErrors.inc();
           return admissionResponse(body.request?.uid ?? '', []);
         })
         .then((out) => {
-          metrics.observeSeconds(
-            'edgefleet_webhook_duration_seconds',
-            'Time spent answering admission reviews',
-            { path },
+          metrics.webhookDuration.observe(
+            { resource: path === WEBHOOK_PATH_ENDPOINTSLICE ? 'endpointslices' : 'endpoints' },
             (performance.now() - start) / 1000,
           );
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));

@@ -58,11 +58,6 @@ export class CertManager {
     return { ca, cert, key };
   }
 
-  /** Seconds until the client certificate expires (metric; negative once expired). */
-  secondsLeft(): number {
-    return (this.notAfter - Date.now()) / 1000;
-  }
-
   private async fingerprint(): Promise<string> {
     const s = await Promise.all(
       [this.tls.caFile, this.tls.certFile, this.tls.keyFile].map((p) => stat(p).catch(() => undefined)),

@@ -19,7 +19,7 @@ import { Journal } from './journal.ts';
 import { sendJson, sendStatus } from './k8s-status.ts';
 import { LinkCheck } from './link-check.ts';
 import { type Logger, stderrLogger } from './log.ts';
-import { HubMetrics } from './metrics.ts';
+import { HUB_METRICS, HubMetrics } from './metrics.ts';
 import { OfflineServer, offlineNeedsBody } from './offline.ts';
 import { registerOfflineMetrics } from './offline-metrics.ts';
 import { ApiProxy, refuseUpgrade } from './proxy.ts';
@@ -420,122 +420,30 @@ export class Hub {
   }
 
   private registerGauges(): void {
-    const m = this.metrics;
-    m.gauge(
-      'edgefleet_hub_master_service_served',
-      "1 while the secure proxy serves the master-service address and kubelet's default/kubernetes points there, else 0.",
-      () => (this.masterServiceServed() ? 1 : 0),
-    );
-    m.gauge('edgefleet_hub_cloud_healthy', '1 while the node Lease renews, else 0.', () =>
-      this.health.isHealthy() ? 1 : 0,
-    );
-    m.gauge(
-      'edgefleet_hub_offline_seconds_total',
-      'Seconds the cloud has been unreachable since start.',
-      () => this.health.offlineSeconds(),
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_uplink_received_bytes_total',
-      'Bytes received from the API servers.',
-      () => this.upstream.bytesIn,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_uplink_sent_bytes_total',
-      'Bytes sent to the API servers.',
-      () => this.upstream.bytesOut,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_upstream_watches_total',
-      'Watches opened to the API servers (identical local watches share one).',
-      () => this.proxy.upstreamWatches,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_shared_watch_joins_total',
-      'Local watches served by joining an upstream watch another client opened.',
-      () => this.proxy.sharedJoins,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_cache_hits_total',
-      'Reads answered from the disk cache.',
-      () => this.cache.hits,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_cache_misses_total',
-      'Cache reads that found nothing.',
-      () => this.cache.misses,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_cache_quarantined_files_total',
-      'Corrupt cache files moved aside.',
-      () => this.storage.quarantined,
-      'counter',
-    );
-    m.gauge('edgefleet_hub_cache_writable', '1 while the cache accepts writes; 0 after ENOSPC/EROFS.', () =>
-      this.storage.status.writable ? 1 : 0,
-    );
-    m.gauge(
-      'edgefleet_hub_cache_responses_not_cached_total',
-      'LIST/WATCH responses proxied without being cached (cache disk failing, stalled or too slow).',
-      () => this.cache.responsesNotCached,
-      'counter',
-    );
-    m.gauge('edgefleet_hub_cache_bytes', 'Bytes of cache files on disk.', () => this.storage.bytes());
-    m.gauge('edgefleet_hub_disk_free_bytes', 'Free bytes on the cache filesystem.', () =>
-      this.storage.diskFreeBytes(),
-    );
-    m.gauge('edgefleet_hub_journal_entries', 'Offline writes waiting for replay.', () => this.journal.size);
-    m.gauge(
-      'edgefleet_hub_journal_dropped_total',
-      'Offline writes dropped because the journal was full.',
-      () => this.journal.dropped,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_lease_renewals_total',
-      'Successful node Lease renewals.',
-      () => this.health.renewals,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_link_checks_total',
-      'Link checks (/livez) sent because a proxied request got no answer in time (a cut is told from a slow answer).',
-      () => this.linkCheck.checks,
-      'counter',
-    );
-    m.gauge(
-      'edgefleet_hub_lease_failures_total',
-      'Failed node Lease renewals.',
-      () => this.health.failures,
-      'counter',
-    );
-    // Where the memory is (V8 heap vs buffers outside it), so RSS growth can be told apart from leaks.
-    m.gauge('edgefleet_hub_resident_memory_bytes', 'Resident set size of the hub process.', () =>
-      process.memoryUsage.rss(),
-    );
-    m.gauge('edgefleet_hub_heap_used_bytes', 'V8 heap in use.', () => process.memoryUsage().heapUsed);
-    m.gauge('edgefleet_hub_heap_total_bytes', 'V8 heap reserved.', () => process.memoryUsage().heapTotal);
-    m.gauge(
-      'edgefleet_hub_external_memory_bytes',
-      'Memory of C++ objects bound to JS (buffers included).',
-      () => process.memoryUsage().external,
-    );
-    m.gauge(
-      'edgefleet_hub_array_buffers_bytes',
-      'Memory of ArrayBuffers and Buffers.',
-      () => process.memoryUsage().arrayBuffers,
-    );
-    m.gauge(
-      'edgefleet_hub_client_cert_expiry_seconds',
-      'Seconds until the node client certificate expires.',
-      () => this.certs.secondsLeft(),
-    );
+    const r = this.metrics.registry;
+    const m = HUB_METRICS;
+    r.collect(m.cloudHealthy, () => (this.health.isHealthy() ? 1 : 0));
+    r.collect(m.offlineSeconds, () => this.health.offlineSeconds());
+    r.collect(m.leaseRenewals, () => this.health.renewals);
+    r.collect(m.leaseFailures, () => this.health.failures);
+    r.collect(m.linkChecks, () => this.linkCheck.checks);
+    r.collect(m.uplinkReceived, () => this.upstream.bytesIn);
+    r.collect(m.uplinkSent, () => this.upstream.bytesOut);
+    r.collect(m.upstreamWatches, () => this.proxy.upstreamWatches);
+    r.collect(m.sharedWatchJoins, () => this.proxy.sharedJoins);
+    r.collect(m.cacheHits, () => this.cache.hits);
+    r.collect(m.cacheMisses, () => this.cache.misses);
+    r.collect(m.cacheQuarantined, () => this.storage.quarantined);
+    r.collect(m.cacheNotCached, () => this.cache.responsesNotCached);
+    r.collect(m.cacheWritable, () => (this.storage.status.writable ? 1 : 0));
+    r.collect(m.cacheBytes, () => this.storage.bytes());
+    r.collect(m.diskFree, () => this.storage.diskFreeBytes());
+    r.collect(m.diskSize, () => this.storage.diskSizeBytes());
+    r.collect(m.journalEntries, () => this.journal.size);
+    r.collect(m.journalCapacity, () => this.config.journalMaxEntries);
+    r.collect(m.journalDropped, () => this.journal.dropped);
+    r.collect(m.masterServiceServed, () => (this.masterServiceServed() ? 1 : 0));
+    r.collect(m.clientCertExpiry, () => this.certs.notAfter / 1000);
   }
 
   /** Where the hub keeps its own copy of the node Lease (hub state, not a client's cache). */
@@ -688,9 +596,12 @@ export class Hub {
     started: number,
   ): void {
     const resource = info.isResource ? info.resource.resource : 'nonresource';
-    this.metrics.requests.inc({ component, verb: info.verb, resource, code: String(code) });
-    this.metrics.latency.observe(
-      { verb: info.verb, served_by: servedBy },
+    this.metrics.request(
+      component,
+      info.verb,
+      resource,
+      code,
+      servedBy,
       (performance.now() - started) / 1000,
     );
   }

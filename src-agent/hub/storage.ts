@@ -443,6 +443,11 @@ export class Storage {
     return s.bavail * s.bsize;
   }
 
+  async diskSizeBytes(): Promise<number> {
+    const s = await fsp.statfs(this.root);
+    return s.blocks * s.bsize;
+  }
+
   private seal(rel: string, plain: Buffer): Buffer {
     const iv = randomBytes(IV_BYTES);
     const c = createCipheriv('aes-256-gcm', this.key, iv);

@@ -1,32 +1,34 @@
 import http from 'node:http';
-import { splitHostPort, type TunnelServerStatus } from '../api/tunnel-config.ts';
+import { splitHostPort } from '../api/tunnel-config.ts';
+import type { Registry } from '../metrics/registry.ts';
 import type { Logger } from './log.ts';
-import { renderMetrics } from './metrics.ts';
-import type { TunnelServer } from './server.ts';
 
-/** Loopback-only plain HTTP: /metrics, /v1/agents (TunnelServerStatus), /v1/healthz. */
+/**
+ * Loopback-only plain HTTP of a tunnel role: /metrics, /v1/healthz, and JSON status documents
+ * (the server's /v1/agents as TunnelServerStatus).
+ */
 export class AdminEndpoint {
   private readonly server: http.Server;
 
-  constructor(tunnel: TunnelServer) {
+  constructor(metrics: Registry, status: Readonly<Record<string, () => unknown>> = {}) {
+    const paths = ['/metrics', ...Object.keys(status), '/v1/healthz'].join(', ');
     this.server = http.createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const doc = status[path];
       if (req.method !== 'GET') {
         res.writeHead(405, { 'content-type': 'text/plain' }).end('GET only\n');
       } else if (path === '/metrics') {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(renderMetrics(tunnel));
-      } else if (path === '/v1/agents') {
-        const status: TunnelServerStatus = {
-          serverId: tunnel.serverId,
-          agents: tunnel.registry.all().map((e) => tunnel.registry.status(e)),
-        };
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status));
+        metrics.render().then(
+          (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
+          (err: Error) =>
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+        );
+      } else if (doc) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc()));
       } else if (path === '/v1/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       } else {
-        res
-          .writeHead(404, { 'content-type': 'text/plain' })
-          .end('not found: try /metrics, /v1/agents, /v1/healthz\n');
+        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try ${paths}\n`);
       }
     });
   }

@@ -60,6 +60,11 @@ export class TunnelAgent {
     await Promise.all(this.links.map((l) => l.stop()));
   }
 
+  /** Per server replica: connection state and counters (the agent's metrics). */
+  linkStats(): LinkStats[] {
+    return this.links.map((l) => l.snapshot());
+  }
+
   /** @internal used by ServerLink */
   get internals() {
     return {
@@ -72,8 +77,32 @@ export class TunnelAgent {
   }
 }
 
+export interface LinkStats {
+  server: string;
+  connected: boolean;
+  connections: number;
+  connectFailures: number;
+  streamsOpen: number;
+  streams: number;
+  streamsRefused: number;
+  dialFailures: number;
+  bytesReceived: number;
+  bytesSent: number;
+}
+
 class ServerLink {
   private readonly server: string;
+  private readonly stats: Omit<LinkStats, 'server' | 'connected'> = {
+    connections: 0,
+    connectFailures: 0,
+    streamsOpen: 0,
+    streams: 0,
+    streamsRefused: 0,
+    dialFailures: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+  };
+  private registered = false;
   private readonly agent: TunnelAgent;
   private readonly backoff: Backoff;
   private stopped = false;
@@ -121,6 +150,18 @@ class ServerLink {
     await this.done;
   }
 
+  snapshot(): LinkStats {
+    const live = this.socket;
+    return {
+      server: this.server,
+      connected: this.registered,
+      ...this.stats,
+      // Closed connections are folded into the totals on close; the live one is read as it goes.
+      bytesReceived: this.stats.bytesReceived + (live?.bytesRead ?? 0),
+      bytesSent: this.stats.bytesSent + (live?.bytesWritten ?? 0),
+    };
+  }
+
   /** One connection's life: resolves when it is over, whatever the reason (already logged). */
   private connectOnce(): Promise<void> {
     const { cfg, material, log } = this.agent.internals;
@@ -157,6 +198,10 @@ class ServerLink {
       socket.on('close', () => {
         clearTimeout(deadline);
         this.socket = null;
+        this.registered = false;
+        this.stats.bytesReceived += socket.bytesRead;
+        this.stats.bytesSent += socket.bytesWritten;
+        if (!registered) this.stats.connectFailures++;
         const reason = refusal ?? endReason;
         if (registered) log.warn('tunnel lost', { server: this.server, reason });
         else log.error('could not connect to tunnel server', { server: this.server, reason });
@@ -205,6 +250,8 @@ class ServerLink {
             stream.respond({ ':status': 204 }, { endStream: true });
             if (!registered) {
               registered = true;
+              this.registered = true;
+              this.stats.connections++;
               clearTimeout(deadline);
               this.backoff.reset();
               log.info('connected to tunnel server', { server: this.server, node: cfg.nodeName });
@@ -243,13 +290,16 @@ class ServerLink {
     }
     const target = headers[':authority'];
     const decision = policy.decide(target);
+    this.stats.streams++;
     if (!decision.ok) {
+      this.stats.streamsRefused++;
       log.warn('refused stream', { server: this.server, target, reason: decision.reason });
       stream.respond({ ':status': 403, [REASON_HEADER]: decision.reason }, { endStream: true });
       return;
     }
     const sock = net.connect({ host: decision.dialHost, port: decision.port });
     sock.setNoDelay(true);
+    this.stats.streamsOpen++;
     let connected = false;
     const dialTimer = setTimeout(
       () => sock.destroy(new Error(`no answer within ${DIAL_TIMEOUT_MS} ms`)),
@@ -268,6 +318,7 @@ class ServerLink {
     });
     sock.on('error', (err) => {
       clearTimeout(dialTimer);
+      if (!connected) this.stats.dialFailures++;
       if (!connected && !stream.destroyed) {
         const reason = `dial ${decision.dialHost}:${decision.port} on node failed: ${errorText(err)}`;
         log.warn('stream dial failed', { server: this.server, target, reason });
@@ -276,6 +327,9 @@ class ServerLink {
     });
     sock.on('close', (hadError) => {
       if (hadError && connected && !stream.destroyed) stream.close(NGHTTP2_CANCEL);
+    });
+    sock.once('close', () => {
+      this.stats.streamsOpen--;
     });
     stream.on('close', () => {
       // Normal ends were already passed on by pipe (FIN both ways); this covers resets and a lost tunnel.

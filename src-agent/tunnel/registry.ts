@@ -20,6 +20,9 @@ export interface AgentEntry {
   lastPingRttMs: number | null;
 }
 
+/** Disconnected nodes remembered for the connected gauge (a fleet's worth). */
+const MAX_REMEMBERED_DISCONNECTED = 10_000;
+
 /**
  * Connected agents by node name and by the addresses they reported. Newest connection of a
  * node wins: after a half-open link the server may still hold the dead one.
@@ -30,6 +33,11 @@ export class AgentRegistry {
   private readonly log: Logger;
   /** Connections that ended, for the metrics counter. */
   disconnects = 0;
+  /**
+   * Nodes whose agent was connected and is not now, with when it left (ms), so "disconnected" is a
+   * series (0) an alert can see and not a series that vanished. Bounded: the oldest are forgotten.
+   */
+  readonly disconnected = new Map<string, number>();
 
   constructor(log: Logger) {
     this.log = log;
@@ -40,6 +48,7 @@ export class AgentRegistry {
     const old = this.byNode.get(entry.node);
     if (old) this.dropAddresses(old);
     this.byNode.set(entry.node, entry);
+    this.disconnected.delete(entry.node);
     for (const a of entry.addresses) {
       const holder = this.byAddress.get(a);
       if (holder && holder !== entry.node) {
@@ -62,6 +71,11 @@ export class AgentRegistry {
     this.byNode.delete(entry.node);
     this.dropAddresses(entry);
     this.disconnects++;
+    this.disconnected.set(entry.node, Date.now());
+    if (this.disconnected.size > MAX_REMEMBERED_DISCONNECTED) {
+      const oldest = this.disconnected.keys().next().value;
+      if (oldest !== undefined) this.disconnected.delete(oldest);
+    }
   }
 
   /** Looks an agent up by node name or by one of its node's addresses. */

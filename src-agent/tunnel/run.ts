@@ -1,11 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { parseTunnelAgentConfig, parseTunnelServerConfig, type TlsFiles } from '../api/tunnel-config.ts';
+import {
+  parseTunnelAgentConfig,
+  parseTunnelServerConfig,
+  type TlsFiles,
+  type TunnelServerStatus,
+} from '../api/tunnel-config.ts';
 import { configFlag } from '../config-flag.ts';
 import { AdminEndpoint } from './admin.ts';
 import { type TlsMaterial, TunnelAgent } from './agent.ts';
 import { ConnectDoor } from './connect-door.ts';
 import { createLogger, errorText } from './log.ts';
+import { tunnelAgentRegistry, tunnelServerRegistry } from './metrics.ts';
 import { TunnelServer } from './server.ts';
 
 const DEFAULT_AGENT_CONFIG = '/etc/edgefleet/tunnel-agent.yaml';
@@ -65,9 +71,12 @@ export async function runAgent(argv: string[]): Promise<void> {
     allowedPorts: [...agent.policy.ports].join(','),
   });
   agent.start();
+  const admin = cfg.admin ? new AdminEndpoint(tunnelAgentRegistry(agent)) : undefined;
+  if (admin && cfg.admin) await admin.listen(cfg.admin.listen, log);
   const sig = await untilSignal();
   log.info('tunnel agent stopping', { signal: sig });
   await agent.stop();
+  await admin?.close();
 }
 
 export async function runServer(argv: string[]): Promise<void> {
@@ -109,7 +118,12 @@ export async function runServer(argv: string[]): Promise<void> {
     closers.push(() => door.close());
   }
   if (cfg.admin) {
-    const admin = new AdminEndpoint(server);
+    const admin = new AdminEndpoint(tunnelServerRegistry(server), {
+      '/v1/agents': (): TunnelServerStatus => ({
+        serverId: server.serverId,
+        agents: server.registry.all().map((e) => server.registry.status(e)),
+      }),
+    });
     await admin.listen(cfg.admin.listen, log);
     closers.push(() => admin.close());
   }

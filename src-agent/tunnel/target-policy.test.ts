@@ -17,6 +17,21 @@ describe('TargetPolicy (the agent never becomes an open proxy)', () => {
     expect(policy.decide('10.0.0.9:8443')).toEqual({ ok: true, dialHost: '10.0.0.9', port: 8443 });
   });
 
+  it('dials a loopback-only port at the dial address whichever own address is named, never another host', () => {
+    const p = new TargetPolicy({
+      nodeName: 'edge-a',
+      allowedPorts: [],
+      loopbackPorts: [10267],
+      dialAddress: '127.0.0.1',
+      extraAddresses: [],
+      localAddresses: () => ['127.0.0.1', '192.168.7.20'],
+    });
+    expect(p.decide('192.168.7.20:10267')).toEqual({ ok: true, dialHost: '127.0.0.1', port: 10267 });
+    expect(p.decide('edge-a:10267')).toEqual({ ok: true, dialHost: '127.0.0.1', port: 10267 });
+    expect(p.decide('192.168.7.20:10250')).toEqual({ ok: true, dialHost: '192.168.7.20', port: 10250 });
+    expect(p.decide('192.168.7.21:10267').ok).toBe(false);
+  });
+
   it('refuses other ports with the allow-list and the fix in the reason', () => {
     const d = policy.decide('edge-a:6443');
     expect(d.ok).toBe(false);

@@ -14,6 +14,12 @@ export interface TargetPolicyOptions {
   allowedPorts: readonly number[];
   dialAddress: string;
   extraAddresses: readonly string[];
+  /**
+   * Ports whose service listens on the node's loopback only (the hub's and agent's admin/metrics):
+   * allowed, and dialled at dialAddress whichever of the node's own addresses the server named —
+   * kube-apiserver's node proxy names the node's InternalIP.
+   */
+  loopbackPorts?: readonly number[];
   /** Injected in tests; defaults to this machine's interface addresses. */
   localAddresses?: () => string[];
 }
@@ -28,11 +34,13 @@ export function interfaceAddresses(): string[] {
 
 export class TargetPolicy {
   readonly ports: ReadonlySet<number>;
+  private readonly loopbackPorts: ReadonlySet<number>;
   private readonly opts: TargetPolicyOptions;
 
   constructor(opts: TargetPolicyOptions) {
     this.opts = opts;
-    this.ports = new Set([...TUNNEL_DEFAULT_ALLOWED_PORTS, ...opts.allowedPorts]);
+    this.loopbackPorts = new Set(opts.loopbackPorts ?? []);
+    this.ports = new Set([...TUNNEL_DEFAULT_ALLOWED_PORTS, ...opts.allowedPorts, ...this.loopbackPorts]);
   }
 
   /** Addresses that mean "this node", excluding loopback (used for routing on the server). */
@@ -56,7 +64,8 @@ export class TargetPolicy {
     if (host === this.opts.nodeName || host === 'localhost' || isLoopback(host)) {
       return { ok: true, dialHost: this.opts.dialAddress, port };
     }
-    if (isIP(host) && this.routableAddresses().includes(host)) return { ok: true, dialHost: host, port };
+    if (isIP(host) && this.routableAddresses().includes(host))
+      return { ok: true, dialHost: this.loopbackPorts.has(port) ? this.opts.dialAddress : host, port };
     return {
       ok: false,
       reason: `${host} is not node ${this.opts.nodeName} (its addresses: ${this.routableAddresses().join(', ') || 'none'}); the tunnel only dials its own node`,

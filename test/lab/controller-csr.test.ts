@@ -195,7 +195,7 @@ describe('csrapprover: kubelet-serving CSRs of nodes, approved by rule', () => {
       (await eventsOf(csrName)).find((e) => e.reason === 'ServingCsrApproved'),
     );
     expect(approved.type).toBe('Normal');
-    expect(await metrics()).toMatch(/^edgefleet_csrapprover_approved_total [1-9]/m);
+    expect(await metrics()).toMatch(/^edgefleet_controller_csrapprover_approved_total [1-9]/m);
   });
 
   test("(b) a node asking for another node's CN is Denied, with an event naming the rule", async () => {
@@ -233,7 +233,7 @@ describe('csrapprover: kubelet-serving CSRs of nodes, approved by rule', () => {
     expect(ev.reason).toBe('ServingCsrDenied');
     expect((await csrOf(name)).status?.certificate).toBeUndefined();
     expect(await metrics()).toMatch(
-      /edgefleet_csrapprover_refused_total\{rule="cn-other-node",decision="denied"\} 1/,
+      /edgefleet_controller_csrapprover_refused_total\{rule="cn-other-node",decision="denied"\} 1/,
     );
   });
 

@@ -189,8 +189,8 @@ describe('controller Deployment from the manifest, on a real kubelet node', () =
     if (!first || !second) throw new Error('unreachable: two pods expected');
     const leader = await until('a replica to hold the Lease', 60_000, async () => leaderPod([first, second]));
     const standby = leader === first ? second : first;
-    expect(await metricsOf(leader)).toMatch(/^edgefleet_leader 1$/m);
-    expect(await metricsOf(standby)).toMatch(/^edgefleet_leader 0$/m);
+    expect(await metricsOf(leader)).toMatch(/^edgefleet_controller_leader 1$/m);
+    expect(await metricsOf(standby)).toMatch(/^edgefleet_controller_leader 0$/m);
 
     // Every replica serves the webhook with the Secret's certificate, valid for the Service's name.
     for (const pod of [leader, standby]) {
@@ -259,7 +259,9 @@ describe('controller Deployment from the manifest, on a real kubelet node', () =
     expect(await oldLeaderLog).toMatch(/is the leader/);
     await until(`${newLeader.metadata.name} to report leadership`, 10_000, async () => {
       const p = (await controllerPods()).find((x) => x.metadata.name === newLeader.metadata.name);
-      return p?.status.podIP && /^edgefleet_leader 1$/m.test(await metricsOf(p)) ? true : undefined;
+      return p?.status.podIP && /^edgefleet_controller_leader 1$/m.test(await metricsOf(p))
+        ? true
+        : undefined;
     });
 
     // The new leader reconciles a new pool, and moves the node out of the old one.

@@ -410,8 +410,12 @@ describe('controller as its manifest ServiceAccount, with the endpoints webhook'
         await sleep(2_000);
       }
       const m = await metricsOf('controller-a');
-      expect(m).toMatch(/edgefleet_webhook_endpoints_kept_ready_total\{resource="endpointslices"\} [1-9]/);
-      expect(m).toMatch(/edgefleet_webhook_endpoints_kept_ready_total\{resource="endpoints"\} [1-9]/);
+      expect(m).toMatch(
+        /edgefleet_controller_webhook_endpoints_kept_ready_total\{resource="endpointslices"\} [1-9]/,
+      );
+      expect(m).toMatch(
+        /edgefleet_controller_webhook_endpoints_kept_ready_total\{resource="endpoints"\} [1-9]/,
+      );
     } finally {
       await kwok.resumeHeartbeat(autoNode);
       await kwok.resumeHeartbeat(plainNode);
@@ -471,7 +475,7 @@ describe('controller as its manifest ServiceAccount, with the endpoints webhook'
     const m = await metricsOf('controller-a');
     for (const name of ['nodepool', 'yurtappset', 'autonomy'])
       expect(m).toMatch(
-        new RegExp(`edgefleet_reconcile_total\\{controller="${name}",result="success"\\} [1-9]`),
+        new RegExp(`edgefleet_controller_reconcile_total\\{controller="${name}",result="success"\\} [1-9]`),
       );
     await startController('controller-b', false);
     await sleep(3_000);
@@ -498,7 +502,7 @@ describe('controller as its manifest ServiceAccount, with the endpoints webhook'
       const p = await getJson<{ status?: { nodes?: string[] } }>(['get', 'np', 'after-failover']);
       return p.status?.nodes?.join() === nodes[3] ? true : undefined;
     });
-    expect(await metricsOf('controller-b')).toMatch(/^edgefleet_leader 1$/m);
+    expect(await metricsOf('controller-b')).toMatch(/^edgefleet_controller_leader 1$/m);
   });
 
   test('no request of either replica was forbidden or unauthorized', async () => {

@@ -682,8 +682,10 @@ spec:
     });
     const b = controllers.get('controller-b') as { metricsPort: number };
     const metrics = await (await fetch(`http://127.0.0.1:${b.metricsPort}/metrics`)).text();
-    expect(metrics).toMatch(/^edgefleet_leader 1$/m);
-    expect(metrics).toMatch(/edgefleet_reconcile_total\{controller="nodepool",result="success"\} [1-9]/);
+    expect(metrics).toMatch(/^edgefleet_controller_leader 1$/m);
+    expect(metrics).toMatch(
+      /edgefleet_controller_reconcile_total\{controller="nodepool",result="success"\} [1-9]/,
+    );
     expect((await fetch(`http://127.0.0.1:${b.metricsPort}/healthz`)).status).toBe(200);
   });
 });

@@ -23,7 +23,7 @@ import type { DrainEvent } from '../../src-main/ipc/fleet-types.ts';
 import { SettingsStore } from '../../src-main/settings/store.ts';
 import { Vault } from '../../src-main/vault/vault.ts';
 import { LAB_EVICTION_TOLERATION_SECONDS } from './cluster.ts';
-import { installCrds, startControllerProcess, until } from './controller-support.ts';
+import { type ControllerProcess, installCrds, startControllerProcess, until } from './controller-support.ts';
 import { KWOK_POD_PLACEMENT } from './kwok.ts';
 import { Lab } from './lab.ts';
 import { kubeconfigYaml } from './pki.ts';
@@ -34,6 +34,7 @@ let fleet: FleetService | undefined;
 let sources: ClusterSources | undefined;
 const drainEvents: DrainEvent[] = [];
 let adminId = '';
+let controller: ControllerProcess | undefined;
 
 const kubectl = (args: string[], input?: string) =>
   (lab as Lab).cluster.kubectl(args, input === undefined ? {} : { input });
@@ -121,7 +122,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ef-fleet-ops-'));
   lab = await Lab.start({ kwokNodes: 5 });
   await installCrds(lab.cluster);
-  await startControllerProcess(lab.cluster, 'edgefleet-controller', lab.cluster.kubeconfigPath, [
+  controller = await startControllerProcess(lab.cluster, 'edgefleet-controller', lab.cluster.kubeconfigPath, [
     '--resync=30',
   ]);
   await until('the controller to hold its lease', 60_000, async () =>
@@ -647,6 +648,12 @@ describe('YurtAppSets', () => {
     expect((await deploymentsOf('shop'))[0]?.spec.template.spec.containers[0]?.image).toBe(
       'registry.invalid/shop:2',
     );
+    // What the EdgeFleetRolloutPaused alert reads (resources/monitoring).
+    const heldSeries =
+      /^edgefleet_controller_yurtappset_rollout_held\{namespace="default",yurtappset="shop",reason="paused"\} 1$/m;
+    const controllerMetrics = async () =>
+      (await fetch(`http://127.0.0.1:${controller?.metricsPort}/metrics`)).text();
+    expect(await controllerMetrics()).toMatch(heldSeries);
     await must('fleet:yurtappsets:setPaused', {
       clusterId: adminId,
       namespace: 'default',
@@ -654,6 +661,9 @@ describe('YurtAppSets', () => {
       paused: false,
     });
     expect((await yasNow()).metadata.annotations?.['apps.edgefleet.io/rollout-paused']).toBeUndefined();
+    await until('the held-rollout series to go once resumed', 60_000, async () =>
+      heldSeries.test(await controllerMetrics()) ? undefined : true,
+    );
     await until('the held image to reach pool south after resume', 60_000, async () =>
       (await deploymentsOf('shop'))[0]?.spec.template.spec.containers[0]?.image === 'registry.invalid/shop:3'
         ? true

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { KubeletNode, nodeClientCertRequest } from './kubelet.ts';
 import type { Lab } from './lab.ts';
+import { parseMetricsText } from './metrics-support.ts';
 import type { HostLink } from './net.ts';
 import { until } from './until.ts';
 
@@ -107,14 +108,7 @@ export async function waitForHubOn(node: KubeletNode): Promise<void> {
 
 /** The hub's metrics (this hub process only: counters restart with it), read on the node's loopback. */
 export async function hubMetricsOn(node: KubeletNode): Promise<Map<string, number>> {
-  const text = await node.inside('curl', ['-sS', '--max-time', '5', `${HUB_ADMIN}/metrics`]);
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
+  return parseMetricsText(await node.inside('curl', ['-sS', '--max-time', '5', `${HUB_ADMIN}/metrics`]));
 }
 
 /** Restores the node's link, stops the node, then the lab; every step runs and all failures are reported. */

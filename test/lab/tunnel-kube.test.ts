@@ -6,37 +6,35 @@
  * Two server replicas run; every agent connects to both.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRules } from '../../scripts/monitoring-rules.ts';
 import { openTunnelStream, TunnelConnectError } from '../../src-agent/api/tunnel-client.ts';
 import type { TunnelServerStatus } from '../../src-agent/api/tunnel-config.ts';
 import { ProvisionService } from '../../src-main/provision/handlers.ts';
 import { SshSession } from '../../src-main/provision/ssh-session.ts';
 import { Lab } from './lab.ts';
+import { promtool, promtoolVersion } from './metrics-support.ts';
 import { freePort } from './proc.ts';
 import { provisionKit } from './provision-support.ts';
 import { sh } from './sh.ts';
 import { StreamClient } from './streams-support.ts';
-import {
-  agentProc,
-  getJson,
-  msg,
-  type Proc,
-  REPO,
-  serverProc,
-  tlsBuffers,
-  writeJson,
-} from './tunnel/fixtures.ts';
+import { agentProc, getJson, msg, Proc, REPO, serverProc, tlsBuffers, writeJson } from './tunnel/fixtures.ts';
 import { installHostTunnelAgent, TUNNEL_AGENT_UNIT } from './tunnel/host-agent.ts';
 import { until } from './until.ts';
 
 const KUBE = 'kube-1';
 const EDGE = 'edge-1';
 const POD = 'tunnel-app';
+/** The tunnel agent's admin port (TUNNEL_AGENT_ADMIN_PORT), loopback-only on the node. */
+const AGENT_ADMIN = 10266;
+/** Debian's prometheus package (scripts/debian-packages.txt). */
+const PROMETHEUS = '/usr/bin/prometheus';
 
 interface Replica {
   id: string;
@@ -155,7 +153,7 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
         egress: {
           ...(id === 'a' ? { uds: egressUds } : {}),
           tcp: `127.0.0.1:${r.egressPort}`,
-          allowedPorts: [10250, 22],
+          allowedPorts: [10250, 22, AGENT_ADMIN],
         },
         access: {
           listen: `127.0.0.1:${r.accessPort}`,
@@ -183,6 +181,9 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
         tls: { certFile: kubeCert.cert, keyFile: kubeCert.key, caFile: pki.ca.cert },
         // An address this node does not own (nothing in the lab has it), claimed as its own.
         extraAddresses: [claimedAddress],
+        // Its metrics on the node's loopback, reached through the node proxy like a hub's 10267.
+        admin: { listen: `127.0.0.1:${AGENT_ADMIN}` },
+        loopbackPorts: [AGENT_ADMIN],
         backoff: { initialMs: 250, maxMs: 2000 },
       }),
     );
@@ -276,6 +277,83 @@ describe('tunnel in the lab: kube-apiserver egress and SSH to NAT-only nodes', (
     const a = (await status(replicas[0] as Replica)).agents.find((x) => x.node === KUBE);
     expect(a?.streamsTotal).toBeGreaterThanOrEqual(4);
   });
+
+  it("kube-apiserver's node proxy reaches a loopback-only /metrics on the NAT-only node (how Prometheus scrapes hubs)", async () => {
+    const text = await kubectl(['get', '--raw', `/api/v1/nodes/http:${KUBE}:${AGENT_ADMIN}/proxy/metrics`]);
+    expect(text).toMatch(/^edgefleet_tunnel_agent_connected\{server="[^"]+"\} 1$/m);
+    if (await promtoolVersion())
+      expect(await promtool(['check', 'metrics'], text)).toEqual({ code: 0, output: '' });
+  });
+
+  it.skipIf(!existsSync(PROMETHEUS))(
+    "Debian's Prometheus scrapes the NAT-only node through the tunnel with the shipped rules loaded",
+    async () => {
+      const l = must();
+      const cert = await l.cluster.pki.issueClientCert('prometheus', 'prometheus', ['system:masters']);
+      const api = new URL(l.cluster.apiServerUrl);
+      const port = await freePort();
+      const config = join(dir, 'prometheus.yaml');
+      await writeFile(
+        config,
+        JSON.stringify({
+          global: { scrape_interval: '2s', evaluation_interval: '2s' },
+          rule_files: [join(REPO, 'resources/monitoring/edgefleet-rules.yaml')],
+          scrape_configs: [
+            {
+              // The shipped example's relabelling, with the lab's API server and a client certificate.
+              job_name: 'edgefleet-tunnel-agent',
+              scheme: 'https',
+              static_configs: [{ targets: [KUBE] }],
+              tls_config: { ca_file: l.cluster.caCertPath, cert_file: cert.cert, key_file: cert.key },
+              relabel_configs: [
+                { source_labels: ['__address__'], target_label: 'node' },
+                { source_labels: ['__address__'], target_label: 'instance' },
+                {
+                  source_labels: ['__address__'],
+                  regex: '(.+)',
+                  target_label: '__metrics_path__',
+                  replacement: `/api/v1/nodes/http:\${1}:${AGENT_ADMIN}/proxy/metrics`,
+                },
+                { target_label: '__address__', replacement: api.host },
+              ],
+            },
+          ],
+        }),
+      );
+      const prom = new Proc('prometheus', PROMETHEUS, [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ]);
+      try {
+        const q = async (query: string) =>
+          (
+            await getJson<{
+              data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+            }>(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(query)}`)
+          ).data.result;
+        await until('Prometheus to scrape the agent through the node proxy', 90_000, async () => {
+          const up = await q('up{job="edgefleet-tunnel-agent"}').catch(() => []);
+          return up[0]?.value[1] === '1' ? true : undefined;
+        });
+        const connected = await q('edgefleet_tunnel_agent_connected');
+        expect(connected.length).toBe(2);
+        for (const c of connected) {
+          expect(c.metric.node).toBe(KUBE);
+          expect(c.value[1]).toBe('1');
+        }
+        const rules = await getJson<{ data: { groups: { rules: { name: string; health: string }[] }[] } }>(
+          `http://127.0.0.1:${port}/api/v1/rules`,
+        );
+        const loaded = rules.data.groups.flatMap((g) => g.rules);
+        expect(loaded.length).toBe(readRules().groups.reduce((n, g) => n + g.rules.length, 0));
+        expect(loaded.every((r) => r.health !== 'err')).toBe(true);
+      } finally {
+        await prom.stop();
+      }
+    },
+    180_000,
+  );
 
   it("the app's log stream and exec reach the pod on the NAT-only kubelet through the egress", async () => {
     const app = StreamClient.forKubeconfig(must().kubeconfig);

@@ -149,8 +149,8 @@ describe('tunnel (lab)', () => {
     expect(a?.streamsTotal).toBeGreaterThanOrEqual(2);
     expect(a?.bytesFromAgent).toBeGreaterThan(512 * 1024);
     const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-    expect(metrics).toMatch(/^edgefleet_tunnel_agents_connected 1$/m);
-    expect(metrics).toMatch(/^edgefleet_tunnel_agent_streams_total\{node="edge-a"\} \d+$/m);
+    expect(metrics).toMatch(/^edgefleet_tunnel_server_agents_connected 1$/m);
+    expect(metrics).toMatch(/^edgefleet_tunnel_server_agent_streams_total\{node="edge-a"\} \d+$/m);
   });
 
   it('access door: an operator certificate reaches sshd; others are refused with a reason', async () => {
@@ -234,8 +234,8 @@ describe('tunnel (lab)', () => {
       await p.stop();
     }
     const rejections = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-    expect(rejections).toMatch(/edgefleet_tunnel_agent_rejections_total\{reason="wrong-node"\} [1-9]/);
-    expect(rejections).toMatch(/edgefleet_tunnel_agent_rejections_total\{reason="expired"\} [1-9]/);
+    expect(rejections).toMatch(/edgefleet_tunnel_server_agent_rejections_total\{reason="wrong-node"\} [1-9]/);
+    expect(rejections).toMatch(/edgefleet_tunnel_server_agent_rejections_total\{reason="expired"\} [1-9]/);
     const status = await agents();
     expect(status.agents.map((a) => a.node)).toEqual(['edge-a']);
     // The impostor (edge-a's certificate) was refused before it could replace the real edge-a.

@@ -176,10 +176,10 @@ describe('CsrApproverController', () => {
       expect.objectContaining({ type: 'Approved', status: 'True', reason: 'EdgeFleetServingApproved' }),
     ]);
     await eventually('the approved event', () => api.events.some((e) => e.reason === 'ServingCsrApproved'));
-    const text = metrics.render();
-    expect(text).toMatch(/^edgefleet_csrapprover_approved_total 1$/m);
+    const text = await metrics.render();
+    expect(text).toMatch(/^edgefleet_controller_csrapprover_approved_total 1$/m);
     expect(text).toMatch(
-      /^edgefleet_csrapprover_refused_total\{rule="node-missing",decision="pending"\} 1$/m,
+      /^edgefleet_controller_csrapprover_refused_total\{rule="node-missing",decision="pending"\} 1$/m,
     );
   });
 

@@ -127,7 +127,7 @@ export class CsrApproverController {
     });
     if (!written) return undefined;
     if (review.verdict === 'approve') {
-      this.metrics.inc('edgefleet_csrapprover_approved_total', 'kubelet-serving CSRs approved');
+      this.metrics.csrApproved.inc();
       this.events.record(target, 'Normal', 'ServingCsrApproved', review.message);
       this.log.info(`csrapprover: approved ${name}: ${review.message}`);
     } else {
@@ -153,11 +153,7 @@ export class CsrApproverController {
     const key = `${decision}/${rule}/${message}`;
     if (this.reported.get(name) === key) return;
     this.reported.set(name, key);
-    this.metrics.inc(
-      'edgefleet_csrapprover_refused_total',
-      'kubelet-serving CSRs left pending or denied, by the rule they broke',
-      { rule, decision },
-    );
+    this.metrics.csrRefused.inc({ rule, decision });
     this.events.record(target, 'Warning', reason, `rule ${rule}: ${message}`);
   }
 }

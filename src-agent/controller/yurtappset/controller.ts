@@ -27,7 +27,7 @@ import { yurtAppSetPools } from '../../api/yurtappset-pools.ts';
 import type { EventRecorder } from '../events.ts';
 import type { Informer } from '../informer.ts';
 import type { Workload } from '../kube-types.ts';
-import type { Metrics } from '../metrics.ts';
+import { CONTROLLER_METRICS, type Metrics } from '../metrics.ts';
 import { setCondition } from '../nodepool/plan.ts';
 import { ControllerRunner, type Log } from '../runner.ts';
 import { type RenderedWorkload, renderWorkload, TweakError, workloadKind } from './render.ts';
@@ -73,6 +73,20 @@ export class YurtAppSetController {
 
   runner(metrics: Metrics): ControllerRunner {
     const r = new ControllerRunner('yurtappset', (k) => this.reconcile(k), metrics, this.log);
+    // Read from the condition this controller wrote, so the metric and the Apps view agree.
+    metrics.registry.collect(CONTROLLER_METRICS.rolloutHeld, () =>
+      this.apps.list().flatMap((yas) => {
+        const c = yas.status?.conditions?.find((x) => x.type === YAS_CONDITION_ROLLOUT);
+        const stand = readRolloutCondition(c);
+        if (stand?.kind !== 'paused' && stand?.kind !== 'failing') return [];
+        const labels = {
+          namespace: yas.metadata.namespace ?? '',
+          yurtappset: yas.metadata.name ?? '',
+          reason: stand.kind,
+        };
+        return [[labels, 1] as const];
+      }),
+    );
     this.apps.on((_t, yas) => r.queue.add(objectKey(yas)));
     const onWorkload = (_t: unknown, w: Workload) => {
       const app = w.metadata.labels?.[LABEL_REF_YURTAPPSET];
