@@ -6,6 +6,7 @@
 
 import { dirname, resolve } from 'node:path';
 import type { LiveClusterOptions } from './clusters/live-cluster.ts';
+import { ObjectEventsService } from './clusters/object-events.ts';
 import { ClustersService } from './clusters/service.ts';
 import { ClusterSources } from './clusters/sources.ts';
 import { DemoService } from './demo/service.ts';
@@ -47,6 +48,7 @@ export interface MainApp {
   readonly demo: DemoService;
   readonly fleet: FleetService;
   readonly streams: StreamsService;
+  readonly objectEvents: ObjectEventsService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -141,7 +143,17 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     redact: (t) => vault.redact(t),
     log,
   });
-  hub.onEmpty = () => streams.closeAll('renderer-gone');
+  const objectEvents = new ObjectEventsService({
+    kubeConfigFor: (id) => sources.kubeConfigFor(id),
+    emit: hub.emit,
+    redact: (t) => vault.redact(t),
+    ...(options.live?.watcher ? { watcher: options.live.watcher } : {}),
+  });
+  hub.onEmpty = () => {
+    streams.closeAll('renderer-gone');
+    // Nobody shows a node page any more: its events watch would only load the API server.
+    void objectEvents.closeAll();
+  };
   const router = createIpcRouter(
     {
       ...vaultHandlers(vault),
@@ -150,6 +162,11 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
       ...demo.handlers(),
       ...fleet.handlers(),
       ...streams.handlers(),
+      ...objectEvents.handlers(),
+      'app:reportError': ({ view, message, stack }) => {
+        log(`renderer view "${view}" crashed: ${message}${stack ? `\n${stack}` : ''}`);
+        return null;
+      },
     },
     {
       redact: (t) => vault.redact(t),
@@ -167,10 +184,12 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     demo,
     fleet,
     streams,
+    objectEvents,
     subscribe: (s) => hub.subscribe(s),
     log,
     close: async () => {
       streams.closeAll('closed');
+      await objectEvents.closeAll();
       fleet.close();
       await provision.close();
       await clusters.stopAll();

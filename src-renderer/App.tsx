@@ -5,12 +5,14 @@ import { ThemeToggle } from './theme.tsx';
 import { AppsView } from './views/AppsView.tsx';
 import { ClustersView } from './views/ClustersView.tsx';
 import { ConnectionBadge, flavorLabel } from './views/common.tsx';
+import { EventsView } from './views/EventsView.tsx';
 import { NodesView } from './views/NodesView.tsx';
 import { NodePage } from './views/node/NodePage.tsx';
 import { PoolsView } from './views/PoolsView.tsx';
 import { ProvisionView } from './views/ProvisionView.tsx';
 import { CommandPalette } from './views/palette/CommandPalette.tsx';
 import { TopologyView } from './views/TopologyView.tsx';
+import { ViewBoundary } from './views/ViewBoundary.tsx';
 
 const VIEWS: { name: ViewName; label: string }[] = [
   { name: 'clusters', label: 'Clusters' },
@@ -18,6 +20,7 @@ const VIEWS: { name: ViewName; label: string }[] = [
   { name: 'nodes', label: 'Nodes' },
   { name: 'apps', label: 'Apps' },
   { name: 'topology', label: 'Topology' },
+  { name: 'events', label: 'Events' },
   { name: 'provision', label: 'Provisioning' },
 ];
 
@@ -90,7 +93,18 @@ export function App() {
           ))}
         </ul>
       </nav>
-      <main className="content">{nodePage ? <NodePage /> : <ViewContent view={view} />}</main>
+      <main className="content">
+        {/* One boundary per view, keyed by it: a crashed view is left behind by navigating away. */}
+        {nodePage ? (
+          <ViewBoundary key={`node:${nodePage}`} view="Node">
+            <NodePage />
+          </ViewBoundary>
+        ) : (
+          <ViewBoundary key={view} view={VIEWS.find((v) => v.name === view)?.label ?? view}>
+            <ViewContent view={view} />
+          </ViewBoundary>
+        )}
+      </main>
       <CommandPalette />
     </div>
   );
@@ -106,6 +120,7 @@ function ViewContent(props: { view: ViewName }) {
       {view === 'nodes' ? <NodesView /> : null}
       {view === 'apps' ? <AppsView /> : null}
       {view === 'topology' ? <TopologyView onOpenNode={openNode} /> : null}
+      {view === 'events' ? <EventsView /> : null}
       {view === 'provision' ? <ProvisionView /> : null}
     </>
   );

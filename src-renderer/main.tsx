@@ -5,6 +5,8 @@ import { DemoProvider } from './demo/context.tsx';
 import { createDemoStore } from './demo/demo-store.ts';
 import { createAppStore } from './store/app-store.ts';
 import { StoreProvider } from './store/context.tsx';
+import { createEventsClient } from './store/events-client.ts';
+import { EventsClientProvider } from './store/events-context.tsx';
 import { createFleetActions } from './store/fleet-actions.ts';
 import { FleetProvider } from './store/fleet-context.tsx';
 import { createFleetUi } from './store/fleet-ui.ts';
@@ -25,6 +27,7 @@ const provision = createProvisionStore(transport);
 const fleetActions = createFleetActions(transport, store);
 const fleetUi = createFleetUi();
 const streams = new StreamClient(transport);
+const eventsClient = createEventsClient(transport);
 // A demo that comes up is listed as a cluster source: re-read the sources, then open it.
 const demo = createDemoStore(transport, {
   onRunning: (clusterId) =>
@@ -40,7 +43,9 @@ createRoot(root).render(
         <DemoProvider store={demo}>
           <FleetProvider actions={fleetActions} ui={fleetUi}>
             <StreamsProvider client={streams}>
-              <App />
+              <EventsClientProvider client={eventsClient}>
+                <App />
+              </EventsClientProvider>
             </StreamsProvider>
           </FleetProvider>
         </DemoProvider>

@@ -15,13 +15,19 @@ import {
   type ClusterFlavor,
   type ClusterSnapshot,
   type ConnectionInfo,
+  EVENT_RING_SIZE,
+  type EventWire,
+  type NodeWire,
   RESOURCE_KINDS,
   type ResourceDiff,
   type ResourceKind,
   type ResourceState,
+  type YurtAppSetWire,
 } from '../ipc/types.ts';
 import { wireKey } from '../ipc/wire-key.ts';
+import { DerivedEvents } from './derived-events.ts';
 import { detectFlavor, type LeaseInfo, reduceLease } from './detect.ts';
+import { EventRing, type RingChange } from './event-ring.ts';
 import { REDUCERS } from './reduce.ts';
 import { type KubeObj, ResourceWatcher, type WatcherOptions, type WatcherSink } from './resource-watcher.ts';
 import { RESOURCES, type WatchId } from './resources.ts';
@@ -37,6 +43,8 @@ export interface LiveClusterOptions {
   now?: () => number;
   /** A node's heartbeat is sent again only once its Lease moved this far (ms). */
   heartbeatEveryMs?: number;
+  /** The fleet feed keeps this many events (EVENT_RING_SIZE). */
+  eventRingSize?: number;
 }
 
 type Store = Record<ResourceKind, Map<string, AnyWire>>;
@@ -55,6 +63,9 @@ export class LiveCluster {
   private readonly opts: Required<Omit<LiveClusterOptions, 'watcher'>> & { watcher: WatcherOptions };
   private readonly watchers: ResourceWatcher<Ingested>[];
   private readonly store: Store = perKind(() => new Map());
+  /** The feed: Warning events and derived transitions, deduplicated and bounded; mirrored into store.events. */
+  readonly events: EventRing;
+  private readonly derived: DerivedEvents;
   /** Controller Leases (not node Leases), for the flavor. */
   private leases = new Map<string, LeaseInfo>();
   private leasesState: ResourceState = { status: 'syncing' };
@@ -92,7 +103,10 @@ export class LiveCluster {
       redact: options.redact ?? ((t) => t),
       now: options.now ?? Date.now,
       heartbeatEveryMs: options.heartbeatEveryMs ?? 10_000,
+      eventRingSize: options.eventRingSize ?? EVENT_RING_SIZE,
     };
+    this.events = new EventRing(this.opts.eventRingSize);
+    this.derived = new DerivedEvents(this.opts.now);
     this.connection = { state: 'connecting', since: this.iso() };
     this.flavor = this.computeFlavor();
     this.ingest = {
@@ -170,9 +184,14 @@ export class LiveCluster {
       this.schedule();
       return;
     }
+    if (kind === 'events') {
+      this.applyRing(this.events.replace(items as EventWire[], (e) => e.type === 'Derived'));
+      return;
+    }
     const fresh = new Map<string, AnyWire>();
     for (const item of items as AnyWire[]) fresh.set(wireKey(item), item);
     const old = this.store[kind];
+    if (kind === 'nodes' || kind === 'yurtappsets') this.deriveAll(kind, old, fresh);
     for (const [key, obj] of fresh) {
       if (old.get(key)?.rv !== obj.rv) this.dirty[kind].add(key);
     }
@@ -192,7 +211,24 @@ export class LiveCluster {
       this.schedule();
       return;
     }
+    if (kind === 'events') {
+      this.applyRing(this.events.upsert(obj as EventWire));
+      return;
+    }
     const key = wireKey(obj);
+    if (kind === 'nodes')
+      this.derive(
+        this.derived.node(this.store.nodes.get(key) as NodeWire | undefined, obj as NodeWire),
+        true,
+      );
+    else if (kind === 'yurtappsets')
+      this.derive(
+        this.derived.app(
+          this.store.yurtappsets.get(key) as YurtAppSetWire | undefined,
+          obj as YurtAppSetWire,
+        ),
+        false,
+      );
     this.store[kind].set(key, obj as AnyWire);
     this.dirty[kind].add(key);
     this.schedule();
@@ -210,10 +246,55 @@ export class LiveCluster {
       this.schedule();
       return;
     }
+    if (kind === 'events') {
+      this.applyRing(this.events.remove(obj as EventWire));
+      return;
+    }
     const key = wireKey(obj);
+    if (kind === 'nodes')
+      this.derive(this.derived.node(this.store.nodes.get(key) as NodeWire | undefined, undefined), true);
     this.store[kind].delete(key);
     this.dirty[kind].add(key);
     this.schedule();
+  }
+
+  // ── the events feed ──────────────────────────────────────────────────────────────────────
+  /** Mirrors what the ring did into the store, marked dirty like any other kind's change. */
+  private applyRing(ch: RingChange): void {
+    for (const e of ch.dropped) {
+      const key = wireKey(e);
+      this.store.events.delete(key);
+      this.dirty.events.add(key);
+    }
+    for (const e of ch.put) {
+      const key = wireKey(e);
+      this.store.events.set(key, e);
+      this.dirty.events.add(key);
+    }
+    if (ch.put.length || ch.dropped.length) this.schedule();
+  }
+
+  /** Puts derived transitions into the feed; after node changes, the pools they touched too. */
+  private derive(found: EventWire[], nodesChanged: boolean): void {
+    const all = nodesChanged ? [...found, ...this.derived.pools()] : found;
+    for (const e of all) this.applyRing(this.events.upsert(e));
+  }
+
+  private deriveAll(
+    kind: 'nodes' | 'yurtappsets',
+    old: Map<string, AnyWire>,
+    fresh: Map<string, AnyWire>,
+  ): void {
+    const found: EventWire[] = [];
+    for (const [key, obj] of fresh) {
+      const before = old.get(key);
+      if (before?.rv !== undefined && before.rv === obj.rv) continue;
+      if (kind === 'nodes') found.push(...this.derived.node(before as NodeWire | undefined, obj as NodeWire));
+      else found.push(...this.derived.app(before as YurtAppSetWire | undefined, obj as YurtAppSetWire));
+    }
+    if (kind === 'nodes')
+      for (const [key, obj] of old) if (!fresh.has(key)) this.derived.node(obj as NodeWire, undefined);
+    this.derive(found, kind === 'nodes');
   }
 
   /** A node Lease renewed: remembered always, sent only when it moved by heartbeatEveryMs. */

@@ -10,19 +10,21 @@ import {
   ANNOTATION_TOPOLOGY_KEYS,
 } from '../../src-agent/api/labels.ts';
 import { rolloutPauseRequested } from '../../src-agent/api/rollout-condition.ts';
-import type {
-  ConditionWire,
-  EndpointSliceWire,
-  LabelSelectorWire,
-  NodePoolWire,
-  NodeWire,
-  PodWire,
-  ResourceKind,
-  ServiceWire,
-  TaintWire,
-  WireByKind,
-  WireMeta,
-  YurtAppSetWire,
+import {
+  type ConditionWire,
+  type EndpointSliceWire,
+  EVENT_MESSAGE_MAX,
+  type EventWire,
+  type LabelSelectorWire,
+  type NodePoolWire,
+  type NodeWire,
+  type PodWire,
+  type ResourceKind,
+  type ServiceWire,
+  type TaintWire,
+  type WireByKind,
+  type WireMeta,
+  type YurtAppSetWire,
 } from '../ipc/types.ts';
 
 type Obj = Record<string, unknown>;
@@ -273,6 +275,42 @@ export function reduceEndpointSlice(o: Obj): EndpointSliceWire {
   });
 }
 
+/** Cuts text to `max` characters, saying so, so a cut message is never taken for the whole one. */
+export function cut(text: string, max = EVENT_MESSAGE_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * A core/v1 Event. Old-style writers (kubelet, most controllers) set count/firstTimestamp/
+ * lastTimestamp; events.k8s.io writers set series and eventTime, which core/v1 shows too.
+ */
+export function reduceEvent(o: Obj): EventWire {
+  const m = meta(o);
+  const inv = asObj(o.involvedObject);
+  const series = asObj(o.series);
+  const src = asObj(o.source);
+  const type = str(o.type);
+  const first = str(o.firstTimestamp) ?? str(o.eventTime) ?? m.createdAt;
+  const last = str(series.lastObservedTime) ?? str(o.lastTimestamp) ?? first;
+  const component = str(src.component) ?? str(o.reportingComponent);
+  const host = str(src.host) ?? str(o.reportingInstance);
+  return clean({
+    name: m.name,
+    namespace: m.namespace,
+    uid: m.uid,
+    rv: m.rv,
+    type: type === 'Warning' ? ('Warning' as const) : ('Normal' as const),
+    severity: type === 'Warning' ? ('warning' as const) : ('info' as const),
+    reason: str(o.reason) ?? '',
+    message: cut(str(o.message) ?? ''),
+    count: Math.max(num(o.count) ?? 0, num(series.count) ?? 0, 1),
+    firstAt: first,
+    lastAt: last,
+    source: component || host ? clean({ component, host }) : undefined,
+    object: clean({ kind: str(inv.kind) ?? '', namespace: str(inv.namespace), name: str(inv.name) ?? '' }),
+  });
+}
+
 export const REDUCERS: { [K in ResourceKind]: (o: Obj) => WireByKind[K] } = {
   nodes: reduceNode,
   nodepools: reduceNodePool,
@@ -280,4 +318,5 @@ export const REDUCERS: { [K in ResourceKind]: (o: Obj) => WireByKind[K] } = {
   pods: reducePod,
   services: reduceService,
   endpointslices: reduceEndpointSlice,
+  events: reduceEvent,
 };

@@ -30,6 +30,10 @@ export const RESOURCES: readonly ResourceDef[] = [
   { kind: 'pods', path: '/api/v1/pods' },
   { kind: 'services', path: '/api/v1/services' },
   { kind: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices' },
+  // core/v1 rather than events.k8s.io/v1: every server serves it, its `type` field selector is
+  // documented, and it shows both old-style writers (count) and new-style ones (series).
+  // Warnings only: Normal events are most of the volume and say nothing is wrong.
+  { kind: 'events', path: '/api/v1/events', fieldSelector: 'type=Warning' },
   { kind: 'nodeleases', path: `${LEASES}/namespaces/${NODE_LEASE_NAMESPACE}/leases` },
   { kind: 'leases', path: `${LEASES}/leases`, fieldSelector: `metadata.namespace!=${NODE_LEASE_NAMESPACE}` },
 ];

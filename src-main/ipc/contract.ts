@@ -8,6 +8,12 @@
 import type { DemoStatus } from './demo-types.ts';
 
 import {
+  EVENTS_EVENT_CHANNELS,
+  EVENTS_REQUEST_SCHEMAS,
+  type EventsEventMap,
+  type EventsResponseMap,
+} from './events-contract.ts';
+import {
   FLEET_EVENT_CHANNELS,
   FLEET_REQUEST_SCHEMAS,
   type FleetEventMap,
@@ -200,6 +206,7 @@ export const REQUEST_SCHEMAS = {
   /** Stops every demo process; answers once none is left. */
   'demo:stop': none(),
   ...FLEET_REQUEST_SCHEMAS,
+  ...EVENTS_REQUEST_SCHEMAS,
   /** Opens a pod's logs; lines follow as `stream:lines`, then one `stream:end`. */
   'streams:podLogs': object({
     clusterId: CLUSTER_ID,
@@ -253,7 +260,7 @@ export const REQUEST_SCHEMAS = {
 export type RequestChannel = keyof typeof REQUEST_SCHEMAS;
 export type RequestOf<C extends RequestChannel> = Infer<(typeof REQUEST_SCHEMAS)[C]>;
 
-export interface ResponseMap extends FleetResponseMap {
+export interface ResponseMap extends FleetResponseMap, EventsResponseMap {
   'vault:status': VaultStatus;
   'vault:useSessionMemory': VaultStatus;
   'clusters:listSources': ClusterSourceInfo[];
@@ -292,7 +299,7 @@ export interface ResponseMap extends FleetResponseMap {
 }
 export type ResponseOf<C extends RequestChannel> = ResponseMap[C];
 
-export interface EventMap extends FleetEventMap {
+export interface EventMap extends FleetEventMap, EventsEventMap {
   'vault:status': VaultStatus;
   /** Sent when a watch starts or the cluster had to be re-listed from scratch. */
   'cluster:snapshot': ClusterSnapshot;
@@ -325,6 +332,7 @@ export const EVENT_CHANNELS: readonly EventChannel[] = [
   'provision:run',
   'demo:progress',
   ...FLEET_EVENT_CHANNELS,
+  ...EVENTS_EVENT_CHANNELS,
   'stream:lines',
   'stream:output',
   'stream:end',

@@ -36,6 +36,9 @@ function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'demo:start': never,
     'demo:status': never,
     'demo:stop': never,
+    'events:watchObject': never,
+    'events:unwatchObject': never,
+    'app:reportError': () => null,
     ...(Object.fromEntries(Object.keys(FLEET_REQUEST_SCHEMAS).map((c) => [c, never])) as unknown as Pick<
       IpcHandlers,
       keyof typeof FLEET_REQUEST_SCHEMAS

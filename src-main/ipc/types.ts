@@ -56,7 +56,9 @@ export interface ClusterSourceInfo {
 /**
  * What crosses IPC, per kind. Main also watches node Leases (folded into `heartbeats`) and
  * controller Leases (for the flavor), but never sends Lease objects: 5,000 nodes renew every
- * 10 s. Events are not streamed by default (a view that shows them asks for them).
+ * 10 s. `events` is the fleet feed, not every Event: Warning events only (plus the transitions
+ * main derives itself), ring-bounded to EVENT_RING_SIZE; one object's events of every type
+ * are asked for by the view that shows them (`events:watchObject`).
  */
 export const RESOURCE_KINDS = [
   'nodes',
@@ -65,6 +67,7 @@ export const RESOURCE_KINDS = [
   'pods',
   'services',
   'endpointslices',
+  'events',
 ] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
@@ -250,6 +253,44 @@ export interface WireObject {
   [field: string]: unknown;
 }
 
+/** The fleet feed keeps the most recently changed events, this many per cluster (oldest dropped). */
+export const EVENT_RING_SIZE = 1_000;
+/** Event messages are cut to this many characters (some controllers write kilobytes). */
+export const EVENT_MESSAGE_MAX = 500;
+
+/**
+ * One Kubernetes Event (core/v1), or one transition main derived from state it already watches
+ * (type `Derived`: node went not ready / cut off but autonomous / ready again, a pool below all
+ * ready, a rollout paused). Derived events are cluster-scoped wire objects named `derived.…`.
+ */
+export interface EventWire extends WireMeta {
+  type: 'Warning' | 'Normal' | 'Derived';
+  /** Whether it says something is wrong: Warning events, and derived ones like "not ready". */
+  severity: 'warning' | 'info';
+  reason: string;
+  /** Cut to EVENT_MESSAGE_MAX characters. */
+  message: string;
+  /** How often it happened (core/v1 count, or series.count), merged across updates by uid. */
+  count: number;
+  /** First and last time it happened; for a derived event both are when the state was entered. */
+  firstAt?: string;
+  lastAt?: string;
+  source?: { component?: string; host?: string };
+  /** The object it is about (involvedObject / regarding). */
+  object: { kind: string; namespace?: string; name: string };
+}
+
+/** One object's events of every type, as `events:object` pushes them (the whole bounded list each time). */
+export interface ObjectEventsUpdate {
+  watchId: string;
+  clusterId: string;
+  state: ResourceState;
+  /** Newest first, at most OBJECT_EVENTS_MAX. */
+  items: EventWire[];
+  at: string;
+}
+export const OBJECT_EVENTS_MAX = 100;
+
 export interface WireByKind {
   nodes: NodeWire;
   nodepools: NodePoolWire;
@@ -257,6 +298,7 @@ export interface WireByKind {
   pods: PodWire;
   services: ServiceWire;
   endpointslices: EndpointSliceWire;
+  events: EventWire;
 }
 export type AnyWire = WireByKind[ResourceKind];
 

@@ -45,6 +45,7 @@ function snapshot(nodes: NodeWire[], pods: PodWire[]): ClusterSnapshot {
       pods: { state: { status: 'synced' }, items: pods },
       services: empty,
       endpointslices: empty,
+      events: empty,
     },
     heartbeats: {},
   };

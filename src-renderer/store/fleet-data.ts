@@ -6,7 +6,8 @@
  *
  * Topics: `kind:<kind>` (membership of a kind changed: added/removed), `obj:<kind>:<key>`,
  * `pool:<name>` (a member or the summary changed), `pools` (the set of pools or a node's pool
- * changed), `health` (some node's state changed), `podsOf:<node>`, `app:<ns/name>`, `svc:<ns/name>` (its EndpointSlices), `hb:<node>`.
+ * changed), `health` (some node's state changed), `podsOf:<node>`, `app:<ns/name>`, `svc:<ns/name>` (its EndpointSlices), `hb:<node>`,
+ * `events` (any event of the feed added, changed or gone: the feed's order follows last time).
  */
 import { LABEL_NODEPOOL, LABEL_POOL_NAME, LABEL_REF_YURTAPPSET } from '../../src-main/ipc/edge-api.ts';
 import { type NodeHealth, nodeHealth } from '../../src-main/ipc/node-health.ts';
@@ -212,6 +213,7 @@ export class FleetData {
     else if (kind === 'nodepools') this.touch(`pool:${key}`);
     else if (kind === 'endpointslices')
       this.indexSlice(key, old as EndpointSliceWire | undefined, o as EndpointSliceWire);
+    else if (kind === 'events') this.touch('events');
   }
 
   private indexSlice(
@@ -243,6 +245,7 @@ export class FleetData {
     else if (kind === 'pods') this.indexPod(key, old as PodWire, undefined);
     else if (kind === 'nodepools') this.touch(`pool:${key}`);
     else if (kind === 'endpointslices') this.indexSlice(key, old as EndpointSliceWire, undefined);
+    else if (kind === 'events') this.touch('events');
   }
 
   private indexNode(name: string, old: NodeWire | undefined, now: NodeWire | undefined): void {

@@ -12,6 +12,7 @@ const RESOURCE_LABEL: Record<ResourceKind, string> = {
   pods: 'pods',
   services: 'services',
   endpointslices: 'endpoint slices',
+  events: 'events',
 };
 
 /** Says plainly when a list is not the truth: forbidden, not served, failing, or still loading. */

@@ -3,11 +3,53 @@
  * controller as a process, ready once it has written the first pool's status.
  */
 
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { installCrds, startControllerProcess } from '../lab/controller-support.ts';
 import { KWOK_TAINT } from '../lab/kwok.ts';
 import type { Lab } from '../lab/lab.ts';
+import { kubeconfigYaml } from '../lab/pki.ts';
 import { until } from '../lab/until.ts';
+
+type PolicyRule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+
+/**
+ * A ServiceAccount `name` in default bound to a ClusterRole with exactly `rules`, and a
+ * kubeconfig for it (a one-hour token) written to `<dir>/<name>.kubeconfig`: a user whose RBAC
+ * the test chooses. Returns the kubeconfig's path.
+ */
+export async function serviceAccountKubeconfig(
+  lab: Lab,
+  dir: string,
+  name: string,
+  rules: PolicyRule[],
+): Promise<string> {
+  await lab.cluster.kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'default' } },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+          subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
+        },
+      ],
+    }),
+  });
+  const token = (
+    await lab.cluster.kubectl(['create', 'token', name, '-n', 'default', '--duration=1h'])
+  ).trim();
+  const path = join(dir, `${name}.kubeconfig`);
+  const ca = await readFile(lab.cluster.caCertPath);
+  await writeFile(path, kubeconfigYaml({ server: lab.cluster.apiServerUrl, user: name, ca, token }));
+  return path;
+}
 
 /** `untaint`: drop kwok's NoSchedule taint so pods without its toleration (made in the UI) land. */
 export async function seedFleet(lab: Lab, pools: string[], opts: { untaint?: boolean } = {}): Promise<void> {

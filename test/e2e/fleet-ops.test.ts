@@ -6,7 +6,7 @@
  * drained and uncordoned from its page, the command palette, a read-only user's disabled
  * actions with the reason, and writes disabled while the cluster is unreachable.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright';
@@ -14,10 +14,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
-import { kubeconfigYaml } from '../lab/pki.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
 import { launchChromium } from './chromium.ts';
-import { seedFleet } from './fleet-lab.ts';
+import { seedFleet, serviceAccountKubeconfig } from './fleet-lab.ts';
 import { importAndOpen, openSource, viewButton } from './ui-steps.ts';
 
 const shot = (name: string) => page.screenshot({ path: `/tmp/edgefleet-e2e-${name}.png`, fullPage: false });
@@ -345,18 +344,7 @@ describe('operating the fleet from the UI', () => {
 
   test('a read-only user (RBAC) sees the actions disabled with the reason', async () => {
     const name = 'ui-readonly';
-    await kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: 'default' } },
-          {
-            apiVersion: 'rbac.authorization.k8s.io/v1',
-            kind: 'ClusterRole',
-            metadata: { name },
-            rules: [
+    const path = await serviceAccountKubeconfig(lab as Lab, dir, name, [
               { apiGroups: [''], resources: ['nodes', 'pods', 'services'], verbs: ['get', 'list', 'watch'] },
               {
                 apiGroups: ['apps.openyurt.io'],
@@ -364,25 +352,7 @@ describe('operating the fleet from the UI', () => {
                 verbs: ['get', 'list', 'watch'],
               },
               { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch'] },
-            ],
-          },
-          {
-            apiVersion: 'rbac.authorization.k8s.io/v1',
-            kind: 'ClusterRoleBinding',
-            metadata: { name },
-            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-            subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
-          },
-        ],
-      }),
-    );
-    const token = (await kubectl(['create', 'token', name, '-n', 'default', '--duration=1h'])).trim();
-    const path = join(dir, 'readonly.kubeconfig');
-    const ca = await readFile((lab as Lab).cluster.caCertPath);
-    await writeFile(
-      path,
-      kubeconfigYaml({ server: (lab as Lab).cluster.apiServerUrl, user: 'ro', ca, token }),
-    );
+            ]);
     await importAndOpen(page, path, 'read-only');
     await view('Node pools').click();
     const create = page.getByRole('button', { name: 'New pool…' });

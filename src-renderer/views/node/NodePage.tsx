@@ -6,6 +6,7 @@ import { useFleetUi } from '../../store/fleet-context.tsx';
 import { type FleetData, poolOfNode } from '../../store/fleet-data.ts';
 import { DataTable, NoCluster } from '../common.tsx';
 import { NodeActions } from './NodeActions.tsx';
+import { NodeEvents } from './NodeEvents.tsx';
 import { NodePods } from './NodePods.tsx';
 import { NodeServiceLogs } from './NodeServiceLogs.tsx';
 import { PodPanel } from './PodPanel.tsx';
@@ -136,6 +137,7 @@ export function NodePage() {
           </section>
           {podView ? <PodPanel fleet={fleet} podKey={podView.key} mode={podView.mode} /> : null}
           <NodeServiceLogs node={name} />
+          <NodeEvents fleet={fleet} node={name} />
           <section className="panel wide" aria-label="Labels and taints">
             <h3>Labels and taints</h3>
             <LabelsAndTaints node={n} />

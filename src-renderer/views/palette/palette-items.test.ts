@@ -27,6 +27,7 @@ function fleet(): FleetData {
       pods: { state: { status: 'synced' }, items: [] },
       services: { state: { status: 'synced' }, items: [] },
       endpointslices: { state: { status: 'synced' }, items: [] },
+      events: { state: { status: 'synced' }, items: [] },
     },
   } as never);
   return f;
@@ -40,7 +41,7 @@ describe('palette items', () => {
   });
   test('an empty query lists views and a capped number of each kind, without actions', () => {
     const items = paletteItems(fleet(), '');
-    expect(items.filter((i) => i.group === 'Go to')).toHaveLength(6);
+    expect(items.filter((i) => i.group === 'Go to')).toHaveLength(7);
     expect(items.filter((i) => i.group === 'Nodes')).toHaveLength(PER_KIND);
     expect(items.filter((i) => i.action)).toEqual([]);
     expect(items.filter((i) => i.group === 'Pools').map((i) => i.label)).toEqual(['Pool edge', 'Pool north']);

@@ -29,6 +29,7 @@ export const VIEW_ITEMS: { view: ViewName; label: string }[] = [
   { view: 'nodes', label: 'Nodes' },
   { view: 'apps', label: 'Apps' },
   { view: 'topology', label: 'Topology' },
+  { view: 'events', label: 'Events' },
   { view: 'provision', label: 'Provisioning' },
 ];
 
