@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
 import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
-import { importAndOpen, viewButton } from './ui-steps.ts';
 import { launchChromium } from './chromium.ts';
 import { seedFleet, serviceAccountKubeconfig } from './fleet-lab.ts';
+import { importAndOpen, viewButton } from './ui-steps.ts';
 
 const shot = (name: string) => page.screenshot({ path: `/tmp/edgefleet-e2e-${name}.png`, fullPage: false });
 

@@ -345,14 +345,14 @@ describe('operating the fleet from the UI', () => {
   test('a read-only user (RBAC) sees the actions disabled with the reason', async () => {
     const name = 'ui-readonly';
     const path = await serviceAccountKubeconfig(lab as Lab, dir, name, [
-              { apiGroups: [''], resources: ['nodes', 'pods', 'services'], verbs: ['get', 'list', 'watch'] },
-              {
-                apiGroups: ['apps.openyurt.io'],
-                resources: ['nodepools', 'yurtappsets'],
-                verbs: ['get', 'list', 'watch'],
-              },
-              { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch'] },
-            ]);
+      { apiGroups: [''], resources: ['nodes', 'pods', 'services'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: ['apps.openyurt.io'],
+        resources: ['nodepools', 'yurtappsets'],
+        verbs: ['get', 'list', 'watch'],
+      },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch'] },
+    ]);
     await importAndOpen(page, path, 'read-only');
     await view('Node pools').click();
     const create = page.getByRole('button', { name: 'New pool…' });
