@@ -26,6 +26,14 @@ import { REDUCERS } from './reduce.ts';
 import { type KubeObj, ResourceWatcher, type WatcherOptions, type WatcherSink } from './resource-watcher.ts';
 import { RESOURCES, type WatchId } from './resources.ts';
 
+/**
+ * Listed first and alone: what the first screen needs (the node table, the pools). Every other
+ * watch (pods, Services, EndpointSlices, Leases) waits until these are synced or failed, or
+ * `firstListMs` passed: run together, the 5,000-lease and pod lists shared the API server and
+ * this thread's JSON parsing with the node list and delayed the first screen for seconds.
+ */
+const FIRST: ReadonlySet<WatchId> = new Set<WatchId>(['nodes', 'nodepools']);
+
 export interface LiveClusterOptions {
   /** Batch window for diffs. */
   batchMs?: number;
@@ -37,6 +45,8 @@ export interface LiveClusterOptions {
   now?: () => number;
   /** A node's heartbeat is sent again only once its Lease moved this far (ms). */
   heartbeatEveryMs?: number;
+  /** The other watches start at the latest this long after the first ones (see FIRST). */
+  firstListMs?: number;
 }
 
 type Store = Record<ResourceKind, Map<string, AnyWire>>;
@@ -76,6 +86,8 @@ export class LiveCluster {
   private seq = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private unreachableTimer: NodeJS.Timeout | undefined;
+  private restTimer: NodeJS.Timeout | undefined;
+  private restStarted = false;
   private stopped = false;
   /** Where watchers deliver; public so tests can feed events without an API server. */
   readonly ingest: WatcherSink<Ingested>;
@@ -92,6 +104,7 @@ export class LiveCluster {
       redact: options.redact ?? ((t) => t),
       now: options.now ?? Date.now,
       heartbeatEveryMs: options.heartbeatEveryMs ?? 10_000,
+      firstListMs: options.firstListMs ?? 5_000,
     };
     this.connection = { state: 'connecting', since: this.iso() };
     this.flavor = this.computeFlavor();
@@ -116,6 +129,19 @@ export class LiveCluster {
   }
 
   start(): void {
+    for (const w of this.watchers) if (FIRST.has(w.def.kind)) w.start();
+    this.restTimer ??= setTimeout(() => this.startRest(), this.opts.firstListMs);
+  }
+
+  /** Which watches run (evidence, in tests, of the listing order). */
+  startedKinds(): WatchId[] {
+    return this.watchers.filter((w) => w.started).map((w) => w.def.kind);
+  }
+
+  private startRest(): void {
+    clearTimeout(this.restTimer);
+    if (this.stopped || this.restStarted) return;
+    this.restStarted = true;
     for (const w of this.watchers) w.start();
   }
 
@@ -123,6 +149,7 @@ export class LiveCluster {
     this.stopped = true;
     clearTimeout(this.flushTimer);
     clearTimeout(this.unreachableTimer);
+    clearTimeout(this.restTimer);
     await Promise.all(this.watchers.map((w) => w.stop()));
   }
 
@@ -240,6 +267,8 @@ export class LiveCluster {
     const cur = this.states[kind];
     if (cur.status === s.status && cur.message === s.message) return;
     this.states[kind] = s;
+    if (this.restTimer && [...FIRST].every((k) => this.states[k as ResourceKind].status !== 'syncing'))
+      this.startRest();
     this.dirtyState.add(kind);
     this.schedule();
   }
