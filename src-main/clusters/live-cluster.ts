@@ -205,7 +205,9 @@ export class LiveCluster {
     }
     for (const key of old.keys()) if (!fresh.has(key)) this.dirty[kind].add(key);
     this.store[kind] = fresh;
-    this.schedule();
+    // A whole list is one event already: nothing to coalesce it with, so no batch window (the
+    // first screen waits for the node list's diff).
+    this.schedule(0);
   }
 
   private onUpsert(kind: WatchId, obj: Ingested): void {
@@ -317,12 +319,14 @@ export class LiveCluster {
   }
 
   // ── batching ─────────────────────────────────────────────────────────────────────────────
-  private schedule(): void {
-    if (this.stopped || this.flushTimer) return;
+  private schedule(delayMs = this.opts.batchMs): void {
+    if (this.stopped) return;
+    if (this.flushTimer && delayMs < this.opts.batchMs) clearTimeout(this.flushTimer);
+    else if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.flush();
-    }, this.opts.batchMs);
+    }, delayMs);
   }
 
   /** Builds and emits one diff from everything marked dirty; exposed for tests. */
