@@ -295,7 +295,8 @@ const nodesShownProbe = (n: number) =>
   `return document.querySelector('output[aria-label="Nodes shown"]')?.textContent === ${JSON.stringify(`${n} nodes`)};`;
 
 /**
- * Canvas: sigma finished a draw (its afterRender) holding every node. FleetGraph fills the graph
+ * Canvas: sigma finished a draw (its afterRender) holding every node, as a dot or counted in its
+ * pool's tile (zoomed out, the graph holds only tiles, each with its `members`). FleetGraph fills the graph
  * and refreshes in the same commit that creates the instance, so the hook goes in through a
  * setter on `window.__edgefleetSigma`, installed before Open: a poll would miss that first draw.
  */
@@ -303,7 +304,7 @@ async function armSigmaHook(page: Page, nodes: number): Promise<void> {
   await page.evaluate((want) => {
     type S = {
       on(e: 'afterRender', f: () => void): void;
-      getGraph(): { order: number; forEachNode(f: (k: string) => void): void };
+      getGraph(): { order: number; forEachNode(f: (k: string, a: { members?: number }) => void): void };
     };
     const w = window as unknown as { __bench: { seen: Record<string, number> } };
     let current: S | undefined;
@@ -314,13 +315,13 @@ async function armSigmaHook(page: Page, nodes: number): Promise<void> {
         current = s;
         s.on('afterRender', () => {
           if (w.__bench.seen.canvas !== undefined || current !== s) return;
-          const g = s.getGraph();
-          if (g.order < want) return;
-          let n = 0;
-          g.forEachNode((k) => {
-            if (k.startsWith('node:')) n++;
+          let dots = 0;
+          let inTiles = 0;
+          s.getGraph().forEachNode((k, a) => {
+            if (k.startsWith('node:')) dots++;
+            else if (k.startsWith('pool:')) inTiles += a.members ?? 0;
           });
-          if (n >= want) w.__bench.seen.canvas = performance.now();
+          if (Math.max(dots, inTiles) >= want) w.__bench.seen.canvas = performance.now();
         });
       },
     });

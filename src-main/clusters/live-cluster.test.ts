@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testKubeConfig } from '../../test/unit/kubeconfig.ts';
 import type { EventChannel, EventMap } from '../ipc/contract.ts';
@@ -172,5 +174,52 @@ describe('LiveCluster node heartbeats', () => {
     expect(d?.heartbeats).toEqual({ n1: '2026-01-01T00:00:10.000Z' });
     expect(d?.resources).toEqual({});
     expect(JSON.stringify(events)).not.toContain('kube-node-lease');
+  });
+});
+
+describe('LiveCluster listing order', () => {
+  let server: http.Server | undefined;
+  afterEach(async () => {
+    // Watches hold connections open: stop them before the server can close.
+    await live?.stop();
+    live = undefined;
+    server?.closeAllConnections();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  });
+
+  it('lists nodes and node pools alone first; the other kinds once those are synced', async () => {
+    const lists: string[] = [];
+    let releaseNodes: (() => void) | undefined;
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      res.setHeader('Content-Type', 'application/json');
+      if (url.searchParams.get('watch')) return; // watches stay open, silent
+      lists.push(url.pathname);
+      const answer = () => res.end(JSON.stringify({ metadata: { resourceVersion: '1' }, items: [] }));
+      if (url.pathname === '/api/v1/nodes') releaseNodes = answer;
+      else answer();
+    });
+    await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+    const api = testKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const diffs: EventMap['cluster:diff'][] = [];
+    live = new LiveCluster('default/x', api, (c, p) => c === 'cluster:diff' && diffs.push(p as never), {
+      batchMs: 5,
+      firstListMs: 600_000,
+    });
+    live.start();
+    const synced = (kind: 'nodes' | 'nodepools') =>
+      diffs.some((d) => d.resources[kind]?.state?.status === 'synced');
+    for (let i = 0; i < 500 && !(releaseNodes && synced('nodepools')); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(synced('nodepools')).toBe(true);
+    // The node list is still open: nothing else was asked for yet.
+    expect(live.startedKinds().sort()).toEqual(['nodepools', 'nodes']);
+    expect(lists.every((p) => p === '/api/v1/nodes' || p.endsWith('/nodepools'))).toBe(true);
+    releaseNodes?.();
+    for (let i = 0; i < 500 && !lists.includes('/api/v1/pods'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(synced('nodes')).toBe(true);
+    expect(lists).toContain('/api/v1/pods');
+    expect(live.startedKinds()).toHaveLength(8);
   });
 });

@@ -32,6 +32,14 @@ import { REDUCERS } from './reduce.ts';
 import { type KubeObj, ResourceWatcher, type WatcherOptions, type WatcherSink } from './resource-watcher.ts';
 import { RESOURCES, type WatchId } from './resources.ts';
 
+/**
+ * Listed first and alone: what the first screen needs (the node table, the pools). Every other
+ * watch (pods, Services, EndpointSlices, Leases) waits until these are synced or failed, or
+ * `firstListMs` passed: run together, the 5,000-lease and pod lists shared the API server and
+ * this thread's JSON parsing with the node list and delayed the first screen for seconds.
+ */
+const FIRST: ReadonlySet<WatchId> = new Set<WatchId>(['nodes', 'nodepools']);
+
 export interface LiveClusterOptions {
   /** Batch window for diffs. */
   batchMs?: number;
@@ -45,6 +53,8 @@ export interface LiveClusterOptions {
   heartbeatEveryMs?: number;
   /** The fleet feed keeps this many events (EVENT_RING_SIZE). */
   eventRingSize?: number;
+  /** The other watches start at the latest this long after the first ones (see FIRST). */
+  firstListMs?: number;
 }
 
 type Store = Record<ResourceKind, Map<string, AnyWire>>;
@@ -87,6 +97,8 @@ export class LiveCluster {
   private seq = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private unreachableTimer: NodeJS.Timeout | undefined;
+  private restTimer: NodeJS.Timeout | undefined;
+  private restStarted = false;
   private stopped = false;
   /** Where watchers deliver; public so tests can feed events without an API server. */
   readonly ingest: WatcherSink<Ingested>;
@@ -104,6 +116,7 @@ export class LiveCluster {
       now: options.now ?? Date.now,
       heartbeatEveryMs: options.heartbeatEveryMs ?? 10_000,
       eventRingSize: options.eventRingSize ?? EVENT_RING_SIZE,
+      firstListMs: options.firstListMs ?? 5_000,
     };
     this.events = new EventRing(this.opts.eventRingSize);
     this.derived = new DerivedEvents(this.opts.now);
@@ -130,6 +143,19 @@ export class LiveCluster {
   }
 
   start(): void {
+    for (const w of this.watchers) if (FIRST.has(w.def.kind)) w.start();
+    this.restTimer ??= setTimeout(() => this.startRest(), this.opts.firstListMs);
+  }
+
+  /** Which watches run (evidence, in tests, of the listing order). */
+  startedKinds(): WatchId[] {
+    return this.watchers.filter((w) => w.started).map((w) => w.def.kind);
+  }
+
+  private startRest(): void {
+    clearTimeout(this.restTimer);
+    if (this.stopped || this.restStarted) return;
+    this.restStarted = true;
     for (const w of this.watchers) w.start();
   }
 
@@ -137,6 +163,7 @@ export class LiveCluster {
     this.stopped = true;
     clearTimeout(this.flushTimer);
     clearTimeout(this.unreachableTimer);
+    clearTimeout(this.restTimer);
     await Promise.all(this.watchers.map((w) => w.stop()));
   }
 
@@ -197,7 +224,9 @@ export class LiveCluster {
     }
     for (const key of old.keys()) if (!fresh.has(key)) this.dirty[kind].add(key);
     this.store[kind] = fresh;
-    this.schedule();
+    // A whole list is one event already: nothing to coalesce it with, so no batch window (the
+    // first screen waits for the node list's diff).
+    this.schedule(0);
   }
 
   private onUpsert(kind: WatchId, obj: Ingested): void {
@@ -321,6 +350,8 @@ export class LiveCluster {
     const cur = this.states[kind];
     if (cur.status === s.status && cur.message === s.message) return;
     this.states[kind] = s;
+    if (this.restTimer && [...FIRST].every((k) => this.states[k as ResourceKind].status !== 'syncing'))
+      this.startRest();
     this.dirtyState.add(kind);
     this.schedule();
   }
@@ -369,12 +400,14 @@ export class LiveCluster {
   }
 
   // ── batching ─────────────────────────────────────────────────────────────────────────────
-  private schedule(): void {
-    if (this.stopped || this.flushTimer) return;
+  private schedule(delayMs = this.opts.batchMs): void {
+    if (this.stopped) return;
+    if (this.flushTimer && delayMs < this.opts.batchMs) clearTimeout(this.flushTimer);
+    else if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.flush();
-    }, this.opts.batchMs);
+    }, delayMs);
   }
 
   /** Builds and emits one diff from everything marked dirty; exposed for tests. */

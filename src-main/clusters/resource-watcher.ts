@@ -92,6 +92,10 @@ export class ResourceWatcher<T = KubeObj> {
     this.running ??= this.loop();
   }
 
+  get started(): boolean {
+    return this.running !== null;
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;

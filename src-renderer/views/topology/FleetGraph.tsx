@@ -1,11 +1,18 @@
 /**
  * The fleet overview drawn in WebGL by sigma.js over a graphology graph: one graph node per
  * Kubernetes node plus one "tile" per pool. Zoomed out, pools are tiles with their counts;
- * zoomed in, nodes are dots coloured by state (semantic zoom, switched in the node reducer, so
- * crossing the threshold costs one refresh, not a rebuild). Positions come from layout.ts.
+ * zoomed in, nodes are dots coloured by state (semantic zoom). Positions come from layout.ts.
+ *
+ * Frame cost on software GL (SwiftShader, what headless Chromium and many VMs get) grows with
+ * every node sigma holds, drawn or not: sigma 4 feeds hidden nodes to its programs too and
+ * discards them in the shader. So each zoom level has its own graph holding only what it draws
+ * (`tiles`: pool tiles; `dots`: faint tiles plus the nodes of the pools in or near the viewport,
+ * added and dropped per pool as the camera moves) and crossing the threshold swaps graphs.
+ * Labels are text quads laid out every frame: they are dropped while the camera moves, whoever
+ * moves it, and come back once it rests.
  */
 import { UndirectedGraph as Graph } from 'graphology';
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import Sigma from 'sigma';
 import type { NodeHealth } from '../../../src-main/ipc/node-health.ts';
 import type { FleetData, PoolSummary } from '../../store/fleet-data.ts';
@@ -35,7 +42,16 @@ type Attrs = {
   label: string;
   kind: 'node' | 'pool' | 'anchor';
   pool: string;
+  /** A tile's member count (0 on nodes): what a tile stands for, read by the UI bench. */
+  members: number;
 };
+
+/** The camera counts as resting once it has not moved for this long; then labels are drawn again. */
+const LABELS_AFTER_REST_MS = 180;
+/** Zoomed in, dots are drawn for the pools within this fraction of the viewport around it. */
+const CULL_MARGIN = 0.25;
+
+type Pos = { x: number; y: number; pool: string };
 
 /** The smallest area (in cells) the view spans, so a fleet of five nodes is not drawn as five moons. */
 const MIN_EXTENT = { width: 48, height: 18 };
@@ -45,6 +61,19 @@ function poolColor(s: PoolSummary): string {
   if (s.autonomous > 0) return HEALTH_COLOR.autonomous;
   if (s.members > 0 && s.cordoned === s.members) return HEALTH_COLOR.cordoned;
   return HEALTH_COLOR.ready;
+}
+
+function nodeAttrs(fleet: FleetData, name: string, pos: Pos): Attrs {
+  return {
+    x: pos.x,
+    y: -pos.y,
+    size: 0.42,
+    color: HEALTH_COLOR[fleet.nodeHealth(name) ?? 'not-ready'],
+    label: name,
+    kind: 'node',
+    pool: pos.pool,
+    members: 0,
+  };
 }
 
 function matches(fleet: FleetData, name: string, f: GraphFilter): boolean {
@@ -68,7 +97,12 @@ export function FleetGraph(props: {
 }) {
   const container = useRef<HTMLDivElement>(null);
   const sigma = useRef<Sigma<Attrs> | null>(null);
-  const graph = useRef(new Graph<Attrs>());
+  const graphs = useRef({ tiles: new Graph<Attrs>(), dots: new Graph<Attrs>() });
+  /** Pools whose nodes are in the dots graph, and each pool's nodes (per layout). */
+  const live = useRef(new Set<string>());
+  const byPool = useRef(new Map<string, [string, Pos][]>());
+  const layoutRef = useRef(props.layout);
+  layoutRef.current = props.layout;
   const state = useRef({ filter: props.filter, selected: props.selected, dots: true, labelColor: '#1f2328' });
   const [error, setError] = useState<string | null>(null);
   const onSelect = useRef(props.onSelect);
@@ -76,13 +110,58 @@ export function FleetGraph(props: {
   state.current.filter = props.filter;
   state.current.selected = props.selected;
 
-  // Sigma once per mount; the graph object is reused across rebuilds.
+  const fleetRef = useRef(props.fleet);
+  fleetRef.current = props.fleet;
+  const nodeCount = useRef(0);
+
+  /**
+   * A new dots graph: the tiles (faint in the reducer), the corners and the nodes of `pools`.
+   * Built detached and swapped in whole: sigma re-indexes once, where adding nodes one by one
+   * to the graph it holds costs a refresh each.
+   */
+  const buildDots = useCallback((s: Sigma<Attrs>, pools: Iterable<string>) => {
+    const g = new Graph<Attrs>();
+    graphs.current.tiles.forEachNode((k, a) => g.addNode(k, { ...a }));
+    for (const pool of pools)
+      for (const [name, pos] of byPool.current.get(pool) ?? [])
+        g.addNode(`node:${name}`, nodeAttrs(fleetRef.current, name, pos));
+    live.current = new Set(pools);
+    graphs.current.dots = g;
+    s.setGraph(g);
+  }, []);
+
+  /**
+   * Zoomed in on a large fleet: rebuilds the dots graph once a pool in view has no dots, with
+   * the pools within a margin around the view, so a pan rebuilds only every so often.
+   */
+  const cull = useCallback(
+    (s: Sigma<Attrs>) => {
+      const { pools, nodes } = layoutRef.current;
+      if (nodes.size <= DOTS_ALWAYS_UP_TO || !state.current.dots) return;
+      const { width, height } = s.getDimensions();
+      const around = (margin: number) => {
+        const a = s.viewportToGraph({ x: -width * margin, y: -height * margin });
+        const b = s.viewportToGraph({ x: width * (1 + margin), y: height * (1 + margin) });
+        const [x0, x1] = [Math.min(a.x, b.x), Math.max(a.x, b.x)];
+        const [y0, y1] = [Math.min(a.y, b.y), Math.max(a.y, b.y)];
+        // Pool boxes are in layout space (y down); the graph's y points up.
+        return pools
+          .filter((p) => p.x < x1 && p.x + p.side > x0 && -(p.y + p.side) < y1 && -p.y > y0)
+          .map((p) => p.name);
+      };
+      if (around(0).every((p) => live.current.has(p))) return;
+      buildDots(s, around(CULL_MARGIN));
+    },
+    [buildDots],
+  );
+
+  // Sigma once per mount; the graph objects are reused across rebuilds.
   useEffect(() => {
     const el = container.current;
     if (!el) return;
     let s: Sigma<Attrs>;
     try {
-      s = new Sigma(graph.current, el, {
+      s = new Sigma(graphs.current.dots, el, {
         settings: {
           itemSizesReference: 'positions',
           zoomToSizeRatioFunction: (r: number) => r,
@@ -142,12 +221,37 @@ export function FleetGraph(props: {
     });
     s.on('clickStage', () => onSelect.current(null));
     const camera = s.getCamera();
+    let rest: ReturnType<typeof setTimeout> | undefined;
+    let moves = 0;
+    let resting = true;
+    // Rest is "no move for a while AND none in the next frame": a slow frame alone must not
+    // count as rest, or labels would flap on and off (each flip re-indexes) mid-gesture.
+    const settle = () => {
+      const seen = moves;
+      requestAnimationFrame(() =>
+        requestAnimationFrame(() => {
+          if (moves !== seen || sigma.current !== s) return;
+          resting = true;
+          s.setSetting('renderLabels', true);
+        }),
+      );
+    };
     const onCamera = () => {
+      moves++;
       const dots = showDots(nodeCount.current, camera.ratio);
       if (dots !== state.current.dots) {
         state.current.dots = dots;
-        s.refresh({ skipIndexation: true });
+        // Into dots: the cull below builds them for this viewport.
+        if (dots) live.current.clear();
+        else s.setGraph(graphs.current.tiles);
       }
+      cull(s);
+      if (resting) {
+        resting = false;
+        s.setSetting('renderLabels', false);
+      }
+      clearTimeout(rest);
+      rest = setTimeout(settle, LABELS_AFTER_REST_MS);
     };
     camera.on('updated', onCamera);
     // Labels follow the theme (the canvas does not see CSS).
@@ -162,26 +266,23 @@ export function FleetGraph(props: {
     (globalThis as { __edgefleetSigma?: unknown }).__edgefleetSigma = s;
     return () => {
       themeWatch.disconnect();
+      clearTimeout(rest);
       camera.off('updated', onCamera);
       s.kill();
       sigma.current = null;
     };
-  }, []);
-
-  const fleetRef = useRef(props.fleet);
-  fleetRef.current = props.fleet;
-  const nodeCount = useRef(0);
+  }, [cull]);
 
   // Rebuild positions when membership changed (layout is a new object then).
   // biome-ignore lint/correctness/useExhaustiveDependencies: the layout is the trigger; fleet is read through props.
   useEffect(() => {
-    const g = graph.current;
-    g.clear();
+    const { tiles } = graphs.current;
+    tiles.clear();
     const { layout, fleet } = props;
     nodeCount.current = layout.nodes.size;
     for (const p of layout.pools) {
       const s = fleet.poolSummary(p.name);
-      g.addNode(`pool:${p.name}`, {
+      const tile: Attrs = {
         x: p.x + p.side / 2,
         y: -(p.y + p.side / 2),
         size: Math.max(0.8, p.side / 2),
@@ -189,50 +290,59 @@ export function FleetGraph(props: {
         label: `${p.name} ${s.ready + s.cordoned}/${s.members}`,
         kind: 'pool',
         pool: p.name,
-      });
+        members: s.members,
+      };
+      tiles.addNode(`pool:${p.name}`, tile);
     }
-    // Two hidden corners: sigma fits the graph's extent to the canvas, and a small fleet must not fill it.
-    // The fleet sits in the middle of that area.
-    const corner = { size: 0, color: '#0000', label: '', kind: 'anchor' as const, pool: '' };
+    // Two hidden corners: sigma fits the graph's extent to the canvas, and a small fleet must not
+    // fill it; the fleet sits in the middle of that area. Dots graphs copy them, so swapping graphs
+    // keeps the camera on the same spot.
+    const corner = { size: 0, color: '#0000', label: '', kind: 'anchor' as const, pool: '', members: 0 };
     const padX = Math.max(0, MIN_EXTENT.width - layout.width) / 2;
     const padY = Math.max(0, MIN_EXTENT.height - layout.height) / 2;
-    g.addNode('anchor:0', { ...corner, x: -padX, y: padY });
-    g.addNode('anchor:1', { ...corner, x: layout.width + padX, y: -(layout.height + padY) });
+    tiles.addNode('anchor:0', { ...corner, x: -padX, y: padY });
+    tiles.addNode('anchor:1', { ...corner, x: layout.width + padX, y: -(layout.height + padY) });
+    byPool.current = new Map();
     for (const [name, pos] of layout.nodes) {
-      const h = fleet.nodeHealth(name) ?? 'not-ready';
-      g.addNode(`node:${name}`, {
-        x: pos.x,
-        y: -pos.y,
-        size: 0.42,
-        color: HEALTH_COLOR[h],
-        label: name,
-        kind: 'node',
-        pool: pos.pool,
-      });
+      const list = byPool.current.get(pos.pool);
+      if (list) list.push([name, pos]);
+      else byPool.current.set(pos.pool, [[name, pos]]);
     }
-    state.current.dots = showDots(layout.nodes.size, sigma.current?.getCamera().ratio ?? 1);
-    sigma.current?.refresh();
+    live.current.clear();
+    const s = sigma.current;
+    state.current.dots = showDots(layout.nodes.size, s?.getCamera().ratio ?? 1);
+    if (!s) return;
+    if (layout.nodes.size <= DOTS_ALWAYS_UP_TO) {
+      buildDots(s, byPool.current.keys());
+      return;
+    }
+    // Tiles first: processing them fixes the viewport → graph mapping the cull reads (both
+    // graphs share the corners, hence the extent).
+    if (s.getGraph() !== tiles) s.setGraph(tiles);
+    else s.refresh();
+    cull(s);
   }, [props.layout]);
 
   // Node states changed: recolour in place (no relayout).
   // biome-ignore lint/correctness/useExhaustiveDependencies: healthVersion is the trigger.
   useEffect(() => {
-    const g = graph.current;
+    const { tiles, dots } = graphs.current;
     const { fleet, layout } = props;
     for (const name of layout.nodes.keys()) {
       const key = `node:${name}`;
-      if (!g.hasNode(key)) continue;
+      if (!dots.hasNode(key)) continue;
       const color = HEALTH_COLOR[fleet.nodeHealth(name) ?? 'not-ready'];
-      if (g.getNodeAttribute(key, 'color') !== color) g.setNodeAttribute(key, 'color', color);
+      if (dots.getNodeAttribute(key, 'color') !== color) dots.setNodeAttribute(key, 'color', color);
     }
     for (const p of layout.pools) {
       const key = `pool:${p.name}`;
-      if (!g.hasNode(key)) continue;
       const s = fleet.poolSummary(p.name);
-      g.mergeNodeAttributes(key, {
+      const attrs = {
         color: poolColor(s),
         label: `${p.name} ${s.ready + s.cordoned}/${s.members}`,
-      });
+        members: s.members,
+      };
+      for (const g of [tiles, dots]) if (g.hasNode(key)) g.mergeNodeAttributes(key, attrs);
     }
   }, [props.healthVersion]);
 
@@ -247,10 +357,13 @@ export function FleetGraph(props: {
   useEffect(() => {
     const s = sigma.current;
     if (!s || !props.focus) return;
-    const d = s.getNodeDisplayData(`node:${props.focus}`);
+    // From the layout: zoomed out or culled, the node is not in the graph sigma holds.
+    const pos = props.layout.nodes.get(props.focus);
+    if (!pos) return;
+    const d = s.viewportToFramedGraph(s.graphToViewport({ x: pos.x, y: -pos.y }));
     // Close enough to tell the node from its neighbours; a small fleet needs no zoom at all.
     const ratio = Math.min(1, Math.max(0.04, 25 / Math.max(1, props.layout.nodes.size)));
-    if (d) void s.getCamera().animate({ x: d.x, y: d.y, ratio }, { duration: 300 });
+    void s.getCamera().animate({ x: d.x, y: d.y, ratio }, { duration: 300 });
   }, [props.focus]);
 
   if (error)
