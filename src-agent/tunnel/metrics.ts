@@ -177,42 +177,20 @@ export function tunnelAgentRegistry(agent: TunnelAgent): Registry {
   const m = TUNNEL_AGENT_METRICS;
   const each = (f: (s: ReturnType<TunnelAgent['linkStats']>[number]) => number) => () =>
     agent.linkStats().map((s) => [{ server: s.server }, f(s)] as const);
-  r.collect(
-    m.connected,
-    each((s) => (s.connected ? 1 : 0)),
-  );
-  r.collect(
-    m.connections,
-    each((s) => s.connections),
-  );
-  r.collect(
-    m.connectFailures,
-    each((s) => s.connectFailures),
-  );
-  r.collect(
-    m.streamsOpen,
-    each((s) => s.streamsOpen),
-  );
-  r.collect(
-    m.streams,
-    each((s) => s.streams),
-  );
-  r.collect(
-    m.streamsRefused,
-    each((s) => s.streamsRefused),
-  );
-  r.collect(
-    m.dialFailures,
-    each((s) => s.dialFailures),
-  );
-  r.collect(
-    m.received,
-    each((s) => s.bytesReceived),
-  );
-  r.collect(
-    m.sent,
-    each((s) => s.bytesSent),
-  );
+  type Link = ReturnType<TunnelAgent['linkStats']>[number];
+  // One series per server link for each metric, read from the agent at scrape time.
+  const perLink: [(typeof m)[keyof typeof m], (s: Link) => number][] = [
+    [m.connected, (s) => (s.connected ? 1 : 0)],
+    [m.connections, (s) => s.connections],
+    [m.connectFailures, (s) => s.connectFailures],
+    [m.streamsOpen, (s) => s.streamsOpen],
+    [m.streams, (s) => s.streams],
+    [m.streamsRefused, (s) => s.streamsRefused],
+    [m.dialFailures, (s) => s.dialFailures],
+    [m.received, (s) => s.bytesReceived],
+    [m.sent, (s) => s.bytesSent],
+  ];
+  for (const [def, read] of perLink) r.collect(def, each(read));
   registerProcessMetrics(r);
   return r;
 }

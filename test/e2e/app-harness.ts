@@ -5,10 +5,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Browser } from 'playwright';
+import type { Browser, Page } from 'playwright';
 import type { TestKeyring } from '../lab/keyring.ts';
 import type { Lab } from '../lab/lab.ts';
 import { until } from '../lab/until.ts';
+import { launchChromium } from './chromium.ts';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 
@@ -97,6 +98,35 @@ export class BrowserApp {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The app on `dir` and `keyring`, and Chromium on its first page once the vault notice shows (page
+ * errors logged). Whatever this started is stopped again when a later step fails, so the caller's
+ * teardown only has to handle what it got back.
+ */
+export async function openAppInChromium(
+  dir: string,
+  keyring: TestKeyring,
+  viewport = { width: 1366, height: 768 },
+): Promise<{ app: BrowserApp; browser: Browser; page: Page }> {
+  const app = new BrowserApp(dir, keyring);
+  await app.start();
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport });
+    page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await page.goto(app.url);
+    await page.getByText('Secrets are stored in the OS keychain').waitFor({ timeout: 15_000 });
+    return { app, browser, page };
+  } catch (e) {
+    await runTeardown([
+      ['browser', async () => browser?.close()],
+      ['app', async () => app.stop()],
+    ]).catch(() => undefined);
+    throw e;
   }
 }
 

@@ -14,8 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
-import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
-import { launchChromium } from './chromium.ts';
+import { type BrowserApp, buildApp, openAppInChromium, tearDownE2e, until } from './app-harness.ts';
 import { seedFleet, serviceAccountKubeconfig } from './fleet-lab.ts';
 import { importAndOpen, openSource, viewButton } from './ui-steps.ts';
 
@@ -54,13 +53,7 @@ beforeAll(async () => {
   lab = await Lab.start({ kwokNodes: 1 });
   await seedFleet(lab, ['north', 'south'], { untaint: true });
   await lab.kwok?.createNodes(2, { namePrefix: 'spare' });
-  app = new BrowserApp(dir, keyring);
-  await app.start();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  await page.goto(app.url);
-  await page.getByText('Secrets are stored in the OS keychain').waitFor({ timeout: 15_000 });
+  ({ app, browser, page } = await openAppInChromium(dir, keyring));
 }, 600_000);
 
 afterAll(async () => {

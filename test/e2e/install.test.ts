@@ -15,8 +15,7 @@ import type { Browser, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
-import { BrowserApp, buildApp, tearDownE2e } from './app-harness.ts';
-import { launchChromium } from './chromium.ts';
+import { type BrowserApp, buildApp, openAppInChromium, tearDownE2e } from './app-harness.ts';
 
 const IMAGE = 'mirror.lab.invalid/edgefleet/agent:e2e';
 const shot = (name: string) => page.screenshot({ path: `/tmp/edgefleet-e2e-${name}.png`, fullPage: true });
@@ -35,13 +34,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-install-'));
   keyring = await TestKeyring.start();
   lab = await Lab.start({ kwokNodes: 1 });
-  app = new BrowserApp(dir, keyring);
-  await app.start();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-  await page.goto(app.url);
-  await page.getByText('Secrets are stored in the OS keychain').waitFor({ timeout: 15_000 });
+  ({ app, browser, page } = await openAppInChromium(dir, keyring));
 }, 600_000);
 
 afterAll(async () => {

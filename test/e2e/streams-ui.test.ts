@@ -14,8 +14,7 @@ import { buildShellAppImage, importImages } from '../lab/images.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
 import { feedStandInHub, startStandInHub } from '../lab/streams-support.ts';
-import { BrowserApp, buildApp, tearDownE2e, until } from './app-harness.ts';
-import { launchChromium } from './chromium.ts';
+import { type BrowserApp, buildApp, openAppInChromium, tearDownE2e, until } from './app-harness.ts';
 import { addHostInUi, importAndOpen, trustHostKeyInUi, viewButton } from './ui-steps.ts';
 
 const KUBE = 'kube-1';
@@ -72,12 +71,7 @@ beforeAll(async () => {
     }>(['get', 'pod', POD]);
     return p.status.containerStatuses?.[0]?.ready ? true : undefined;
   });
-  app = new BrowserApp(dir, keyring);
-  await app.start();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  await page.goto(app.url);
-  await page.getByText('Secrets are stored in the OS keychain').waitFor({ timeout: 15_000 });
+  ({ app, browser, page } = await openAppInChromium(dir, keyring));
 }, 900_000);
 
 afterAll(async () => {

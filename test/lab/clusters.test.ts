@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClustersService } from '../../src-main/clusters/service.ts';
-import { ClusterSources } from '../../src-main/clusters/sources.ts';
+import type { ClusterSources } from '../../src-main/clusters/sources.ts';
 import type { EventChannel, EventMap } from '../../src-main/ipc/contract.ts';
 import type { ClusterDiff, ClusterSnapshot, ResourceKind, WireByKind } from '../../src-main/ipc/types.ts';
-import { SettingsStore } from '../../src-main/settings/store.ts';
-import { Vault } from '../../src-main/vault/vault.ts';
 import { ClusterMirror } from '../../src-renderer/store/mirror.ts';
+import { sessionClusterSources } from './app-sources.ts';
 import { Cluster } from './cluster.ts';
 
 /** What a renderer does: the renderer's own mirror, fed the snapshot and then diffs in sequence (a gap would be a bug here). */
@@ -137,19 +136,7 @@ beforeAll(async () => {
     }),
   });
 
-  // No keychain needed here (the vault has its own lab test): session memory after "consent".
-  const vault = await Vault.open({
-    loadKeychain: async () => {
-      throw new Error('not used in this test');
-    },
-  });
-  vault.useSessionMemory();
-  const sources = new ClusterSources({
-    vault,
-    settings: new SettingsStore(join(dir, 'config', 'settings.json')),
-    home: join(dir, 'home'),
-    kubeconfigEnv: viewerKubeconfig,
-  });
+  const sources = await sessionClusterSources(dir, viewerKubeconfig);
   const emit = <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
     if (channel === 'cluster:snapshot')
       mirror((payload as ClusterSnapshot).clusterId).onSnapshot(payload as ClusterSnapshot);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
-import { ClusterSources } from '../../src-main/clusters/sources.ts';
+import type { ClusterSources } from '../../src-main/clusters/sources.ts';
 import { FleetService } from '../../src-main/fleet/service.ts';
 import {
   type EventChannel,
@@ -20,8 +20,7 @@ import {
 } from '../../src-main/ipc/contract.ts';
 import { AppError, type IpcError } from '../../src-main/ipc/errors.ts';
 import type { DrainEvent } from '../../src-main/ipc/fleet-types.ts';
-import { SettingsStore } from '../../src-main/settings/store.ts';
-import { Vault } from '../../src-main/vault/vault.ts';
+import { sessionClusterSources } from './app-sources.ts';
 import { LAB_EVICTION_TOLERATION_SECONDS } from './cluster.ts';
 import { type ControllerProcess, installCrds, startControllerProcess, until } from './controller-support.ts';
 import { KWOK_POD_PLACEMENT } from './kwok.ts';
@@ -131,18 +130,7 @@ beforeAll(async () => {
   await until('the default ServiceAccount', 60_000, () =>
     kubectl(['get', 'serviceaccount', 'default', '-n', 'default']).then(() => true),
   );
-  const vault = await Vault.open({
-    loadKeychain: async () => {
-      throw new Error('not used in this test');
-    },
-  });
-  vault.useSessionMemory();
-  sources = new ClusterSources({
-    vault,
-    settings: new SettingsStore(join(dir, 'config', 'settings.json')),
-    home: join(dir, 'home'),
-    kubeconfigEnv: undefined,
-  });
+  sources = await sessionClusterSources(dir);
   const s = sources;
   fleet = new FleetService({
     kubeConfigFor: (id) => s.kubeConfigFor(id),

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
-import { ClusterSources } from '../../src-main/clusters/sources.ts';
+import type { ClusterSources } from '../../src-main/clusters/sources.ts';
 import { FleetService } from '../../src-main/fleet/service.ts';
 import {
   type EventChannel,
@@ -31,8 +31,7 @@ import {
 } from '../../src-main/ipc/contract.ts';
 import { AppError } from '../../src-main/ipc/errors.ts';
 import type { InstallEvent } from '../../src-main/ipc/fleet-types.ts';
-import { SettingsStore } from '../../src-main/settings/store.ts';
-import { Vault } from '../../src-main/vault/vault.ts';
+import { sessionClusterSources } from './app-sources.ts';
 import { controllerLeaseHolder, REPO, until } from './controller-support.ts';
 import { buildAgentImage, importImages, type LabImage } from './images.ts';
 import { Lab } from './lab.ts';
@@ -89,18 +88,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ef-install-'));
   lab = await Lab.start({ kubelets: 1 });
   await importImages(l().kubelet(NODE).containerdSocket, [image]);
-  const vault = await Vault.open({
-    loadKeychain: async () => {
-      throw new Error('not used in this test');
-    },
-  });
-  vault.useSessionMemory();
-  sources = new ClusterSources({
-    vault,
-    settings: new SettingsStore(join(dir, 'config', 'settings.json')),
-    home: join(dir, 'home'),
-    kubeconfigEnv: undefined,
-  });
+  sources = await sessionClusterSources(dir);
   const s = sources;
   fleet = new FleetService({
     kubeConfigFor: (id) => s.kubeConfigFor(id),
