@@ -34,3 +34,11 @@ export {
 export { ANNOTATION_ROLLOUT_PAUSED } from '../../src-agent/api/yurtappset.ts';
 /** The controller's rule for which pools a YurtAppSet targets (the Apps view shows the same). */
 export { targetPoolNames } from '../../src-agent/api/yurtappset-pools.ts';
+/** The hub's node report annotation: one shape for the hub that writes it and the views and alerts that read it. */
+export {
+  ANNOTATION_NODE_REPORT,
+  type NodeReport,
+  parseNodeReport,
+  REPORT_MAX_INTERVAL_MS,
+  type TunnelState,
+} from '../../src-agent/api/node-report.ts';
