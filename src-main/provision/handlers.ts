@@ -3,10 +3,8 @@
  * convert, join, revert, upgrade) over a batch of hosts. Runs answer at once; progress and log
  * lines go out as batched events, and the finished run (per-host summary) as `provision:run`.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { KubeConnection } from '../../src-agent/api/kube-client.ts';
 import type { EventSink } from '../ipc/contract.ts';
 import { AppError } from '../ipc/errors.ts';
 import type { IpcHandlers } from '../ipc/router.ts';
@@ -19,7 +17,7 @@ import type {
 import type { SecretKind } from '../vault/refs.ts';
 import type { Vault } from '../vault/vault.ts';
 import { type BatchHost, runBatch } from './batch.ts';
-import { type ClusterAccess, connectionClusterAccess } from './cluster-access.ts';
+import { type ClusterAccess, kubeConfigClusterAccess } from './cluster-access.ts';
 import { convertPlan } from './convert.ts';
 import { HostRegistry } from './host-registry.ts';
 import { joinPlan } from './join.ts';
@@ -64,32 +62,6 @@ export interface ProvisionServiceOptions {
   batchWindowMs?: number;
   /** Log lines per run per batch before the rest is counted as omitted (default 400). */
   maxLogLinesPerBatch?: number;
-}
-
-/** A KubeConfig's current context as the connection settings provisioning's API client takes. */
-export function kubeConnectionOf(kc: KubeConfig): KubeConnection {
-  const cluster = kc.getCurrentCluster();
-  const user = kc.getCurrentUser();
-  if (!cluster) throw new AppError('provision/no-cluster', 'The kubeconfig context has no cluster');
-  if (user?.exec || user?.authProvider)
-    throw new AppError(
-      'provision/unsupported-auth',
-      `Provisioning cannot use the exec/auth-provider credentials of user ${user.name} yet`,
-      'Import a kubeconfig with a client certificate or a token for this cluster.',
-    );
-  const file = (data: string | undefined, path: string | undefined) =>
-    data ? Buffer.from(data, 'base64') : path ? readFileSync(path) : undefined;
-  const ca = file(cluster.caData, cluster.caFile);
-  const cert = file(user?.certData, user?.certFile);
-  const key = file(user?.keyData, user?.keyFile);
-  return {
-    server: cluster.server,
-    ...(ca ? { ca } : {}),
-    ...(cert ? { cert } : {}),
-    ...(key ? { key } : {}),
-    ...(user?.token ? { token: user.token } : {}),
-    ...(cluster.skipTLSVerify ? { insecureSkipTlsVerify: true } : {}),
-  };
 }
 
 /** Gathers progress (coalesced per host+step) and log lines (capped) per run; flushes on a timer. */
@@ -220,7 +192,7 @@ export class ProvisionService {
   }
 
   private async clusterAccess(clusterId: string): Promise<ClusterAccess> {
-    return connectionClusterAccess(kubeConnectionOf(await this.opts.kubeConfigFor(clusterId)));
+    return kubeConfigClusterAccess(await this.opts.kubeConfigFor(clusterId));
   }
 
   /** The SSH target of a host, and the tunnel route when its first hop is a via-tunnel host. */

@@ -2,8 +2,8 @@
  * The revert plan: stop EdgeFleet on the node and put back every path the conversion touched,
  * byte for byte (from the manifest and backups on the node), then give kubelet its old kubeconfig.
  * A machine EdgeFleet joined (its manifest has the join's `bootstrap-kubelet` records) had no
- * kubelet identity before: reverting it un-joins it — kubelet stopped as it was, its certificate
- * and kubeconfig removed with the rest, and its Node object deleted from the cluster.
+ * kubelet identity before: reverting it un-joins it — its pods drained, kubelet stopped as it was,
+ * its certificate and kubeconfig removed with the rest, and its Node object deleted from the cluster.
  */
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,6 +71,18 @@ export function revertPlan(opts: { cluster: ClusterAccess }): Plan<RevertFacts> 
         async apply(ctx) {
           // A joined node leaves the cluster below; its Node object goes with its metadata.
           if (ctx.facts.hadManifest && !ctx.facts.joinedNode) await restoreNodeMeta(ctx.remote, opts.cluster);
+        },
+      },
+      {
+        name: 'drain',
+        title: 'A machine EdgeFleet joined leaves the cluster: drain its pods first',
+        async apply(ctx) {
+          // Before the services stop, so kubelet still ends each pod within its grace period and
+          // PodDisruptionBudgets decide, as `kubectl drain` would; the Node is deleted further on.
+          const name = ctx.facts.joinedNode;
+          if (!name) return;
+          await opts.cluster.drainNode(name, ctx.log);
+          ctx.log(`drained node ${name}`);
         },
       },
       {

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClustersService } from '../../src-main/clusters/service.ts';
-import type { ClusterSources } from '../../src-main/clusters/sources.ts';
 import type { EventChannel, EventMap } from '../../src-main/ipc/contract.ts';
 import type { ClusterDiff, ClusterSnapshot, ResourceKind, WireByKind } from '../../src-main/ipc/types.ts';
 import { ClusterMirror } from '../../src-renderer/store/mirror.ts';

@@ -4,7 +4,7 @@
  * protection, autonomy reaching pods' tolerations, drain through the Eviction API with a PDB,
  * uncordon, a read-only user's disabled capability and 403, and an exec-plugin user's write.
  */
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import type { DrainEvent } from '../../src-main/ipc/fleet-types.ts';
 import { sessionClusterSources } from './app-sources.ts';
 import { LAB_EVICTION_TOLERATION_SECONDS } from './cluster.ts';
 import { type ControllerProcess, installCrds, startControllerProcess, until } from './controller-support.ts';
+import { writeExecPluginKubeconfig } from './exec-plugin.ts';
 import { KWOK_POD_PLACEMENT } from './kwok.ts';
 import { Lab } from './lab.ts';
 import { kubeconfigYaml } from './pki.ts';
@@ -497,44 +498,12 @@ describe('who may do what', () => {
         verbs: ['get', 'list', 'create', 'patch'],
       },
     ]);
-    const plugin = join(dir, 'edgefleet-test-plugin');
-    const calls = join(dir, 'plugin-calls.log');
-    const credential = JSON.stringify({
-      apiVersion: 'client.authentication.k8s.io/v1',
-      kind: 'ExecCredential',
+    const { path, calls } = await writeExecPluginKubeconfig({
+      dir,
+      server: (lab as Lab).cluster.apiServerUrl,
+      caPem: await readFile((lab as Lab).cluster.caCertPath),
       status: { token },
     });
-    await writeFile(plugin, `#!/bin/sh\necho called >> '${calls}'\necho '${credential}'\n`);
-    await chmod(plugin, 0o755);
-    const ca = (await readFile((lab as Lab).cluster.caCertPath)).toString('base64');
-    const path = join(dir, 'sso.kubeconfig');
-    await writeFile(
-      path,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'lab',
-            cluster: { server: (lab as Lab).cluster.apiServerUrl, 'certificate-authority-data': ca },
-          },
-        ],
-        users: [
-          {
-            name: 'sso',
-            user: {
-              exec: {
-                apiVersion: 'client.authentication.k8s.io/v1',
-                command: plugin,
-                interactiveMode: 'Never',
-              },
-            },
-          },
-        ],
-        contexts: [{ name: 'sso', context: { cluster: 'lab', user: 'sso' } }],
-        'current-context': 'sso',
-      }),
-    );
     const ssoId = await importKubeconfig(path, 'sso');
     const caps = await must('fleet:capabilities', { clusterId: ssoId });
     expect(caps.user).toBe('system:serviceaccount:default:fleet-operator');

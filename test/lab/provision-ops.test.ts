@@ -1,6 +1,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSummary, runBatch } from '../../src-main/provision/batch.ts';
 import { type ClusterAccess, kubeClusterAccess } from '../../src-main/provision/cluster-access.ts';
@@ -9,6 +11,7 @@ import { revertPlan } from '../../src-main/provision/revert.ts';
 import { HostKeyUnknownError, SshSession, type SshTarget } from '../../src-main/provision/ssh-session.ts';
 import { upgradePlan } from '../../src-main/provision/upgrade.ts';
 import { startControllerProcess, until } from './controller-support.ts';
+import { type ExecPluginKubeconfig, writeExecPluginKubeconfig } from './exec-plugin.ts';
 import { installKubeletStandinUnjoined } from './fixtures/kubelet-standin.ts';
 import { Lab } from './lab.ts';
 import { provisionKit, snapshot } from './provision-support.ts';
@@ -32,10 +35,21 @@ async function resourcesWithAgent(dir: string, version: string, agent: string): 
   return root;
 }
 
+/** The client certificate and key of a kubeconfig's user, as an ExecCredential status. */
+function adminCredential(path: string): Record<string, string> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  const u = kc.getCurrentUser();
+  const pem = (data?: string, file?: string) =>
+    data ? Buffer.from(data, 'base64').toString('utf8') : readFileSync(file ?? '', 'utf8');
+  return { clientCertificateData: pem(u?.certData, u?.certFile), clientKeyData: pem(u?.keyData, u?.keyFile) };
+}
+
 describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
   let lab: Lab;
   let kit: Awaited<ReturnType<typeof provisionKit>>;
   let cluster: ClusterAccess;
+  let plugin: ExecPluginKubeconfig;
   let token = '';
   let tokenRef = '';
   /** The machine before the join: kubelet installed, not joined (kubelet's own state dir included). */
@@ -50,7 +64,15 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
     if (process.getuid?.() !== 0) throw new Error('lab tests need root');
     lab = await Lab.start({ hosts: 1, kwokNodes: 0 });
     kit = await provisionKit(lab);
-    cluster = kubeClusterAccess(lab.kubeconfig);
+    // Provisioning through an exec-plugin user (as SSO kubeconfigs have): the plugin hands out the
+    // lab admin's client certificate, and its call log shows the app ran it.
+    plugin = await writeExecPluginKubeconfig({
+      dir: kit.dir,
+      server: lab.cluster.apiServerUrl,
+      caPem: await readFile(lab.cluster.caCertPath),
+      status: adminCredential(lab.kubeconfig),
+    });
+    cluster = kubeClusterAccess(plugin.path);
     // Approves the hub's serving certificate for its secure proxy (kcm never approves kubelet-serving).
     await startControllerProcess(lab.cluster, 'csr-approver', lab.cluster.kubeconfigPath, [
       '--controllers=csrapprover',
@@ -261,6 +283,15 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
 
   it('reverting the joined machine un-joins it: files as before the join, kubelet stopped, Node deleted; it can join again', async () => {
     const h = lab.host('edge-1');
+    // A pod on the node: the revert drains it (Eviction API) before the Node goes. Its own grace
+    // period is 0, as the stand-in kubelet runs no containers that could confirm a graceful end.
+    await lab.cluster.kubectl([
+      'run',
+      'on-joined-node',
+      '--image=registry.k8s.io/pause:3.9',
+      '--restart=Never',
+      '--overrides={"spec":{"nodeName":"edge-1","terminationGracePeriodSeconds":0}}',
+    ]);
     const summary = await batch(() => revertPlan({ cluster }));
     console.log(formatSummary(summary));
     expect(summary.hosts.map((r) => [r.status, r.error?.message])).toEqual([['done', undefined]]);
@@ -272,6 +303,13 @@ describe('provisioning: join with a bootstrap token, upgrade the agent', () => {
     expect(await h.run('ip -4 -o addr show')).not.toContain('169.254.2.1');
     const log = await readFile(summary.hosts[0]?.logFile ?? '', 'utf8');
     expect(log).toContain('EdgeFleet joined this machine as node edge-1');
+    expect(log).toContain('drain edge-1: default/on-joined-node evicting');
+    expect(log.indexOf('drained node edge-1')).toBeLessThan(log.indexOf('deleted Node edge-1'));
+    expect((await lab.cluster.kubectl(['get', 'pod', 'on-joined-node', '--ignore-not-found'])).trim()).toBe(
+      '',
+    );
+    // Every cluster call of join and revert went through the exec plugin's credential.
+    expect((await readFile(plugin.calls, 'utf8')).split('\n')).toContain('called');
 
     // Back to "kubelet installed, not joined": the join plan accepts it again and it ends Ready.
     const again = await joinEdge('site-j');
