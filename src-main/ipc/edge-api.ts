@@ -25,15 +25,6 @@ export const LABEL_SITE = 'edgefleet.io/site';
 export const LABEL_REGION = 'topology.kubernetes.io/region';
 export const LABEL_ZONE = 'topology.kubernetes.io/zone';
 
-/** Our rollout condition: the controller writes it with the same function the Apps view reads it. */
-export {
-  type RolloutStand,
-  readRolloutCondition,
-  rolloutPauseRequested,
-} from '../../src-agent/api/rollout-condition.ts';
-export { ANNOTATION_ROLLOUT_PAUSED } from '../../src-agent/api/yurtappset.ts';
-/** The controller's rule for which pools a YurtAppSet targets (the Apps view shows the same). */
-export { targetPoolNames } from '../../src-agent/api/yurtappset-pools.ts';
 /** The hub's node report annotation: one shape for the hub that writes it and the views and alerts that read it. */
 export {
   ANNOTATION_NODE_REPORT,
@@ -42,3 +33,12 @@ export {
   REPORT_MAX_INTERVAL_MS,
   type TunnelState,
 } from '../../src-agent/api/node-report.ts';
+/** Our rollout condition: the controller writes it with the same function the Apps view reads it. */
+export {
+  type RolloutStand,
+  readRolloutCondition,
+  rolloutPauseRequested,
+} from '../../src-agent/api/rollout-condition.ts';
+export { ANNOTATION_ROLLOUT_PAUSED, YAS_CONDITION_ROLLOUT } from '../../src-agent/api/yurtappset.ts';
+/** The controller's rule for which pools a YurtAppSet targets (the Apps view shows the same). */
+export { targetPoolNames } from '../../src-agent/api/yurtappset-pools.ts';

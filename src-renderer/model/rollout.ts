@@ -5,11 +5,9 @@
  * reader): rolling pool by pool, stopped by itself at a failing pool, or held by the pause
  * annotation.
  */
-import { readRolloutCondition } from '../../src-main/ipc/edge-api.ts';
+import { readRolloutCondition, YAS_CONDITION_ROLLOUT } from '../../src-main/ipc/edge-api.ts';
 import type { YurtAppSetWire } from '../../src-main/ipc/types.ts';
 import type { AppPoolRow } from './fleet.ts';
-
-export const ROLLOUT_CONDITION = 'RolloutProgressing';
 
 export type PoolRolloutState =
   | 'updated'
@@ -44,7 +42,7 @@ export function desiredImage(yas: YurtAppSetWire, pool: string): string | undefi
 }
 
 export function rollout(yas: YurtAppSetWire, rows: AppPoolRow[]): Rollout {
-  const stand = readRolloutCondition(yas.status?.conditions?.find((x) => x.type === ROLLOUT_CONDITION));
+  const stand = readRolloutCondition(yas.status?.conditions?.find((x) => x.type === YAS_CONDITION_ROLLOUT));
   const paused = stand?.kind === 'failing' ? { pool: stand.pool, reason: stand.reason } : undefined;
   // The controller's word wins; a fresh annotation it has not acted on yet is only "requested".
   const held = stand?.kind === 'paused' ? true : yas.pauseRequested ? ('requested' as const) : undefined;

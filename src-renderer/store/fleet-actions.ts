@@ -22,7 +22,7 @@ import type {
 } from '../../src-main/ipc/fleet-types.ts';
 import { bulkText, byPrevious, changedNodes } from '../model/fleet-results.ts';
 import { IpcCallError, type Transport } from '../transport/transport.ts';
-import type { AppState, UserError } from './app-store.ts';
+import { type AppState, toUserError, type UserError } from './app-store.ts';
 
 export interface ActionStatus {
   busy: boolean;
@@ -100,11 +100,6 @@ export const actionKey = {
   installPlan: 'install:plan',
   installApply: 'install:apply',
 };
-
-function toUserError(e: unknown): UserError {
-  if (e instanceof IpcCallError) return e.fix ? { message: e.message, fix: e.fix } : { message: e.message };
-  return { message: e instanceof Error ? e.message : String(e) };
-}
 
 const autonomyText = (d: string | null) =>
   d === null ? 'autonomy cleared' : d === '0' ? 'autonomy set to never evict' : `autonomy set to ${d}`;

@@ -14,12 +14,8 @@ import type {
   SshAuthRef,
   TunnelAccessProfile,
 } from '../../src-main/ipc/types.ts';
-import { IpcCallError, type Transport } from '../transport/transport.ts';
-
-export interface UserError {
-  message: string;
-  fix?: string;
-}
+import type { Transport } from '../transport/transport.ts';
+import { toUserError, type UserError } from './app-store.ts';
 
 export interface HostProgress {
   stepCount: number;
@@ -98,11 +94,6 @@ export interface ProvisionState {
 }
 
 const MAX_LOG = 3_000;
-
-function toUserError(e: unknown): UserError {
-  if (e instanceof IpcCallError) return e.fix ? { message: e.message, fix: e.fix } : { message: e.message };
-  return { message: e instanceof Error ? e.message : String(e) };
-}
 
 /** A vault id from what the user typed: stable, safe characters only. */
 function vaultId(...parts: string[]): string {
