@@ -74,7 +74,17 @@ export const KWOK_STAGE_FILES = [
   'pod-delete.yaml',
 ] as const;
 
-const BUILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'toolchain', 'build-binaries.sh');
+// From the repo root, which is two levels up both from this source file and from the bundled
+// out/main/main.js (the script itself is not bundled, so a path beside the module would miss it).
+const BUILD_SCRIPT = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'src-main',
+  'demo',
+  'toolchain',
+  'build-binaries.sh',
+);
 
 /** Where built binaries and other lab downloads live, outside the repo. */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {

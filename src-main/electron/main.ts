@@ -74,7 +74,9 @@ async function boot(): Promise<void> {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   const demo = demoFlagsFromEnv(process.env);
-  const main = await startApp({ demoNodes: demo.nodes });
+  // The bundle runs from out/main, so a path relative to the module would miss the repo's
+  // resources/ (agent bundle, Node runtimes, units): the app's root holds them.
+  const main = await startApp({ demoNodes: demo.nodes, resourcesDir: join(app.getAppPath(), 'resources') });
   registerIpc(main);
   createWindow(main);
   if (demo.demo) startDemoWithConsole(main, demo.nodes, (line) => console.log(line));
