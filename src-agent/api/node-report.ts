@@ -6,7 +6,7 @@
  *
  * Cost: the hub writes only when `reportChanged` says a figure moved beyond its threshold, at
  * most once per REPORT_MIN_INTERVAL_MS, and at least once per REPORT_MAX_INTERVAL_MS so a reader
- * can tell a fresh report from a stale one.
+ * can tell a fresh report from a stale one. Written by src-agent/hub/node-report.ts (NodeReporter).
  */
 
 /** Node annotation holding the JSON of a NodeReport. */
@@ -27,7 +27,10 @@ export interface NodeReport {
   agentVersion: string;
   cache: {
     bytes: number;
-    /** The hub's storage condition reason: 'Ready' when healthy. */
+    /**
+     * The hub's storage condition reason: 'Ready' when healthy; 'CacheOverQuota' when healthy but
+     * past `quotaBytes` (hub config cacheQuotaBytes, a reporting threshold the hub does not enforce).
+     */
     health: string;
     message?: string;
     /** The cache's quota, when one is set. */

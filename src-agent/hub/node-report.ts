@@ -130,6 +130,11 @@ export class NodeReporter {
     return this.last;
   }
 
+  /** When the last write (or the adopted report) was made, ms since the epoch; -Infinity before. */
+  get lastWriteAt(): number {
+    return this.lastAt;
+  }
+
   /** Gathers the figures and writes them if due; overlapping calls share the tick in flight. */
   tick(): Promise<ReportOutcome> {
     this.running ??= this.run()
