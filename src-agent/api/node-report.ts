@@ -123,3 +123,30 @@ export function reportChanged(last: NodeReport | undefined, next: NodeReport): b
     Math.abs(last.offlineSeconds24h - next.offlineSeconds24h) >= 60
   );
 }
+
+/** Free disk below this share of the disk is a problem. */
+export const REPORT_DISK_LOW_FRACTION = 0.1;
+/** A client certificate expiring within this many days is a problem. */
+export const REPORT_CERT_WARN_DAYS = 7;
+/** A journal this full (share of its bound) is about to drop events. */
+export const REPORT_JOURNAL_NEAR_FRACTION = 0.9;
+
+/**
+ * What is wrong according to a report, each as a short phrase (for a badge, a tooltip or an
+ * alert's text); empty when nothing is. One rule for every view and the in-app alerts.
+ */
+export function reportProblems(r: NodeReport, now: number): string[] {
+  const out: string[] = [];
+  if (r.cache.health !== 'Ready') out.push(`cache ${r.cache.health}`);
+  if (r.disk.totalBytes > 0 && r.disk.freeBytes < r.disk.totalBytes * REPORT_DISK_LOW_FRACTION)
+    out.push(`disk ${Math.round((100 * r.disk.freeBytes) / r.disk.totalBytes)} % free`);
+  if (r.certNotAfter !== undefined) {
+    const days = (Date.parse(r.certNotAfter) - now) / 86_400_000;
+    if (days < 0) out.push('certificate expired');
+    else if (days < REPORT_CERT_WARN_DAYS) out.push(`certificate expires in ${Math.floor(days)} d`);
+  }
+  if (r.tunnel === 'disconnected') out.push('tunnel disconnected');
+  if (r.journal.bound > 0 && r.journal.depth >= r.journal.bound * REPORT_JOURNAL_NEAR_FRACTION)
+    out.push('journal near its bound');
+  return out;
+}

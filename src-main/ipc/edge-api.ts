@@ -25,6 +25,17 @@ export const LABEL_SITE = 'edgefleet.io/site';
 export const LABEL_REGION = 'topology.kubernetes.io/region';
 export const LABEL_ZONE = 'topology.kubernetes.io/zone';
 
+/** The hub's node report annotation: one shape for the hub that writes it and the views and alerts that read it. */
+export {
+  ANNOTATION_NODE_REPORT,
+  type NodeReport,
+  parseNodeReport,
+  REPORT_CERT_WARN_DAYS,
+  REPORT_DISK_LOW_FRACTION,
+  REPORT_MAX_INTERVAL_MS,
+  reportProblems,
+  type TunnelState,
+} from '../../src-agent/api/node-report.ts';
 /** Our rollout condition: the controller writes it with the same function the Apps view reads it. */
 export {
   type RolloutStand,
@@ -34,11 +45,3 @@ export {
 export { ANNOTATION_ROLLOUT_PAUSED } from '../../src-agent/api/yurtappset.ts';
 /** The controller's rule for which pools a YurtAppSet targets (the Apps view shows the same). */
 export { targetPoolNames } from '../../src-agent/api/yurtappset-pools.ts';
-/** The hub's node report annotation: one shape for the hub that writes it and the views and alerts that read it. */
-export {
-  ANNOTATION_NODE_REPORT,
-  type NodeReport,
-  parseNodeReport,
-  REPORT_MAX_INTERVAL_MS,
-  type TunnelState,
-} from '../../src-agent/api/node-report.ts';

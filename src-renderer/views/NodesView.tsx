@@ -2,9 +2,11 @@ import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import { type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
 import { countRender } from '../debug/render-count.ts';
 import { autonomyOf, isEdgeWorker } from '../model/fleet.ts';
+import { reportSummary } from '../model/node-report.ts';
 import {
   useActiveLoaded,
   useActiveState,
+  useApp,
   useFleet,
   useFleetValue,
   useFleetVersion,
@@ -25,6 +27,7 @@ const COLUMNS: Column[] = [
   'Pods',
   'Kubelet',
   'Edge worker',
+  'Hub',
 ];
 
 /**
@@ -43,8 +46,11 @@ const NodeRow = memo(function NodeRow(props: {
   const pods = useFleetValue(fleet, [`podsOf:${name}`], (f) => f.podsByNode.get(name)?.size ?? 0, 0);
   const selected = useFleetUi((s) => s.selected.has(name));
   const ui = useFleetUiStore();
+  // The report's verdict moves with time too (certificate days, staleness): once a minute is enough.
+  const minute = useApp((s) => Math.floor(s.now / 60_000));
   if (!n) return null;
   const health = fleet.nodeHealth(name) ?? 'not-ready';
+  const hub = reportSummary(n, minute * 60_000);
   return (
     <tr
       aria-rowindex={props.index + 2}
@@ -76,6 +82,9 @@ const NodeRow = memo(function NodeRow(props: {
       <td data-col="pods">{pods}</td>
       <td className="sub">{n.kubeletVersion ?? '—'}</td>
       <td>{isEdgeWorker(n) ? 'yes' : 'no'}</td>
+      <td data-col="hub" className={hub.level === 'bad' ? 'bad' : hub.level === 'ok' ? 'ok' : 'sub'}>
+        {hub.text}
+      </td>
     </tr>
   );
 });
