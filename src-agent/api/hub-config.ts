@@ -4,6 +4,8 @@
  * nodes stays true without the agent carrying a YAML parser.
  */
 
+import { TUNNEL_AGENT_ADMIN_PORT } from './tunnel-config.ts';
+
 export type UpstreamStrategy = 'round-robin' | 'priority';
 
 export interface HubTlsConfig {
@@ -91,6 +93,17 @@ export interface HubConfig {
    * it on links whose round trip is over ~300 ms, or a slow answer would be taken for a cut.
    */
   cutDetectionMs?: number;
+  /**
+   * Cache size in bytes past which the node report calls the cache unhealthy (`CacheOverQuota`). A
+   * reporting threshold: the hub does not evict or stop caching when it is passed. Unset: no quota.
+   */
+  cacheQuotaBytes?: number;
+  /**
+   * Where the node report learns the tunnel's state: the tunnel agent's loopback admin endpoint
+   * (its `admin.listen`, which must be on for "connected" to be seen) and its config file, whose
+   * absence means no tunnel agent is installed.
+   */
+  tunnelAgent?: { admin: string; configFile: string };
 }
 
 export const HUB_DEFAULTS = {
@@ -108,6 +121,10 @@ export const HUB_DEFAULTS = {
   masterService: { host: '169.254.2.1', port: 10268 },
   gcIntervalSeconds: 600,
   cutDetectionMs: 800,
+  tunnelAgent: {
+    admin: `127.0.0.1:${TUNNEL_AGENT_ADMIN_PORT}`,
+    configFile: '/etc/edgefleet/tunnel-agent.yaml',
+  },
 } as const satisfies Partial<HubConfig>;
 
 /** User-Agent prefixes that are always cached (yurthub's defaults plus our own agent). */
@@ -233,6 +250,15 @@ export function parseHubConfig(raw: unknown): HubConfig {
     config.gcIntervalSeconds = num(obj, 'gcIntervalSeconds', HUB_DEFAULTS.gcIntervalSeconds);
   if (obj.cutDetectionMs !== undefined)
     config.cutDetectionMs = num(obj, 'cutDetectionMs', HUB_DEFAULTS.cutDetectionMs);
+  if (obj.cacheQuotaBytes !== undefined) config.cacheQuotaBytes = num(obj, 'cacheQuotaBytes', 0);
+  if (obj.tunnelAgent !== undefined) {
+    const t = obj.tunnelAgent as Json;
+    config.tunnelAgent = {
+      admin: str(t, 'admin', HUB_DEFAULTS.tunnelAgent.admin),
+      configFile: str(t, 'configFile', HUB_DEFAULTS.tunnelAgent.configFile),
+    };
+    assertLoopbackListen('tunnelAgent.admin', config.tunnelAgent.admin);
+  }
   assertLoopbackListen('proxyListen', config.proxyListen);
   assertLoopbackListen('adminListen', config.adminListen);
   return config;

@@ -6,7 +6,7 @@
  *
  * Cost: the hub writes only when `reportChanged` says a figure moved beyond its threshold, at
  * most once per REPORT_MIN_INTERVAL_MS, and at least once per REPORT_MAX_INTERVAL_MS so a reader
- * can tell a fresh report from a stale one.
+ * can tell a fresh report from a stale one. Written by src-agent/hub/node-report.ts (NodeReporter).
  */
 
 /** Node annotation holding the JSON of a NodeReport. */
@@ -27,7 +27,10 @@ export interface NodeReport {
   agentVersion: string;
   cache: {
     bytes: number;
-    /** The hub's storage condition reason: 'Ready' when healthy. */
+    /**
+     * The hub's storage condition reason: 'Ready' when healthy; 'CacheOverQuota' when healthy but
+     * past `quotaBytes` (hub config cacheQuotaBytes, a reporting threshold the hub does not enforce).
+     */
     health: string;
     message?: string;
     /** The cache's quota, when one is set. */
@@ -62,7 +65,9 @@ export function parseNodeReport(text: string | undefined): NodeReport | { error:
   const r = obj(raw);
   if (!r) return { error: `${ANNOTATION_NODE_REPORT} is not an object` };
   if (r.v !== NODE_REPORT_VERSION)
-    return { error: `${ANNOTATION_NODE_REPORT} has version ${String(r.v)}; this app reads ${NODE_REPORT_VERSION}` };
+    return {
+      error: `${ANNOTATION_NODE_REPORT} has version ${String(r.v)}; this app reads ${NODE_REPORT_VERSION}`,
+    };
   const cache = obj(r.cache);
   const disk = obj(r.disk);
   const journal = obj(r.journal);
@@ -107,9 +112,41 @@ export function reportChanged(last: NodeReport | undefined, next: NodeReport): b
     last.tunnel !== next.tunnel ||
     last.certNotAfter !== next.certNotAfter ||
     last.journal.dropped !== next.journal.dropped ||
-    moved(last.cache.bytes, next.cache.bytes, next.cache.quotaBytes ?? Math.max(last.cache.bytes, 1 << 20), 0.1) ||
+    moved(
+      last.cache.bytes,
+      next.cache.bytes,
+      next.cache.quotaBytes ?? Math.max(last.cache.bytes, 1 << 20),
+      0.1,
+    ) ||
     moved(last.journal.depth, next.journal.depth, next.journal.bound, 0.1) ||
     moved(last.disk.freeBytes, next.disk.freeBytes, next.disk.totalBytes, 0.05) ||
     Math.abs(last.offlineSeconds24h - next.offlineSeconds24h) >= 60
   );
+}
+
+/** Free disk below this share of the disk is a problem. */
+export const REPORT_DISK_LOW_FRACTION = 0.1;
+/** A client certificate expiring within this many days is a problem. */
+export const REPORT_CERT_WARN_DAYS = 7;
+/** A journal this full (share of its bound) is about to drop events. */
+export const REPORT_JOURNAL_NEAR_FRACTION = 0.9;
+
+/**
+ * What is wrong according to a report, each as a short phrase (for a badge, a tooltip or an
+ * alert's text); empty when nothing is. One rule for every view and the in-app alerts.
+ */
+export function reportProblems(r: NodeReport, now: number): string[] {
+  const out: string[] = [];
+  if (r.cache.health !== 'Ready') out.push(`cache ${r.cache.health}`);
+  if (r.disk.totalBytes > 0 && r.disk.freeBytes < r.disk.totalBytes * REPORT_DISK_LOW_FRACTION)
+    out.push(`disk ${Math.round((100 * r.disk.freeBytes) / r.disk.totalBytes)} % free`);
+  if (r.certNotAfter !== undefined) {
+    const days = (Date.parse(r.certNotAfter) - now) / 86_400_000;
+    if (days < 0) out.push('certificate expired');
+    else if (days < REPORT_CERT_WARN_DAYS) out.push(`certificate expires in ${Math.floor(days)} d`);
+  }
+  if (r.tunnel === 'disconnected') out.push('tunnel disconnected');
+  if (r.journal.bound > 0 && r.journal.depth >= r.journal.bound * REPORT_JOURNAL_NEAR_FRACTION)
+    out.push('journal near its bound');
+  return out;
 }

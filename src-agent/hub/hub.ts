@@ -20,6 +20,7 @@ import { sendJson, sendStatus } from './k8s-status.ts';
 import { LinkCheck } from './link-check.ts';
 import { type Logger, stderrLogger } from './log.ts';
 import { HUB_METRICS, HubMetrics } from './metrics.ts';
+import { hubReportSources, NodeReporter } from './node-report.ts';
 import { OfflineServer, offlineNeedsBody } from './offline.ts';
 import { registerOfflineMetrics } from './offline-metrics.ts';
 import { ApiProxy, refuseUpgrade } from './proxy.ts';
@@ -34,6 +35,8 @@ export interface HubOptions {
   storageIo?: StorageIo;
   /** How often a cache disk that refused writes is tried again (default 5 s; tests use less). */
   diskRecheckMs?: number;
+  /** Floor between node report writes (default REPORT_MIN_INTERVAL_MS; tests use less). */
+  nodeReportMinIntervalMs?: number;
 }
 
 /** Journaled writes are small (status, events); anything larger is refused rather than held in memory. */
@@ -106,6 +109,9 @@ export class Hub {
   private closed = false;
   private gcTimer: NodeJS.Timeout | undefined;
   private autonomy!: AutonomyReporter;
+  /** Publishes the node report annotation (tests tick it). */
+  nodeReport!: NodeReporter;
+  private readonly nodeReportMinIntervalMs: number | undefined;
   private gcRunning: Promise<GcResult | undefined> | undefined;
   secureProxyAddress = '';
   private certsLoaded = false;
@@ -127,6 +133,7 @@ export class Hub {
     this.proxyServer.headersTimeout = 60_000;
     this.adminServer = http.createServer(adminHandler(this.metrics, () => this.readiness()));
     this.diskRecheckMs = opts.diskRecheckMs ?? 5_000;
+    this.nodeReportMinIntervalMs = opts.nodeReportMinIntervalMs;
   }
 
   static async start(config: HubConfig, opts: HubOptions = {}): Promise<Hub> {
@@ -182,10 +189,17 @@ export class Hub {
     const saved = await this.storage.get(this.leaseKey()).catch(() => undefined);
     if (saved) this.health.seedLease(saved as Lease);
     this.autonomy = new AutonomyReporter(this.upstream, this.config.nodeName, this.log);
-    this.cloud.onNode(() => void this.reportAutonomy());
+    this.nodeReport = this.createNodeReporter();
+    this.cloud.onNode(() => {
+      void this.reportAutonomy();
+      if (!this.nodeReport.written) this.reportNode();
+    });
     this.resync = new CacheResync(this.upstream, this.cache, this.log);
     // The condition says at once when caching stops (and when it is trusted again).
-    this.storage.onConditionChange(() => void this.reportAutonomy());
+    this.storage.onConditionChange(() => {
+      void this.reportAutonomy();
+      this.reportNode();
+    });
     this.diskTimer = setInterval(() => void this.checkDisk(), this.diskRecheckMs);
     this.diskTimer.unref();
     this.health.onChange((healthy) => {
@@ -193,6 +207,7 @@ export class Hub {
         this.offline.releaseWatches();
         void this.replayJournal();
         void this.reportAutonomy();
+        this.reportNode();
       } else {
         this.proxy.endWatches();
         this.proxy.abandonInFlight('the cloud became unreachable');
@@ -208,6 +223,7 @@ export class Hub {
     this.replayTimer = setInterval(() => {
       if (this.health.isHealthy() && this.journal.size > 0) void this.replayJournal();
       if (this.health.isHealthy()) void this.reportAutonomy();
+      if (this.health.isHealthy()) this.reportNode();
     }, this.config.heartbeatIntervalSeconds * 1000);
     // GC at start (once the cloud answers) and then periodically.
     const gcEveryMs = (this.config.gcIntervalSeconds ?? HUB_DEFAULTS.gcIntervalSeconds) * 1000;
@@ -371,6 +387,33 @@ export class Hub {
     return bound.port === target.port && (wildcard || bound.address === target.host) ? target : undefined;
   }
 
+  private createNodeReporter(): NodeReporter {
+    const sources = hubReportSources({
+      agentVersion: process.env.EDGEFLEET_VERSION ?? 'dev',
+      quotaBytes: this.config.cacheQuotaBytes,
+      journalBound: this.config.journalMaxEntries,
+      storage: this.storage,
+      journal: this.journal,
+      health: this.health,
+      certs: this.certs,
+      ownNodeAnnotations: () => this.cloud.ownNode()?.metadata?.annotations,
+      tunnel: this.config.tunnelAgent ?? HUB_DEFAULTS.tunnelAgent,
+    });
+    const opts =
+      this.nodeReportMinIntervalMs === undefined ? {} : { minIntervalMs: this.nodeReportMinIntervalMs };
+    return new NodeReporter(this.upstream, this.config.nodeName, sources, this.log, opts);
+  }
+
+  /**
+   * One node report tick. The first waits for the hub's view of its Node (when it watches it), so
+   * a restart that changed nothing adopts the report already there instead of writing it again.
+   */
+  private reportNode(): void {
+    if (this.closed || !this.nodeReport) return;
+    if (!this.nodeReport.written && this.config.centralConfig !== false && !this.cloud.ownNode()) return;
+    void this.nodeReport.tick();
+  }
+
   /** The settings in force (config file + central ConfigMaps). */
   get settings(): EffectiveSettings {
     return this.central.current;
@@ -444,6 +487,9 @@ export class Hub {
     r.collect(m.journalDropped, () => this.journal.dropped);
     r.collect(m.masterServiceServed, () => (this.masterServiceServed() ? 1 : 0));
     r.collect(m.clientCertExpiry, () => this.certs.notAfter / 1000);
+    r.collect(m.nodeReportWrites, () => this.nodeReport.writes);
+    r.collect(m.nodeReportBytes, () => this.nodeReport.bytes);
+    r.collect(m.nodeReportFailures, () => this.nodeReport.failures);
   }
 
   /** Where the hub keeps its own copy of the node Lease (hub state, not a client's cache). */

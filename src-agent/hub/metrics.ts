@@ -178,6 +178,24 @@ export const HUB_METRICS = {
     help: 'Unix time the node client certificate expires (0 before one is loaded).',
     labels: [],
   }),
+  nodeReportWrites: metric({
+    name: 'edgefleet_hub_node_report_writes_total',
+    type: 'counter',
+    help: 'Node report annotations (edgefleet.io/node-report) written to this Node.',
+    labels: [],
+  }),
+  nodeReportBytes: metric({
+    name: 'edgefleet_hub_node_report_written_bytes_total',
+    type: 'counter',
+    help: 'Bytes of the merge-patch bodies of the node report writes.',
+    labels: [],
+  }),
+  nodeReportFailures: metric({
+    name: 'edgefleet_hub_node_report_write_failures_total',
+    type: 'counter',
+    help: 'Node report writes the API server refused or did not answer (logged as node_report.patch_failed).',
+    labels: [],
+  }),
 } as const satisfies Catalog;
 
 /** Distinct User-Agent products counted by name; more than this are counted as "other". */

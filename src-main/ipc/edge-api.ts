@@ -30,7 +30,10 @@ export {
   ANNOTATION_NODE_REPORT,
   type NodeReport,
   parseNodeReport,
+  REPORT_CERT_WARN_DAYS,
+  REPORT_DISK_LOW_FRACTION,
   REPORT_MAX_INTERVAL_MS,
+  reportProblems,
   type TunnelState,
 } from '../../src-agent/api/node-report.ts';
 /** Our rollout condition: the controller writes it with the same function the Apps view reads it. */

@@ -2,9 +2,11 @@ import { memo, useCallback, useMemo, useRef, useState } from 'react';
 import { type NodeHealth, nodeHealthText } from '../../src-main/ipc/node-health.ts';
 import { countRender } from '../debug/render-count.ts';
 import { autonomyOf, isEdgeWorker } from '../model/fleet.ts';
+import { nodeReportOf, reportSummary } from '../model/node-report.ts';
 import {
   useActiveLoaded,
   useActiveState,
+  useApp,
   useFleet,
   useFleetValue,
   useFleetVersion,
@@ -25,6 +27,7 @@ const COLUMNS: Column[] = [
   'Pods',
   'Kubelet',
   'Edge worker',
+  'Hub',
 ];
 
 /**
@@ -43,8 +46,13 @@ const NodeRow = memo(function NodeRow(props: {
   const pods = useFleetValue(fleet, [`podsOf:${name}`], (f) => f.podsByNode.get(name)?.size ?? 0, 0);
   const selected = useFleetUi((s) => s.selected.has(name));
   const ui = useFleetUiStore();
+  // A report's verdict moves with time too (certificate days, staleness): rows with one re-render
+  // once a minute; rows without one never re-render for the clock.
+  const reported = n !== undefined && nodeReportOf(n).kind === 'report';
+  const minute = useApp((s) => (reported ? Math.floor(s.now / 60_000) : 0));
   if (!n) return null;
   const health = fleet.nodeHealth(name) ?? 'not-ready';
+  const hub = reportSummary(n, reported ? minute * 60_000 : Date.now());
   return (
     <tr
       aria-rowindex={props.index + 2}
@@ -76,6 +84,9 @@ const NodeRow = memo(function NodeRow(props: {
       <td data-col="pods">{pods}</td>
       <td className="sub">{n.kubeletVersion ?? '—'}</td>
       <td>{isEdgeWorker(n) ? 'yes' : 'no'}</td>
+      <td data-col="hub" className={hub.level === 'bad' ? 'bad' : hub.level === 'ok' ? 'ok' : 'sub'}>
+        {hub.text}
+      </td>
     </tr>
   );
 });

@@ -5,6 +5,7 @@ import { useApp, useFleet, useFleetValue } from '../../store/context.tsx';
 import { useFleetUi } from '../../store/fleet-context.tsx';
 import { type FleetData, poolOfNode } from '../../store/fleet-data.ts';
 import { DataTable, NoCluster } from '../common.tsx';
+import { HubReport } from './HubReport.tsx';
 import { NodeActions } from './NodeActions.tsx';
 import { NodeEvents } from './NodeEvents.tsx';
 import { NodePods } from './NodePods.tsx';
@@ -127,6 +128,10 @@ export function NodePage() {
             <Facts fleet={fleet} node={n} />
           </section>
           <NodeActions node={n} />
+          <section className="panel wide" aria-label="Hub report">
+            <h3>Hub report</h3>
+            <HubReport node={n} />
+          </section>
           <section className="panel wide" aria-label="Conditions">
             <h3>Conditions</h3>
             <Conditions node={n} />
