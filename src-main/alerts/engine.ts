@@ -45,6 +45,18 @@ interface Tracked {
 
 const iso = (t: number) => new Date(t).toISOString();
 
+/** Same summary and objects as what holds now. */
+function sameContent(w: AlertWire, h: Holding): boolean {
+  if (w.summary !== h.summary || (w.moreObjects ?? 0) !== (h.moreObjects ?? 0)) return false;
+  if (w.objects.length !== h.objects.length) return false;
+  for (let i = 0; i < h.objects.length; i++) {
+    const a = w.objects[i];
+    const b = h.objects[i];
+    if (!a || !b || a.kind !== b.kind || a.name !== b.name || a.namespace !== b.namespace) return false;
+  }
+  return true;
+}
+
 export class AlertEngine {
   readonly epoch = randomUUID().slice(0, 8);
   private rules: AlertRules;
@@ -150,7 +162,7 @@ export class AlertEngine {
       };
       for (const [id, h] of holding) {
         const next = this.advance(id, h, now);
-        if (next.changed) upserts.push(next.t.wire);
+        if (next.changed) upserts.push((this.alerts.get(id) as Tracked).wire);
         if (next.fired) fired.push(id);
       }
       for (const [id, t] of this.alerts) {
@@ -194,7 +206,7 @@ export class AlertEngine {
   }
 
   /** One holding condition's alert, created or moved on; `changed` when the wire differs. */
-  private advance(id: string, h: Holding, now: number): { t: Tracked; changed: boolean; fired: boolean } {
+  private advance(id: string, h: Holding, now: number): { changed: boolean; fired: boolean } {
     const prev = this.alerts.get(id);
     const fresh = !prev || prev.wire.state === 'resolved';
     const firstSeenMs = fresh ? now : prev.firstSeenMs;
@@ -202,6 +214,11 @@ export class AlertEngine {
     const sinceMs = h.since ?? (fresh ? now : prev.sinceMs);
     const forMs = this.rules[h.rule].forMinutes * 60_000;
     const firing = now >= sinceMs + forMs;
+    const wasFiring = !fresh && prev.wire.state === 'firing';
+    // The common case at scale: an alert that holds as it did (no allocation, no string made).
+    if (!fresh && prev.sinceMs === sinceMs && wasFiring === firing && sameContent(prev.wire, h)) {
+      return { changed: false, fired: false };
+    }
     const wire: AlertWire = {
       id,
       rule: h.rule,
@@ -212,16 +229,13 @@ export class AlertEngine {
       objects: h.objects,
     };
     if (h.moreObjects) wire.moreObjects = h.moreObjects;
-    const wasFiring = !fresh && prev.wire.state === 'firing';
     if (firing)
       wire.firingAt =
-        wasFiring && prev.wire.firingAt && prev.sinceMs === sinceMs
+        wasFiring && prev?.wire.firingAt && prev.sinceMs === sinceMs
           ? prev.wire.firingAt
           : iso(Math.max(sinceMs + forMs, firstSeenMs));
-    const t: Tracked = { wire, sinceMs, firstSeenMs };
-    const changed = fresh || JSON.stringify(prev.wire) !== JSON.stringify(wire);
-    this.alerts.set(id, changed ? t : (prev as Tracked));
-    return { t, changed, fired: firing && !wasFiring };
+    this.alerts.set(id, { wire, sinceMs, firstSeenMs });
+    return { changed: true, fired: firing && !wasFiring };
   }
 
   private pruneResolved(now: number): string[] {

@@ -62,7 +62,16 @@ const pct = (x: number): string => `${Math.round(x)} %`;
  * pass then costs a string comparison per node, not a JSON.parse.
  */
 export class ReportCache {
-  private readonly byNode = new Map<string, { text: string; parsed: NodeReport | { error: string } }>();
+  private readonly byNode = new Map<
+    string,
+    { text: string; parsed: NodeReport | { error: string }; pass: number }
+  >();
+  private pass = 0;
+
+  /** A new pass starts: entries not read in it are stale after it. */
+  begin(): void {
+    this.pass++;
+  }
 
   get(n: NodeWire): NodeReport | { error: string } | undefined {
     const text = n.annotations?.[ANNOTATION_NODE_REPORT];
@@ -71,15 +80,19 @@ export class ReportCache {
       return undefined;
     }
     const hit = this.byNode.get(n.name);
-    if (hit && hit.text === text) return hit.parsed;
+    if (hit && hit.text === text) {
+      hit.pass = this.pass;
+      return hit.parsed;
+    }
     const parsed = parseNodeReport(text) as NodeReport | { error: string };
-    this.byNode.set(n.name, { text, parsed });
+    this.byNode.set(n.name, { text, parsed, pass: this.pass });
     return parsed;
   }
 
-  /** Drops nodes not seen in the last pass. */
-  keepOnly(names: Set<string>): void {
-    for (const k of this.byNode.keys()) if (!names.has(k)) this.byNode.delete(k);
+  /** Drops the nodes not read in this pass (they went away); a no-op unless `read` is fewer than held. */
+  sweep(read: number): void {
+    if (this.byNode.size <= read) return;
+    for (const [k, v] of this.byNode) if (v.pass !== this.pass) this.byNode.delete(k);
   }
 }
 
@@ -101,12 +114,18 @@ function nodeObjects(n: NodeWire, pool: string | undefined): AlertObject[] {
 function reportRules(
   n: NodeWire,
   r: NodeReport,
-  objects: AlertObject[],
+  pool: string | undefined,
   rules: AlertRules,
   now: number,
   out: Holding[],
 ): void {
   const on = (id: AlertRuleId) => rules[id].enabled;
+  // Built only for the nodes a rule holds for (most nodes have none).
+  let objs: AlertObject[] | undefined;
+  const objects = () => {
+    objs ??= nodeObjects(n, pool);
+    return objs;
+  };
   const cert = rules.EdgeFleetHubCertificateExpiresSoon;
   const notAfter = ms(r.certNotAfter);
   if (cert.enabled && notAfter !== undefined) {
@@ -120,7 +139,7 @@ function reportRules(
           notAfter <= now
             ? `The hub's node certificate on ${n.name} expired at ${r.certNotAfter}.`
             : `The hub's node certificate on ${n.name} expires at ${r.certNotAfter} and has not been rotated.`,
-        objects,
+        objects: objects(),
       });
   }
   // CacheResyncing is the hub re-reading after a disk came back: healthy, only busy.
@@ -129,7 +148,7 @@ function reportRules(
       rule: 'EdgeFleetHubCacheUnwritable',
       key: n.name,
       summary: `The hub cache on ${n.name} is ${r.cache.health}${r.cache.message ? `: ${r.cache.message}` : ''}.`,
-      objects,
+      objects: objects(),
     });
   const disk = rules.EdgeFleetHubDiskNearlyFull;
   if (disk.enabled) {
@@ -145,7 +164,7 @@ function reportRules(
         rule: 'EdgeFleetHubDiskNearlyFull',
         key: n.name,
         summary: `The hub cache on ${n.name} has ${why.join(' and ')}.`,
-        objects,
+        objects: objects(),
       });
   }
   const journal = rules.EdgeFleetHubJournalNearBound;
@@ -156,7 +175,7 @@ function reportRules(
         rule: 'EdgeFleetHubJournalNearBound',
         key: n.name,
         summary: `The offline journal on ${n.name} holds ${r.journal.depth} of ${r.journal.bound} entries (${pct(used)}); beyond the bound the oldest are dropped.`,
-        objects,
+        objects: objects(),
       });
   }
   if (on('EdgeFleetTunnelAgentDisconnected') && r.tunnel === 'disconnected')
@@ -164,7 +183,7 @@ function reportRules(
       rule: 'EdgeFleetTunnelAgentDisconnected',
       key: n.name,
       summary: `The tunnel agent on ${n.name} is disconnected: logs, exec and SSH through the tunnel do not reach it.`,
-      objects,
+      objects: objects(),
     });
 }
 
@@ -249,20 +268,15 @@ export function evaluateRules(
   const holding: Holding[] = [];
   const problems: AlertInputProblem[] = [];
   const pools = new Map<string, PoolTally>();
-  const seen = new Set<string>();
   let reportingNodes = 0;
+  let withReport = 0;
+  reports.begin();
   const offA = rules.EdgeFleetNodeOfflineAutonomous.enabled;
   const offN = rules.EdgeFleetNodeOfflineNotAutonomous.enabled;
   for (const n of input.nodes) {
-    seen.add(n.name);
     const pool = n.labels?.[LABEL_NODEPOOL];
     const h = nodeHealth(n, now);
     const up = h === 'ready' || h === 'cordoned';
-    let objects: AlertObject[] | undefined;
-    const objs = () => {
-      objects ??= nodeObjects(n, pool);
-      return objects;
-    };
     const ready = up ? undefined : condition(n, 'Ready');
     if (!up && (h === 'autonomous' ? offA : offN)) {
       const since = ms(ready?.since);
@@ -273,13 +287,13 @@ export function evaluateRules(
               rule: 'EdgeFleetNodeOfflineAutonomous',
               key: n.name,
               summary: `Node ${n.name} is cut off but autonomous: its pods keep running and are not evicted${detail}.`,
-              objects: objs(),
+              objects: nodeObjects(n, pool),
             }
           : {
               rule: 'EdgeFleetNodeOfflineNotAutonomous',
               key: n.name,
               summary: `Node ${n.name} is offline and not autonomous: its pods will be evicted${detail}.`,
-              objects: objs(),
+              objects: nodeObjects(n, pool),
             };
       if (since !== undefined) x.since = since;
       holding.push(x);
@@ -296,14 +310,15 @@ export function evaluateRules(
     }
     const report = reports.get(n);
     if (report === undefined) continue;
+    withReport++;
     if ('error' in report) {
       problems.push({ object: { kind: 'Node', name: n.name }, reason: report.error });
       continue;
     }
     reportingNodes++;
-    reportRules(n, report, objs(), rules, now, holding);
+    reportRules(n, report, pool, rules, now, holding);
   }
-  reports.keepOnly(seen);
+  reports.sweep(withReport);
   for (const [pool, t] of pools) poolRule(pool, t, rules, holding);
   for (const y of input.yurtappsets) appRules(y, rules, holding);
   problems.sort((a, b) => a.object.name.localeCompare(b.object.name));
