@@ -280,7 +280,7 @@ export function evaluateRules(
     const ready = up ? undefined : condition(n, 'Ready');
     if (!up && (h === 'autonomous' ? offA : offN)) {
       const since = ms(ready?.since);
-      const detail = ready?.message ? ` (${ready.message})` : '';
+      const detail = ready?.message ? ` (${ready.message.replace(/\.+$/, '')})` : '';
       const x: Holding =
         h === 'autonomous'
           ? {

@@ -46,7 +46,7 @@ const AlertRow = memo(function AlertRow(props: { alert: AlertWire; index: number
     a.state === 'resolved'
       ? `resolved ${age(a.resolvedAt, now)} ago`
       : a.state === 'firing'
-        ? `firing ${age(a.firingAt, now)}`
+        ? `firing for ${age(a.firingAt, now)}`
         : `pending; fires after ${forMinutes ?? '?'} min`;
   return (
     <tr aria-rowindex={props.index + 2} data-alert={a.rule} data-state={a.state} data-severity={a.severity}>
@@ -166,7 +166,11 @@ export function AlertsView() {
       <search className="toolbar" aria-label="Filter alerts">
         <label>
           Show
-          <select value={by} onChange={(e) => setBy(e.target.value as AlertFilter)}>
+          <select
+            aria-label="Alerts in state"
+            value={by}
+            onChange={(e) => setBy(e.target.value as AlertFilter)}
+          >
             <option value="active">Firing and pending</option>
             <option value="firing">Firing</option>
             <option value="pending">Pending</option>
