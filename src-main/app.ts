@@ -5,6 +5,7 @@
  */
 
 import { dirname, resolve } from 'node:path';
+import { AlertsService } from './alerts/service.ts';
 import type { LiveClusterOptions } from './clusters/live-cluster.ts';
 import { ObjectEventsService } from './clusters/object-events.ts';
 import { ClustersService } from './clusters/service.ts';
@@ -49,6 +50,7 @@ export interface MainApp {
   readonly fleet: FleetService;
   readonly streams: StreamsService;
   readonly objectEvents: ObjectEventsService;
+  readonly alerts: AlertsService;
   /** Adds an event receiver (a window, a socket); returns its removal. */
   subscribe(sink: EventSink): () => void;
   /** Logs one line with every secret the vault knows scrubbed out. */
@@ -115,13 +117,18 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     ...('kubeconfigEnv' in options ? { kubeconfigEnv: options.kubeconfigEnv } : {}),
   };
   const sources = new ClusterSources(sourcesOptions);
+  const alerts = new AlertsService({ settings, log });
   const clusters = new ClustersService(
     sources,
     hub.emit,
     { ...options.live, redact: (t) => vault.redact(t) },
     // Fleet writes cache a client per cluster: new or removed credentials must not meet a stale one.
-    { onSourceChanged: (sourceId) => fleet.forgetSource(sourceId) },
+    {
+      onSourceChanged: (sourceId) => fleet.forgetSource(sourceId),
+      alertRulesFor: async (id) => (await alerts.rulesFor(id)).rules,
+    },
   );
+  alerts.clusters = clusters;
   const provision = new ProvisionService({
     vault,
     emit: hub.emit,
@@ -163,6 +170,7 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
       ...fleet.handlers(),
       ...streams.handlers(),
       ...objectEvents.handlers(),
+      ...alerts.handlers(),
       'app:reportError': ({ view, message, stack }) => {
         log(`renderer view "${view}" crashed: ${message}${stack ? `\n${stack}` : ''}`);
         return null;
@@ -185,6 +193,7 @@ export async function startApp(options: AppOptions = {}): Promise<MainApp> {
     fleet,
     streams,
     objectEvents,
+    alerts,
     subscribe: (s) => hub.subscribe(s),
     log,
     close: async () => {

@@ -2,7 +2,9 @@ import type { ViewName } from './store/app-store.ts';
 import { useActiveFlavor, useApp } from './store/context.tsx';
 import { useFleetUi } from './store/fleet-context.tsx';
 import { ThemeToggle } from './theme.tsx';
+import { AlertsView } from './views/AlertsView.tsx';
 import { AppsView } from './views/AppsView.tsx';
+import { AlertBanner } from './views/alerts/AlertBanner.tsx';
 import { ClustersView } from './views/ClustersView.tsx';
 import { ConnectionBadge, flavorLabel } from './views/common.tsx';
 import { EventsView } from './views/EventsView.tsx';
@@ -21,6 +23,7 @@ const VIEWS: { name: ViewName; label: string }[] = [
   { name: 'apps', label: 'Apps' },
   { name: 'topology', label: 'Topology' },
   { name: 'events', label: 'Events' },
+  { name: 'alerts', label: 'Alerts' },
   { name: 'provision', label: 'Provisioning' },
 ];
 
@@ -94,6 +97,7 @@ export function App() {
         </ul>
       </nav>
       <main className="content">
+        <AlertBanner />
         {/* One boundary per view, keyed by it: a crashed view is left behind by navigating away. */}
         {nodePage ? (
           <ViewBoundary key={`node:${nodePage}`} view="Node">
@@ -121,6 +125,7 @@ function ViewContent(props: { view: ViewName }) {
       {view === 'apps' ? <AppsView /> : null}
       {view === 'topology' ? <TopologyView onOpenNode={openNode} /> : null}
       {view === 'events' ? <EventsView /> : null}
+      {view === 'alerts' ? <AlertsView /> : null}
       {view === 'provision' ? <ProvisionView /> : null}
     </>
   );

@@ -3,6 +3,8 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { DemoProvider } from './demo/context.tsx';
 import { createDemoStore } from './demo/demo-store.ts';
+import { AlertsProvider } from './store/alerts-context.tsx';
+import { createAlertsStore } from './store/alerts-store.ts';
 import { createAppStore } from './store/app-store.ts';
 import { StoreProvider } from './store/context.tsx';
 import { createEventsClient } from './store/events-client.ts';
@@ -28,6 +30,7 @@ const fleetActions = createFleetActions(transport, store);
 const fleetUi = createFleetUi();
 const streams = new StreamClient(transport);
 const eventsClient = createEventsClient(transport);
+const alerts = createAlertsStore(transport, store);
 // A demo that comes up is listed as a cluster source: re-read the sources, then open it.
 const demo = createDemoStore(transport, {
   onRunning: (clusterId) =>
@@ -44,7 +47,9 @@ createRoot(root).render(
           <FleetProvider actions={fleetActions} ui={fleetUi}>
             <StreamsProvider client={streams}>
               <EventsClientProvider client={eventsClient}>
-                <App />
+                <AlertsProvider store={alerts}>
+                  <App />
+                </AlertsProvider>
               </EventsClientProvider>
             </StreamsProvider>
           </FleetProvider>

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { AlertRules, AlertsSnapshot } from '../ipc/alerts-types.ts';
 import type { EventSink } from '../ipc/contract.ts';
 import type { ClusterDiff, ClusterSnapshot, ConnectionInfo, ResourceState } from '../ipc/types.ts';
 import type { LiveClusterOptions } from './live-cluster.ts';
@@ -23,6 +24,8 @@ export interface LiveView {
   stop(): Promise<void>;
   snapshot(): Promise<ClusterSnapshot>;
   connectionInfo(): ConnectionInfo;
+  alertsSnapshot(): Promise<AlertsSnapshot>;
+  setAlertRules(rules: AlertRules): void;
 }
 
 export class LiveClusterWorker implements LiveView {
@@ -31,6 +34,7 @@ export class LiveClusterWorker implements LiveView {
   private readonly emit: EventSink;
   private readonly redact: (t: string) => string;
   private readonly waiting = new Map<number, (s: ClusterSnapshot) => void>();
+  private readonly waitingAlerts = new Map<number, (s: AlertsSnapshot) => void>();
   private nextReq = 1;
   private connection: ConnectionInfo;
   private stopped: Promise<void> | null = null;
@@ -103,6 +107,19 @@ export class LiveClusterWorker implements LiveView {
     return { ...this.connection };
   }
 
+  alertsSnapshot(): Promise<AlertsSnapshot> {
+    if (this.failure) return Promise.reject(this.failure);
+    const reqId = this.nextReq++;
+    return new Promise((resolve) => {
+      this.waitingAlerts.set(reqId, resolve);
+      this.post({ type: 'alerts', reqId });
+    });
+  }
+
+  setAlertRules(rules: AlertRules): void {
+    this.post({ type: 'alertRules', rules });
+  }
+
   private post(m: ToWorker): void {
     this.worker.postMessage(m);
   }
@@ -113,6 +130,9 @@ export class LiveClusterWorker implements LiveView {
       this.connection = snap.connection;
       this.waiting.get(m.reqId)?.(snap);
       this.waiting.delete(m.reqId);
+    } else if (m.type === 'alerts') {
+      this.waitingAlerts.get(m.reqId)?.(m.snapshot);
+      this.waitingAlerts.delete(m.reqId);
     } else if (m.type === 'event') {
       if (m.channel === 'cluster:diff') {
         const d = this.redactDiff(m.payload as ClusterDiff);

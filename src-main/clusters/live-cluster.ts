@@ -7,6 +7,8 @@
  * `heartbeatEveryMs` per node.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { AlertEngine } from '../alerts/engine.ts';
+import { type AlertRules, type AlertsSnapshot, defaultAlertRules } from '../ipc/alerts-types.ts';
 import type { EventSink } from '../ipc/contract.ts';
 import { AppError } from '../ipc/errors.ts';
 import {
@@ -55,6 +57,10 @@ export interface LiveClusterOptions {
   eventRingSize?: number;
   /** The other watches start at the latest this long after the first ones (see FIRST). */
   firstListMs?: number;
+  /** This cluster's alert thresholds (default: the shipped rules). */
+  alertRules?: AlertRules;
+  /** At most one alert evaluation per this many ms (src-main/alerts/engine.ts). */
+  alertMinIntervalMs?: number;
 }
 
 type Store = Record<ResourceKind, Map<string, AnyWire>>;
@@ -70,7 +76,13 @@ function perKind<T>(make: () => T): Record<ResourceKind, T> {
 export class LiveCluster {
   readonly id: string;
   private readonly emit: EventSink;
-  private readonly opts: Required<Omit<LiveClusterOptions, 'watcher'>> & { watcher: WatcherOptions };
+  private readonly opts: Required<
+    Omit<LiveClusterOptions, 'watcher' | 'alertRules' | 'alertMinIntervalMs'>
+  > & {
+    watcher: WatcherOptions;
+  };
+  /** The default alert rules over this store, evaluated here where the objects already are. */
+  private readonly alerts: AlertEngine;
   private readonly watchers: ResourceWatcher<Ingested>[];
   private readonly store: Store = perKind(() => new Map());
   /** The feed: Warning events and derived transitions, deduplicated and bounded; mirrored into store.events. */
@@ -122,6 +134,20 @@ export class LiveCluster {
     this.derived = new DerivedEvents(this.opts.now);
     this.connection = { state: 'connecting', since: this.iso() };
     this.flavor = this.computeFlavor();
+    this.alerts = new AlertEngine({
+      clusterId: id,
+      rules: options.alertRules ?? defaultAlertRules(),
+      inputs: () => ({
+        nodes: this.store.nodes.values() as Iterable<NodeWire>,
+        nodesState: this.states.nodes.status,
+        yurtappsets: this.store.yurtappsets.values() as Iterable<YurtAppSetWire>,
+        yurtappsetsState: this.states.yurtappsets.status,
+        connected: this.connection.state === 'connected',
+      }),
+      onDiff: (d) => this.emit('alerts:changed', d),
+      now: this.opts.now,
+      ...(options.alertMinIntervalMs !== undefined ? { minIntervalMs: options.alertMinIntervalMs } : {}),
+    });
     this.ingest = {
       replace: (kind, items) => this.onReplace(kind, items),
       upsert: (kind, obj) => this.onUpsert(kind, obj),
@@ -161,6 +187,7 @@ export class LiveCluster {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.alerts.stop();
     clearTimeout(this.flushTimer);
     clearTimeout(this.unreachableTimer);
     clearTimeout(this.restTimer);
@@ -169,6 +196,14 @@ export class LiveCluster {
 
   connectionInfo(): ConnectionInfo {
     return { ...this.connection };
+  }
+
+  alertsSnapshot(): AlertsSnapshot {
+    return this.alerts.snapshot();
+  }
+
+  setAlertRules(rules: AlertRules): void {
+    this.alerts.setRules(rules);
   }
 
   /** The current state; diffs emitted afterwards have seq > snapshot.seq. */
@@ -466,6 +501,8 @@ export class LiveCluster {
       return null;
     this.seq = diff.seq;
     this.emit('cluster:diff', diff);
+    // What the alert rules read changed: one (throttled) evaluation follows.
+    if (resources.nodes || resources.yurtappsets || diff.connection) this.alerts.touch();
     return diff;
   }
 

@@ -23,5 +23,7 @@ live.start();
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'snapshot') post({ type: 'snapshot', reqId: m.reqId, snapshot: live.snapshot() });
+  else if (m.type === 'alerts') post({ type: 'alerts', reqId: m.reqId, snapshot: live.alertsSnapshot() });
+  else if (m.type === 'alertRules') live.setAlertRules(m.rules);
   else if (m.type === 'stop') void live.stop().then(() => post({ type: 'stopped' }));
 });

@@ -1,4 +1,5 @@
 /** The clusters part of the IPC surface: sources plus live clusters keyed by cluster id. */
+import type { AlertRules } from '../ipc/alerts-types.ts';
 import type { EventSink } from '../ipc/contract.ts';
 import type { IpcHandlers } from '../ipc/router.ts';
 import type { ClusterSnapshot, ClusterSourceInfo } from '../ipc/types.ts';
@@ -23,6 +24,8 @@ export interface ClustersServiceOptions {
   threads?: 'worker' | 'inline';
   /** A source was imported again, removed or stopped: whoever caches its credentials drops them. */
   onSourceChanged?: (sourceId: string) => void;
+  /** A cluster's alert thresholds, read when its live state starts (src-main/alerts/service.ts). */
+  alertRulesFor?: (clusterId: string) => Promise<AlertRules>;
 }
 
 /** The in-thread LiveCluster behind the same interface as the worker. */
@@ -45,6 +48,12 @@ class InlineLive implements LiveView {
   connectionInfo() {
     return this.lc.connectionInfo();
   }
+  async alertsSnapshot() {
+    return this.lc.alertsSnapshot();
+  }
+  setAlertRules(rules: AlertRules): void {
+    this.lc.setAlertRules(rules);
+  }
 }
 
 export class ClustersService {
@@ -56,6 +65,7 @@ export class ClustersService {
   private readonly stopping = new Map<string, NodeJS.Timeout>();
   private readonly threads: 'worker' | 'inline';
   private readonly onSourceChanged: (sourceId: string) => void;
+  private readonly alertRulesFor: ((clusterId: string) => Promise<AlertRules>) | undefined;
 
   constructor(
     sources: ClusterSources,
@@ -69,6 +79,7 @@ export class ClustersService {
     this.graceMs = options.unwatchGraceMs ?? 30_000;
     this.threads = options.threads ?? 'worker';
     this.onSourceChanged = options.onSourceChanged ?? (() => {});
+    this.alertRulesFor = options.alertRulesFor;
   }
 
   /** Cluster ids with live watches (for tests and diagnostics). */
@@ -104,13 +115,22 @@ export class ClustersService {
     let lc = this.live.get(clusterId);
     if (!lc) {
       const kc = await this.sources.kubeConfigFor(clusterId);
+      const alertRules = await this.alertRulesFor?.(clusterId);
+      // Another watch() may have started it while the rules were read.
+      const raced = this.live.get(clusterId);
+      if (raced) return this.joined(raced);
+      const opts = alertRules ? { ...this.liveOptions, alertRules } : this.liveOptions;
       lc =
         this.threads === 'worker'
-          ? new LiveClusterWorker(clusterId, kc, this.emit, this.liveOptions)
-          : new InlineLive(new LiveCluster(clusterId, kc, this.emit, this.liveOptions));
+          ? new LiveClusterWorker(clusterId, kc, this.emit, opts)
+          : new InlineLive(new LiveCluster(clusterId, kc, this.emit, opts));
       this.live.set(clusterId, lc);
       lc.start();
     }
+    return this.joined(lc);
+  }
+
+  private async joined(lc: LiveView): Promise<ClusterSnapshot> {
     const snap = await lc.snapshot();
     this.emit('cluster:snapshot', snap);
     return snap;

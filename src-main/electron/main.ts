@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, type IpcMainInvokeEvent, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, type IpcMainInvokeEvent, ipcMain, Notification, session, shell } from 'electron';
+import { notesFor } from '../alerts/notify.ts';
 import { type MainApp, startApp } from '../app.ts';
 import { demoFlagsFromEnv, startDemoWithConsole } from '../demo/autostart.ts';
+import type { AlertsDiff } from '../ipc/alerts-types.ts';
 import { REQUEST_CHANNELS } from '../ipc/contract.ts';
 import { fail } from '../ipc/errors.ts';
 
@@ -67,6 +69,28 @@ function createWindow(main: MainApp): BrowserWindow {
   return win;
 }
 
+/** Alerts that start firing raise a desktop notification where the platform has them; clicking one shows the window. */
+function notifyAlerts(main: MainApp, win: BrowserWindow): void {
+  if (!Notification.isSupported()) {
+    main.log('desktop notifications are not supported here; alerts show in the app banner only');
+    return;
+  }
+  main.subscribe((channel, payload) => {
+    if (channel !== 'alerts:changed') return;
+    for (const note of notesFor(payload as AlertsDiff)) {
+      const n = new Notification({
+        title: note.title,
+        body: note.body,
+        urgency: note.urgent ? 'critical' : 'normal',
+      });
+      n.on('click', () => {
+        if (!win.isDestroyed()) win.show();
+      });
+      n.show();
+    }
+  });
+}
+
 async function boot(): Promise<void> {
   await app.whenReady();
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
@@ -78,7 +102,8 @@ async function boot(): Promise<void> {
   // resources/ (agent bundle, Node runtimes, units): the app's root holds them.
   const main = await startApp({ demoNodes: demo.nodes, resourcesDir: join(app.getAppPath(), 'resources') });
   registerIpc(main);
-  createWindow(main);
+  const win = createWindow(main);
+  notifyAlerts(main, win);
   if (demo.demo) startDemoWithConsole(main, demo.nodes, (line) => console.log(line));
   app.on('window-all-closed', () => {
     void main.close().finally(() => app.quit());

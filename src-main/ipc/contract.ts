@@ -5,6 +5,12 @@
  * Request channels: renderer → main, one response each, input validated by REQUEST_SCHEMAS.
  * Event channels: main → renderer, pushed; payload types in EventMap.
  */
+import {
+  ALERTS_EVENT_CHANNELS,
+  ALERTS_REQUEST_SCHEMAS,
+  type AlertsEventMap,
+  type AlertsResponseMap,
+} from './alerts-contract.ts';
 import type { DemoStatus } from './demo-types.ts';
 
 import {
@@ -207,6 +213,7 @@ export const REQUEST_SCHEMAS = {
   'demo:stop': none(),
   ...FLEET_REQUEST_SCHEMAS,
   ...EVENTS_REQUEST_SCHEMAS,
+  ...ALERTS_REQUEST_SCHEMAS,
   /** Opens a pod's logs; lines follow as `stream:lines`, then one `stream:end`. */
   'streams:podLogs': object({
     clusterId: CLUSTER_ID,
@@ -260,7 +267,7 @@ export const REQUEST_SCHEMAS = {
 export type RequestChannel = keyof typeof REQUEST_SCHEMAS;
 export type RequestOf<C extends RequestChannel> = Infer<(typeof REQUEST_SCHEMAS)[C]>;
 
-export interface ResponseMap extends FleetResponseMap, EventsResponseMap {
+export interface ResponseMap extends FleetResponseMap, EventsResponseMap, AlertsResponseMap {
   'vault:status': VaultStatus;
   'vault:useSessionMemory': VaultStatus;
   'clusters:listSources': ClusterSourceInfo[];
@@ -299,7 +306,7 @@ export interface ResponseMap extends FleetResponseMap, EventsResponseMap {
 }
 export type ResponseOf<C extends RequestChannel> = ResponseMap[C];
 
-export interface EventMap extends FleetEventMap, EventsEventMap {
+export interface EventMap extends FleetEventMap, EventsEventMap, AlertsEventMap {
   'vault:status': VaultStatus;
   /** Sent when a watch starts or the cluster had to be re-listed from scratch. */
   'cluster:snapshot': ClusterSnapshot;
@@ -333,6 +340,7 @@ export const EVENT_CHANNELS: readonly EventChannel[] = [
   'demo:progress',
   ...FLEET_EVENT_CHANNELS,
   ...EVENTS_EVENT_CHANNELS,
+  ...ALERTS_EVENT_CHANNELS,
   'stream:lines',
   'stream:output',
   'stream:end',

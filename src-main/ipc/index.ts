@@ -1,3 +1,5 @@
+export * from './alerts-contract.ts';
+export * from './alerts-types.ts';
 export * from './contract.ts';
 export * from './demo-types.ts';
 export * from './errors.ts';

@@ -38,6 +38,9 @@ function handlers(overrides: Partial<IpcHandlers> = {}): IpcHandlers {
     'demo:stop': never,
     'events:watchObject': never,
     'events:unwatchObject': never,
+    'alerts:list': never,
+    'alerts:getRules': never,
+    'alerts:setRules': never,
     'app:reportError': () => null,
     ...(Object.fromEntries(Object.keys(FLEET_REQUEST_SCHEMAS).map((c) => [c, never])) as unknown as Pick<
       IpcHandlers,

@@ -4,6 +4,7 @@
  * before every write as a last line of defence.
  */
 import type { Cluster, Context } from '@kubernetes/client-node';
+import type { AlertRules } from '../ipc/alerts-types.ts';
 import type { VaultRef } from '../vault/refs.ts';
 
 /** A kubeconfig user with its secret fields replaced by vault references. */
@@ -38,6 +39,8 @@ export interface ImportedSource {
 export interface Settings {
   version: 1;
   importedSources: ImportedSource[];
+  /** Alert thresholds per cluster id, where they differ from the defaults (src-main/alerts). */
+  alertRules?: Record<string, Partial<AlertRules>>;
 }
 
 export function emptySettings(): Settings {

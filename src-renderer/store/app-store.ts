@@ -11,7 +11,15 @@ import type { ClusterSourceInfo, VaultStatus } from '../../src-main/ipc/types.ts
 import { IpcCallError, type Transport, type TransportState } from '../transport/transport.ts';
 import { type ClusterMeta, ClusterMirror } from './mirror.ts';
 
-export type ViewName = 'clusters' | 'pools' | 'nodes' | 'apps' | 'topology' | 'events' | 'provision';
+export type ViewName =
+  | 'clusters'
+  | 'pools'
+  | 'nodes'
+  | 'apps'
+  | 'topology'
+  | 'events'
+  | 'alerts'
+  | 'provision';
 
 export interface UserError {
   message: string;

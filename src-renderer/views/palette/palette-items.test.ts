@@ -41,7 +41,7 @@ describe('palette items', () => {
   });
   test('an empty query lists views and a capped number of each kind, without actions', () => {
     const items = paletteItems(fleet(), '');
-    expect(items.filter((i) => i.group === 'Go to')).toHaveLength(7);
+    expect(items.filter((i) => i.group === 'Go to')).toHaveLength(8);
     expect(items.filter((i) => i.group === 'Nodes')).toHaveLength(PER_KIND);
     expect(items.filter((i) => i.action)).toEqual([]);
     expect(items.filter((i) => i.group === 'Pools').map((i) => i.label)).toEqual(['Pool edge', 'Pool north']);

@@ -30,6 +30,7 @@ export const VIEW_ITEMS: { view: ViewName; label: string }[] = [
   { view: 'apps', label: 'Apps' },
   { view: 'topology', label: 'Topology' },
   { view: 'events', label: 'Events' },
+  { view: 'alerts', label: 'Alerts' },
   { view: 'provision', label: 'Provisioning' },
 ];
 
