@@ -124,29 +124,90 @@ export function reportChanged(last: NodeReport | undefined, next: NodeReport): b
   );
 }
 
+/** Where a report's figures become a problem; the in-app alert rules start from these and may move them per cluster. */
+export interface ReportLimits {
+  /** Free disk (or cache quota) below this percentage. */
+  diskFreePct: number;
+  /** Certificate expiring within this many days. */
+  certDays: number;
+  /** Journal at or above this percentage of its bound: about to drop events. */
+  journalUsedPct: number;
+}
+
+export const REPORT_LIMITS: ReportLimits = { diskFreePct: 10, certDays: 7, journalUsedPct: 80 };
 /** Free disk below this share of the disk is a problem. */
-export const REPORT_DISK_LOW_FRACTION = 0.1;
+export const REPORT_DISK_LOW_FRACTION = REPORT_LIMITS.diskFreePct / 100;
 /** A client certificate expiring within this many days is a problem. */
-export const REPORT_CERT_WARN_DAYS = 7;
-/** A journal this full (share of its bound) is about to drop events. */
-export const REPORT_JOURNAL_NEAR_FRACTION = 0.9;
+export const REPORT_CERT_WARN_DAYS = REPORT_LIMITS.certDays;
+
+/** One thing wrong according to a report, with the figures an alert's text needs. */
+export type ReportFinding =
+  | { kind: 'cert'; notAfter: number; expired: boolean }
+  | { kind: 'cache'; health: string; message?: string }
+  | { kind: 'disk'; diskFreePct?: number; quotaUsedPct?: number }
+  | { kind: 'journal'; usedPct: number }
+  | { kind: 'tunnel' };
 
 /**
- * What is wrong according to a report, each as a short phrase (for a badge, a tooltip or an
- * alert's text); empty when nothing is. One rule for every view and the in-app alerts.
+ * What is wrong according to a report. One rule for the views (the node table's Hub column, the
+ * node page) and the in-app alerts, which pass their per-cluster limits.
  */
-export function reportProblems(r: NodeReport, now: number): string[] {
-  const out: string[] = [];
-  if (r.cache.health !== 'Ready') out.push(`cache ${r.cache.health}`);
-  if (r.disk.totalBytes > 0 && r.disk.freeBytes < r.disk.totalBytes * REPORT_DISK_LOW_FRACTION)
-    out.push(`disk ${Math.round((100 * r.disk.freeBytes) / r.disk.totalBytes)} % free`);
-  if (r.certNotAfter !== undefined) {
-    const days = (Date.parse(r.certNotAfter) - now) / 86_400_000;
-    if (days < 0) out.push('certificate expired');
-    else if (days < REPORT_CERT_WARN_DAYS) out.push(`certificate expires in ${Math.floor(days)} d`);
+export function reportFindings(
+  r: NodeReport,
+  now: number,
+  limits: ReportLimits = REPORT_LIMITS,
+): ReportFinding[] {
+  const out: ReportFinding[] = [];
+  const notAfter = r.certNotAfter === undefined ? Number.NaN : Date.parse(r.certNotAfter);
+  if (Number.isFinite(notAfter) && notAfter - now < limits.certDays * 86_400_000)
+    out.push({ kind: 'cert', notAfter, expired: notAfter <= now });
+  // CacheResyncing is the hub re-reading after a disk came back: healthy, only busy.
+  if (r.cache.health !== 'Ready' && r.cache.health !== 'CacheResyncing')
+    out.push({
+      kind: 'cache',
+      health: r.cache.health,
+      ...(r.cache.message ? { message: r.cache.message } : {}),
+    });
+  const diskFree = r.disk.totalBytes > 0 ? (100 * r.disk.freeBytes) / r.disk.totalBytes : undefined;
+  const quota = r.cache.quotaBytes;
+  const quotaUsed = quota && quota > 0 ? (100 * Math.min(quota, r.cache.bytes)) / quota : undefined;
+  const diskLow = diskFree !== undefined && diskFree < limits.diskFreePct;
+  const quotaLow = quotaUsed !== undefined && 100 - quotaUsed < limits.diskFreePct;
+  if (diskLow || quotaLow)
+    out.push({
+      kind: 'disk',
+      ...(diskLow ? { diskFreePct: diskFree } : {}),
+      ...(quotaLow ? { quotaUsedPct: quotaUsed } : {}),
+    });
+  if (r.journal.bound > 0) {
+    const usedPct = (100 * r.journal.depth) / r.journal.bound;
+    if (usedPct >= limits.journalUsedPct) out.push({ kind: 'journal', usedPct });
   }
-  if (r.tunnel === 'disconnected') out.push('tunnel disconnected');
-  if (r.journal.bound > 0 && r.journal.depth >= r.journal.bound * REPORT_JOURNAL_NEAR_FRACTION)
-    out.push('journal near its bound');
+  if (r.tunnel === 'disconnected') out.push({ kind: 'tunnel' });
   return out;
+}
+
+/** A finding as a short phrase, for a badge or a tooltip. */
+export function findingText(f: ReportFinding, now: number): string {
+  switch (f.kind) {
+    case 'cert':
+      return f.expired
+        ? 'certificate expired'
+        : `certificate expires in ${Math.floor((f.notAfter - now) / 86_400_000)} d`;
+    case 'cache':
+      return `cache ${f.health}`;
+    case 'disk':
+      return f.diskFreePct !== undefined
+        ? `disk ${Math.round(f.diskFreePct)} % free`
+        : `cache quota ${Math.round(f.quotaUsedPct ?? 100)} % used`;
+    case 'journal':
+      return 'journal near its bound';
+    case 'tunnel':
+      return 'tunnel disconnected';
+  }
+}
+
+/** What is wrong according to a report, each as a short phrase; empty when nothing is. */
+export function reportProblems(r: NodeReport, now: number): string[] {
+  return reportFindings(r, now).map((f) => findingText(f, now));
 }

@@ -6,7 +6,15 @@
  * long enough to fire, and what changed since the last pass, is the engine's job (engine.ts).
  */
 import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
-import { ANNOTATION_NODE_REPORT, type NodeReport, parseNodeReport } from '../../src-agent/api/node-report.ts';
+import {
+  ANNOTATION_NODE_REPORT,
+  type NodeReport,
+  parseNodeReport,
+  REPORT_LIMITS,
+  type ReportFinding,
+  type ReportLimits,
+  reportFindings,
+} from '../../src-agent/api/node-report.ts';
 import { readRolloutCondition } from '../../src-agent/api/rollout-condition.ts';
 import { YAS_CONDITION_ROLLOUT } from '../../src-agent/api/yurtappset.ts';
 import {
@@ -111,6 +119,35 @@ function nodeObjects(n: NodeWire, pool: string | undefined): AlertObject[] {
     : [{ kind: 'Node', name: n.name }];
 }
 
+const FINDING_RULE: Record<ReportFinding['kind'], AlertRuleId> = {
+  cert: 'EdgeFleetHubCertificateExpiresSoon',
+  cache: 'EdgeFleetHubCacheUnwritable',
+  disk: 'EdgeFleetHubDiskNearlyFull',
+  journal: 'EdgeFleetHubJournalNearBound',
+  tunnel: 'EdgeFleetTunnelAgentDisconnected',
+};
+
+function findingSummary(node: string, r: NodeReport, f: ReportFinding): string {
+  switch (f.kind) {
+    case 'cert':
+      return f.expired
+        ? `The hub's node certificate on ${node} expired at ${r.certNotAfter}.`
+        : `The hub's node certificate on ${node} expires at ${r.certNotAfter} and has not been rotated.`;
+    case 'cache':
+      return `The hub cache on ${node} is ${f.health}${f.message ? `: ${f.message}` : ''}.`;
+    case 'disk': {
+      const why: string[] = [];
+      if (f.diskFreePct !== undefined) why.push(`${pct(f.diskFreePct)} of its filesystem free`);
+      if (f.quotaUsedPct !== undefined) why.push(`${pct(f.quotaUsedPct)} of its quota used`);
+      return `The hub cache on ${node} has ${why.join(' and ')}.`;
+    }
+    case 'journal':
+      return `The offline journal on ${node} holds ${r.journal.depth} of ${r.journal.bound} entries (${pct(f.usedPct)}); beyond the bound the oldest are dropped.`;
+    case 'tunnel':
+      return `The tunnel agent on ${node} is disconnected: logs, exec and SSH through the tunnel do not reach it.`;
+  }
+}
+
 function reportRules(
   n: NodeWire,
   r: NodeReport,
@@ -126,65 +163,18 @@ function reportRules(
     objs ??= nodeObjects(n, pool);
     return objs;
   };
-  const cert = rules.EdgeFleetHubCertificateExpiresSoon;
-  const notAfter = ms(r.certNotAfter);
-  if (cert.enabled && notAfter !== undefined) {
-    const window = (cert.threshold ?? 7) * DAY_MS;
-    if (notAfter - now < window)
-      out.push({
-        rule: 'EdgeFleetHubCertificateExpiresSoon',
-        key: n.name,
-        since: notAfter - window,
-        summary:
-          notAfter <= now
-            ? `The hub's node certificate on ${n.name} expired at ${r.certNotAfter}.`
-            : `The hub's node certificate on ${n.name} expires at ${r.certNotAfter} and has not been rotated.`,
-        objects: objects(),
-      });
+  const limits: ReportLimits = {
+    certDays: rules.EdgeFleetHubCertificateExpiresSoon.threshold ?? REPORT_LIMITS.certDays,
+    diskFreePct: rules.EdgeFleetHubDiskNearlyFull.threshold ?? REPORT_LIMITS.diskFreePct,
+    journalUsedPct: rules.EdgeFleetHubJournalNearBound.threshold ?? REPORT_LIMITS.journalUsedPct,
+  };
+  for (const f of reportFindings(r, now, limits)) {
+    const rule = FINDING_RULE[f.kind];
+    if (!on(rule)) continue;
+    const alert: Holding = { rule, key: n.name, summary: findingSummary(n.name, r, f), objects: objects() };
+    if (f.kind === 'cert') alert.since = f.notAfter - limits.certDays * DAY_MS;
+    out.push(alert);
   }
-  // CacheResyncing is the hub re-reading after a disk came back: healthy, only busy.
-  if (on('EdgeFleetHubCacheUnwritable') && r.cache.health !== 'Ready' && r.cache.health !== 'CacheResyncing')
-    out.push({
-      rule: 'EdgeFleetHubCacheUnwritable',
-      key: n.name,
-      summary: `The hub cache on ${n.name} is ${r.cache.health}${r.cache.message ? `: ${r.cache.message}` : ''}.`,
-      objects: objects(),
-    });
-  const disk = rules.EdgeFleetHubDiskNearlyFull;
-  if (disk.enabled) {
-    const limit = disk.threshold ?? 10;
-    const diskFree = r.disk.totalBytes > 0 ? (100 * r.disk.freeBytes) / r.disk.totalBytes : undefined;
-    const quota = r.cache.quotaBytes;
-    const quotaFree = quota && quota > 0 ? (100 * Math.max(0, quota - r.cache.bytes)) / quota : undefined;
-    const why: string[] = [];
-    if (diskFree !== undefined && diskFree < limit) why.push(`${pct(diskFree)} of its filesystem free`);
-    if (quotaFree !== undefined && quotaFree < limit) why.push(`${pct(100 - quotaFree)} of its quota used`);
-    if (why.length)
-      out.push({
-        rule: 'EdgeFleetHubDiskNearlyFull',
-        key: n.name,
-        summary: `The hub cache on ${n.name} has ${why.join(' and ')}.`,
-        objects: objects(),
-      });
-  }
-  const journal = rules.EdgeFleetHubJournalNearBound;
-  if (journal.enabled && r.journal.bound > 0) {
-    const used = (100 * r.journal.depth) / r.journal.bound;
-    if (used >= (journal.threshold ?? 80))
-      out.push({
-        rule: 'EdgeFleetHubJournalNearBound',
-        key: n.name,
-        summary: `The offline journal on ${n.name} holds ${r.journal.depth} of ${r.journal.bound} entries (${pct(used)}); beyond the bound the oldest are dropped.`,
-        objects: objects(),
-      });
-  }
-  if (on('EdgeFleetTunnelAgentDisconnected') && r.tunnel === 'disconnected')
-    out.push({
-      rule: 'EdgeFleetTunnelAgentDisconnected',
-      key: n.name,
-      summary: `The tunnel agent on ${n.name} is disconnected: logs, exec and SSH through the tunnel do not reach it.`,
-      objects: objects(),
-    });
 }
 
 /**

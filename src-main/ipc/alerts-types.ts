@@ -4,6 +4,7 @@
  * in Prometheus and in the app), each cluster's editable thresholds, and the alerts main evaluates
  * from the live state (src-main/alerts). The renderer's settings form is drawn from this table.
  */
+import { REPORT_LIMITS } from '../../src-agent/api/node-report.ts';
 
 export const ALERT_RULE_IDS = [
   'EdgeFleetNodeOfflineAutonomous',
@@ -64,7 +65,7 @@ export const ALERT_RULES: readonly AlertRuleDef[] = [
     severity: 'warning',
     source: 'node-report',
     forMinutes: 10,
-    threshold: { label: 'Expires within', unit: 'days', value: 7, min: 1, max: 365 },
+    threshold: { label: 'Expires within', unit: 'days', value: REPORT_LIMITS.certDays, min: 1, max: 365 },
   },
   {
     id: 'EdgeFleetHubCacheUnwritable',
@@ -79,7 +80,7 @@ export const ALERT_RULES: readonly AlertRuleDef[] = [
     severity: 'warning',
     source: 'node-report',
     forMinutes: 15,
-    threshold: { label: 'Free below', unit: '%', value: 10, min: 1, max: 99 },
+    threshold: { label: 'Free below', unit: '%', value: REPORT_LIMITS.diskFreePct, min: 1, max: 99 },
   },
   {
     id: 'EdgeFleetHubJournalNearBound',
@@ -87,7 +88,13 @@ export const ALERT_RULES: readonly AlertRuleDef[] = [
     severity: 'warning',
     source: 'node-report',
     forMinutes: 5,
-    threshold: { label: 'Used at or above', unit: '%', value: 80, min: 1, max: 100 },
+    threshold: {
+      label: 'Used at or above',
+      unit: '%',
+      value: REPORT_LIMITS.journalUsedPct,
+      min: 1,
+      max: 100,
+    },
   },
   {
     id: 'EdgeFleetTunnelAgentDisconnected',
