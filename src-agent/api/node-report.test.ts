@@ -29,5 +29,7 @@ test('a report whose times do not parse is an error value, not a report', () => 
 test('an unknown version is named briefly, whatever it holds', () => {
   const got = parseNodeReport(JSON.stringify({ ...report, v: 'x'.repeat(10_000) }));
   expect(got && 'error' in got && got.error.length).toBeLessThan(120);
-  expect(parseNodeReport('{"v":2}')).toEqual({ error: 'edgefleet.io/node-report has version 2; this app reads 1' });
+  expect(parseNodeReport('{"v":2}')).toEqual({
+    error: 'edgefleet.io/node-report has version 2; this app reads 1',
+  });
 });

@@ -111,7 +111,12 @@ export function reportChanged(last: NodeReport | undefined, next: NodeReport): b
     last.tunnel !== next.tunnel ||
     last.certNotAfter !== next.certNotAfter ||
     last.journal.dropped !== next.journal.dropped ||
-    moved(last.cache.bytes, next.cache.bytes, next.cache.quotaBytes ?? Math.max(last.cache.bytes, 1 << 20), 0.1) ||
+    moved(
+      last.cache.bytes,
+      next.cache.bytes,
+      next.cache.quotaBytes ?? Math.max(last.cache.bytes, 1 << 20),
+      0.1,
+    ) ||
     moved(last.journal.depth, next.journal.depth, next.journal.bound, 0.1) ||
     moved(last.disk.freeBytes, next.disk.freeBytes, next.disk.totalBytes, 0.05) ||
     Math.abs(last.offlineSeconds24h - next.offlineSeconds24h) >= 60

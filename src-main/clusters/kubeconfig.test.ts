@@ -52,11 +52,19 @@ describe('parseKubeconfig', () => {
     ['duplicate users', 'users:\n- name: u\n  user: {}\n- name: u\n  user: {}\n', /two entries named "u"/],
     ['wrong kind', 'kind: Pod\n', /kind is "Pod"/],
     // Found by the bad-input soak: client-node took these and the app sent a list as a bearer token.
-    ['token as a list', 'users:\n- name: u\n  user: {token: [abc]}\n', /users\[0\] \(u\)\.user\.token must be a string, got a list/],
+    [
+      'token as a list',
+      'users:\n- name: u\n  user: {token: [abc]}\n',
+      /users\[0\] \(u\)\.user\.token must be a string, got a list/,
+    ],
     ['exec as a string', 'users:\n- name: u\n  user: {exec: login}\n', /user\.exec must be a mapping/],
     ['exec without command', 'users:\n- name: u\n  user: {exec: {args: [x]}}\n', /exec\.command/],
     ['exec env as a string', 'users:\n- name: u\n  user: {exec: {command: x, env: y}}\n', /exec\.env/],
-    ['auth-provider as a string', 'users:\n- name: u\n  user: {auth-provider: gcp}\n', /auth-provider must be a mapping/],
+    [
+      'auth-provider as a string',
+      'users:\n- name: u\n  user: {auth-provider: gcp}\n',
+      /auth-provider must be a mapping/,
+    ],
     [
       'insecure-skip-tls-verify as a string',
       'clusters:\n- name: c\n  cluster: {server: "https://x", insecure-skip-tls-verify: "yes"}\n',

@@ -38,12 +38,27 @@ function shownServer(server: unknown): string {
  * so a token written as a list was imported and sent as a list.
  */
 const STRING_FIELDS = {
-  user: ['token', 'tokenFile', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'username', 'password', 'as'],
+  user: [
+    'token',
+    'tokenFile',
+    'client-certificate',
+    'client-certificate-data',
+    'client-key',
+    'client-key-data',
+    'username',
+    'password',
+    'as',
+  ],
   cluster: ['certificate-authority', 'certificate-authority-data', 'tls-server-name', 'proxy-url'],
   context: ['namespace'],
 } as const;
 
-function checkFieldTypes(file: string, where: string, inner: 'user' | 'cluster' | 'context', v: Record<string, unknown>): void {
+function checkFieldTypes(
+  file: string,
+  where: string,
+  inner: 'user' | 'cluster' | 'context',
+  v: Record<string, unknown>,
+): void {
   for (const f of STRING_FIELDS[inner])
     if (v[f] !== undefined && v[f] !== null && typeof v[f] !== 'string')
       throw invalid(file, `${where}.${f} must be a string, got ${kindOf(v[f])}`);
@@ -58,17 +73,28 @@ function checkFieldTypes(file: string, where: string, inner: 'user' | 'cluster' 
     if (!isRecord(exec)) throw invalid(file, `${where}.exec must be a mapping, got ${kindOf(exec)}`);
     if (typeof exec.command !== 'string' || exec.command === '')
       throw invalid(file, `${where}.exec.command must be a command name`);
-    if (exec.args !== undefined && exec.args !== null && !(Array.isArray(exec.args) && exec.args.every((a) => typeof a === 'string')))
+    if (
+      exec.args !== undefined &&
+      exec.args !== null &&
+      !(Array.isArray(exec.args) && exec.args.every((a) => typeof a === 'string'))
+    )
       throw invalid(file, `${where}.exec.args must be a list of strings`);
     if (
       exec.env !== undefined &&
       exec.env !== null &&
-      !(Array.isArray(exec.env) && exec.env.every((e) => isRecord(e) && typeof e.name === 'string' && typeof e.value === 'string'))
+      !(
+        Array.isArray(exec.env) &&
+        exec.env.every((e) => isRecord(e) && typeof e.name === 'string' && typeof e.value === 'string')
+      )
     )
       throw invalid(file, `${where}.exec.env must be a list of name/value mappings`);
   }
   const provider = v['auth-provider'];
-  if (provider !== undefined && provider !== null && !(isRecord(provider) && typeof provider.name === 'string'))
+  if (
+    provider !== undefined &&
+    provider !== null &&
+    !(isRecord(provider) && typeof provider.name === 'string')
+  )
     throw invalid(file, `${where}.auth-provider must be a mapping with a name`);
 }
 

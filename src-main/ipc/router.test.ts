@@ -138,7 +138,11 @@ describe('Kubernetes names in requests', () => {
       if (!r.ok) expect(r.error.code).toBe('ipc/invalid-input');
     }
     expect((await cordon(['edge-1', 'edge-1.site-a', `${'a'.repeat(63)}.b`])).ok).toBe(true);
-    const logs = await router.handle('streams:podLogs', { clusterId: 'default/kind', namespace: 'a.b', pod: 'web-0' });
+    const logs = await router.handle('streams:podLogs', {
+      clusterId: 'default/kind',
+      namespace: 'a.b',
+      pod: 'web-0',
+    });
     expect(logs.ok).toBe(false);
   });
 });

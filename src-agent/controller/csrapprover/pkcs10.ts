@@ -163,7 +163,8 @@ function readString(buf: Buffer, t: Tlv, what: string): string {
  */
 function ia5(bytes: Buffer, what: string): string {
   const i = bytes.findIndex((b) => b > 0x7f);
-  if (i >= 0) throw new CsrParseError(`${what}: byte 0x${(bytes[i] as number).toString(16)} is not ASCII (IA5)`);
+  if (i >= 0)
+    throw new CsrParseError(`${what}: byte 0x${(bytes[i] as number).toString(16)} is not ASCII (IA5)`);
   return bytes.toString('latin1');
 }
 
