@@ -78,6 +78,9 @@ describe('parseKubeconfig', () => {
       'clusters:\n- name: c\n  cluster: {server: [S3CRETpw]}\n',
       'users:\n- name: u\n  user: {password: [S3CRETpw]}\n',
       'users:\n- name: u\n  user: {token: {t: S3CRETpw}}\n',
+      // A damaged file: the token read as a YAML alias, which the parser's message quoted.
+      'users:\n- name: u\n  user:\n    token: *aS3CRETpw\n',
+      'users:\n- name: u\n  user:\n    token: !<S3CRETpw> x\n',
     ];
     for (const text of texts) {
       let message = '';

@@ -98,6 +98,17 @@ function checkFieldTypes(
     throw invalid(file, `${where}.auth-provider must be a mapping with a name`);
 }
 
+/**
+ * The YAML parser's complaint without the file text it quotes: in a damaged file that text can be a
+ * token (`token: *abc…` is read as an alias and reported as 'unidentified alias "abc…"').
+ */
+function yamlProblem(message: string): string {
+  return (message.split('\n')[0] ?? '')
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/!<[^>]*>/g, '!<…>');
+}
+
 /** Structural checks client-node does not do (or reports without saying which file). */
 function checkShape(raw: unknown, file: string): void {
   if (!isRecord(raw))
@@ -159,7 +170,7 @@ export function parseKubeconfig(text: string, file: string): KubeConfig {
   try {
     raw = loadYaml(text);
   } catch (e) {
-    throw invalid(file, `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    throw invalid(file, `not valid YAML: ${yamlProblem((e as Error).message)}`);
   }
   checkShape(raw, file);
   const kc = new KubeConfig();
