@@ -175,6 +175,7 @@ export const scenario: SoakScenario = {
       wrongReads: 0,
       readsChecked: 0,
       writes: 0,
+      missing: 0,
     };
     let quarantined = 0;
     try {
@@ -319,7 +320,10 @@ export const scenario: SoakScenario = {
               }
             }
             figures.wrongReads += wrong;
-            line += `; offline LIST served ${got.length} objects, ${wrong} wrong`;
+            // No object is ever deleted, so a list with fewer than all of them lost some.
+            const missing = history.size - new Set(got.map((o) => o.metadata.name)).size;
+            figures.missing += Math.max(0, missing);
+            line += `; offline LIST served ${got.length} objects, ${wrong} wrong, ${missing} missing`;
           }
         }
         const q = await countFiles(join(cacheDir, '.quarantine'));
@@ -347,5 +351,9 @@ export const scenario: SoakScenario = {
     });
     ctx.figure('objects read offline', figures.readsChecked);
     ctx.figure('reads answered wrongly', figures.wrongReads, { text: '0', met: figures.wrongReads === 0 });
+    ctx.figure('objects missing from offline lists', figures.missing, {
+      text: '0',
+      met: figures.missing === 0,
+    });
   },
 };
