@@ -47,6 +47,8 @@ export interface NodeReport {
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 const isStr = (x: unknown): x is string => typeof x === 'string';
+/** A time a reader can compare: a report whose `at` does not parse could never look stale. */
+const isTime = (x: unknown): x is string => isStr(x) && Number.isFinite(Date.parse(x));
 const obj = (x: unknown): Record<string, unknown> | undefined =>
   x && typeof x === 'object' && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
 
@@ -66,13 +68,13 @@ export function parseNodeReport(text: string | undefined): NodeReport | { error:
   if (!r) return { error: `${ANNOTATION_NODE_REPORT} is not an object` };
   if (r.v !== NODE_REPORT_VERSION)
     return {
-      error: `${ANNOTATION_NODE_REPORT} has version ${String(r.v)}; this app reads ${NODE_REPORT_VERSION}`,
+      error: `${ANNOTATION_NODE_REPORT} has version ${String(JSON.stringify(r.v) ?? 'none').slice(0, 20)}; this app reads ${NODE_REPORT_VERSION}`,
     };
   const cache = obj(r.cache);
   const disk = obj(r.disk);
   const journal = obj(r.journal);
   const ok =
-    isStr(r.at) &&
+    isTime(r.at) &&
     isStr(r.agentVersion) &&
     cache &&
     isNum(cache.bytes) &&
@@ -87,7 +89,7 @@ export function parseNodeReport(text: string | undefined): NodeReport | { error:
     isNum(journal.bound) &&
     isNum(journal.dropped) &&
     isNum(r.offlineSeconds24h) &&
-    (r.certNotAfter === undefined || isStr(r.certNotAfter)) &&
+    (r.certNotAfter === undefined || isTime(r.certNotAfter)) &&
     (r.tunnel === 'connected' || r.tunnel === 'disconnected' || r.tunnel === 'not-installed');
   if (!ok) return { error: `${ANNOTATION_NODE_REPORT} is missing fields or has wrong types` };
   return raw as NodeReport;

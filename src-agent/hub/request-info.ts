@@ -15,12 +15,32 @@ export interface RequestInfo {
 }
 
 const NAMESPACED_MARK = 'namespaces';
+/** `/namespaces/<ns>/status` and `/finalize` are subresources of the namespace, not resources in it (as in the apiserver). */
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
-/** Parses `/api/v1/...` and `/apis/<group>/<version>/...` paths; anything else is a non-resource request. */
+/**
+ * The path and query of a request target, taken as sent: no dot-segment resolution (a WHATWG URL
+ * turns `/namespaces/%2e%2e/pods` into `/pods`, a cluster-wide list, while the apiserver reads a
+ * namespace ".."), and a leading `//` is a path, not an authority. Absolute-form targets lose
+ * their scheme and host.
+ */
+function splitTarget(rawUrl: string): { path: string; query: URLSearchParams } {
+  const target = rawUrl.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
+  const hash = target.indexOf('#');
+  const noHash = hash < 0 ? target : target.slice(0, hash);
+  const q = noHash.indexOf('?');
+  return q < 0
+    ? { path: noHash, query: new URLSearchParams() }
+    : { path: noHash.slice(0, q), query: new URLSearchParams(noHash.slice(q + 1)) };
+}
+
+/**
+ * Parses `/api/v1/...` and `/apis/<group>/<version>/...` paths; anything else is a non-resource request.
+ * Throws URIError for a malformed percent-escape (the hub answers 400).
+ */
 export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
-  const url = new URL(rawUrl, 'http://hub.local');
-  const query = url.searchParams;
-  const parts = url.pathname
+  const { path, query } = splitTarget(rawUrl);
+  const parts = path
     .split('/')
     .filter((p) => p !== '')
     .map(decodeURIComponent);
@@ -32,7 +52,7 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
     name: '',
     subresource: '',
     query,
-    path: url.pathname,
+    path,
   };
   let rest: string[];
   let group = '';
@@ -49,8 +69,9 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
   }
   if (rest.length === 0) return none;
   let namespace = '';
-  // /namespaces/<ns>/<resource>... ; a bare /namespaces or /namespaces/<ns> is the namespace object itself.
-  if (rest[0] === NAMESPACED_MARK && rest.length >= 3) {
+  // /namespaces/<ns>/<resource>... ; a bare /namespaces, /namespaces/<ns> or /namespaces/<ns>/status is the
+  // namespace object itself (cluster-scoped, so cached with an empty namespace).
+  if (rest[0] === NAMESPACED_MARK && rest.length >= 3 && !NAMESPACE_SUBRESOURCES.has(rest[2] as string)) {
     namespace = rest[1] ?? '';
     rest = rest.slice(2);
   }
@@ -97,7 +118,7 @@ export function parseRequestInfo(method: string, rawUrl: string): RequestInfo {
     name,
     subresource,
     query,
-    path: url.pathname,
+    path,
   };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadOrCreateCacheKey } from './cache-key.ts';
 import { MemoryLogger } from './log.ts';
-import { type ObjectKey, Storage } from './storage.ts';
+import { type ObjectKey, parseResourceDirName, resourceDirName, Storage } from './storage.ts';
 
 const pods = { resource: 'pods', version: 'v1', group: '' };
 const key = (name: string, namespace = 'default'): ObjectKey => ({
@@ -73,6 +73,14 @@ describe('storage', () => {
     ).toBe('b');
     await storage.delete(key('a'));
     expect(await storage.get(key('a'))).toBeUndefined();
+  });
+
+  it('a resource or version with a dot comes back as itself from the directory name (found by the bad-input soak)', async () => {
+    const odd = { resource: 'a.b', version: 'v1.2', group: 'x.example.com' };
+    expect(parseResourceDirName(resourceDirName(odd))).toEqual(odd);
+    expect(resourceDirName(pods)).toBe('pods.v1.core');
+    await storage.put({ component: 'kubelet', resource: odd, namespace: '', name: 'n' }, pod('n'));
+    expect(await storage.resources('kubelet')).toEqual([odd]);
   });
 
   it('encodes names that could escape the cache dir', async () => {

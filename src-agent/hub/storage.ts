@@ -71,8 +71,24 @@ function segment(name: string): string {
   return safe === '..' ? '%2E%2E' : safe;
 }
 
+/**
+ * `<resource>.<version>.<group>`: a dot in the resource or version is encoded, so the name splits back
+ * at the first two dots (a resource "a.b" used to come back as resource "a", version "b").
+ */
 export function resourceDirName(r: ResourceKey): string {
-  return `${segment(r.resource)}.${segment(r.version)}.${r.group === '' ? 'core' : segment(r.group)}`;
+  const noDot = (s: string) => segment(s).replaceAll('.', '%2E');
+  return `${noDot(r.resource)}.${noDot(r.version)}.${r.group === '' ? 'core' : segment(r.group)}`;
+}
+
+/** The resource a `<resource>.<version>.<group>` directory holds; undefined for any other name. */
+export function parseResourceDirName(name: string): ResourceKey | undefined {
+  const m = /^([^.]+)\.([^.]+)\.(.+)$/.exec(name);
+  if (!m?.[1] || !m[2] || !m[3]) return undefined;
+  return {
+    resource: decodeURIComponent(m[1]),
+    version: decodeURIComponent(m[2]),
+    group: m[3] === 'core' ? '' : decodeURIComponent(m[3]),
+  };
 }
 
 /**
@@ -412,13 +428,8 @@ export class Storage {
       .catch(() => []);
     const out: ResourceKey[] = [];
     for (const e of entries) {
-      const m = /^([^.]+)\.([^.]+)\.(.+)$/.exec(e.name);
-      if (!e.isDirectory() || !m?.[1] || !m[2] || !m[3]) continue;
-      out.push({
-        resource: decodeURIComponent(m[1]),
-        version: decodeURIComponent(m[2]),
-        group: m[3] === 'core' ? '' : decodeURIComponent(m[3]),
-      });
+      const r = e.isDirectory() ? parseResourceDirName(e.name) : undefined;
+      if (r) out.push(r);
     }
     return out;
   }

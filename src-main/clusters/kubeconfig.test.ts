@@ -51,7 +51,48 @@ describe('parseKubeconfig', () => {
     ],
     ['duplicate users', 'users:\n- name: u\n  user: {}\n- name: u\n  user: {}\n', /two entries named "u"/],
     ['wrong kind', 'kind: Pod\n', /kind is "Pod"/],
+    // Found by the bad-input soak: client-node took these and the app sent a list as a bearer token.
+    [
+      'token as a list',
+      'users:\n- name: u\n  user: {token: [abc]}\n',
+      /users\[0\] \(u\)\.user\.token must be a string, got a list/,
+    ],
+    ['exec as a string', 'users:\n- name: u\n  user: {exec: login}\n', /user\.exec must be a mapping/],
+    ['exec without command', 'users:\n- name: u\n  user: {exec: {args: [x]}}\n', /exec\.command/],
+    ['exec env as a string', 'users:\n- name: u\n  user: {exec: {command: x, env: y}}\n', /exec\.env/],
+    [
+      'auth-provider as a string',
+      'users:\n- name: u\n  user: {auth-provider: gcp}\n',
+      /auth-provider must be a mapping/,
+    ],
+    [
+      'insecure-skip-tls-verify as a string',
+      'clusters:\n- name: c\n  cluster: {server: "https://x", insecure-skip-tls-verify: "yes"}\n',
+      /insecure-skip-tls-verify must be true or false/,
+    ],
   ];
+
+  it('never shows a password or token it was given in an error (found by the bad-input soak)', () => {
+    const texts = [
+      'clusters:\n- name: c\n  cluster: {server: "https://admin:S3CRETpw@198.18.0.1 x"}\n',
+      'clusters:\n- name: c\n  cluster: {server: [S3CRETpw]}\n',
+      'users:\n- name: u\n  user: {password: [S3CRETpw]}\n',
+      'users:\n- name: u\n  user: {token: {t: S3CRETpw}}\n',
+      // A damaged file: the token read as a YAML alias, which the parser's message quoted.
+      'users:\n- name: u\n  user:\n    token: *aS3CRETpw\n',
+      'users:\n- name: u\n  user:\n    token: !<S3CRETpw> x\n',
+    ];
+    for (const text of texts) {
+      let message = '';
+      try {
+        parseKubeconfig(text, '/tmp/broken.yaml');
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, text).toMatch(/malformed/);
+      expect(message, text).not.toContain('S3CRET');
+    }
+  });
   for (const [what, text, problem] of bad) {
     it(`names the file and the problem: ${what}`, () => {
       try {

@@ -19,6 +19,96 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** What a value is, for an error message: never the value of a field that may hold a credential. */
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'a mapping' : `a ${typeof v}`;
+}
+
+/** A server URL as an error may show it: user:password@ masked, cut short. */
+function shownServer(server: unknown): string {
+  if (typeof server !== 'string') return kindOf(server);
+  const masked = server.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1***@');
+  return JSON.stringify(masked.length > 120 ? `${masked.slice(0, 120)}…` : masked);
+}
+
+/**
+ * Field types as kubectl decodes them (it refuses the file otherwise); client-node takes any YAML value,
+ * so a token written as a list was imported and sent as a list.
+ */
+const STRING_FIELDS = {
+  user: [
+    'token',
+    'tokenFile',
+    'client-certificate',
+    'client-certificate-data',
+    'client-key',
+    'client-key-data',
+    'username',
+    'password',
+    'as',
+  ],
+  cluster: ['certificate-authority', 'certificate-authority-data', 'tls-server-name', 'proxy-url'],
+  context: ['namespace'],
+} as const;
+
+function checkFieldTypes(
+  file: string,
+  where: string,
+  inner: 'user' | 'cluster' | 'context',
+  v: Record<string, unknown>,
+): void {
+  for (const f of STRING_FIELDS[inner])
+    if (v[f] !== undefined && v[f] !== null && typeof v[f] !== 'string')
+      throw invalid(file, `${where}.${f} must be a string, got ${kindOf(v[f])}`);
+  if (inner === 'cluster') {
+    const skip = v['insecure-skip-tls-verify'];
+    if (skip !== undefined && skip !== null && typeof skip !== 'boolean')
+      throw invalid(file, `${where}.insecure-skip-tls-verify must be true or false, got ${kindOf(skip)}`);
+  }
+  if (inner !== 'user') return;
+  const exec = v.exec;
+  if (exec !== undefined && exec !== null) {
+    if (!isRecord(exec)) throw invalid(file, `${where}.exec must be a mapping, got ${kindOf(exec)}`);
+    if (typeof exec.command !== 'string' || exec.command === '')
+      throw invalid(file, `${where}.exec.command must be a command name`);
+    if (
+      exec.args !== undefined &&
+      exec.args !== null &&
+      !(Array.isArray(exec.args) && exec.args.every((a) => typeof a === 'string'))
+    )
+      throw invalid(file, `${where}.exec.args must be a list of strings`);
+    if (
+      exec.env !== undefined &&
+      exec.env !== null &&
+      !(
+        Array.isArray(exec.env) &&
+        exec.env.every((e) => isRecord(e) && typeof e.name === 'string' && typeof e.value === 'string')
+      )
+    )
+      throw invalid(file, `${where}.exec.env must be a list of name/value mappings`);
+  }
+  const provider = v['auth-provider'];
+  if (
+    provider !== undefined &&
+    provider !== null &&
+    !(isRecord(provider) && typeof provider.name === 'string')
+  )
+    throw invalid(file, `${where}.auth-provider must be a mapping with a name`);
+}
+
+/**
+ * The YAML parser's complaint without the file text it quotes: in a damaged file that text can be a
+ * token (`token: *abc…` is read as an alias and reported as 'unidentified alias "abc…"').
+ */
+function yamlProblem(message: string): string {
+  return (message.split('\n')[0] ?? '')
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/!<[^>]*>/g, '!<…>');
+}
+
 /** Structural checks client-node does not do (or reports without saying which file). */
 function checkShape(raw: unknown, file: string): void {
   if (!isRecord(raw))
@@ -44,7 +134,9 @@ function checkShape(raw: unknown, file: string): void {
       if (names[list]?.has(e.name))
         throw invalid(file, `${list} has two entries named ${JSON.stringify(e.name)}`);
       names[list]?.add(e.name);
-      if (!isRecord(e[inner])) throw invalid(file, `${list}[${i}] (${e.name}) has no ${inner} mapping`);
+      const body = e[inner];
+      if (!isRecord(body)) throw invalid(file, `${list}[${i}] (${e.name}) has no ${inner} mapping`);
+      checkFieldTypes(file, `${list}[${i}] (${e.name}).${inner}`, inner, body);
     });
   }
   for (const c of (raw.clusters as Record<string, Record<string, unknown>>[] | undefined) ?? []) {
@@ -52,7 +144,7 @@ function checkShape(raw: unknown, file: string): void {
     if (typeof server !== 'string' || !/^https?:\/\/[^\s]+$/.test(server)) {
       throw invalid(
         file,
-        `cluster ${JSON.stringify(c.name)} has no valid server URL (got ${JSON.stringify(server ?? null)})`,
+        `cluster ${JSON.stringify(c.name)} has no valid server URL (got ${shownServer(server)})`,
       );
     }
   }
@@ -78,7 +170,7 @@ export function parseKubeconfig(text: string, file: string): KubeConfig {
   try {
     raw = loadYaml(text);
   } catch (e) {
-    throw invalid(file, `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    throw invalid(file, `not valid YAML: ${yamlProblem((e as Error).message)}`);
   }
   checkShape(raw, file);
   const kc = new KubeConfig();

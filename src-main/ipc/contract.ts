@@ -25,7 +25,7 @@ import {
   type FleetEventMap,
   type FleetResponseMap,
 } from './fleet-contract.ts';
-import { CLUSTER_ID, SOURCE_ID } from './ids.ts';
+import { CLUSTER_ID, DNS_LABEL, DNS_SUBDOMAIN, SOURCE_ID } from './ids.ts';
 
 import type { StreamEnd, StreamLinesBatch, StreamOpened, StreamOutputBatch } from './stream-types.ts';
 import type {
@@ -62,15 +62,15 @@ const DISPLAY_NAME = str({ min: 1, max: 100, printable: true });
 /** `vault:<kind>/<id>` as made by src-main/vault/refs.ts. */
 const VAULT_REF = (kinds: string[]) =>
   str({ min: 8, max: 260, pattern: new RegExp(`^vault:(${kinds.join('|')})/[A-Za-z0-9._@:-]{1,200}$`) });
-const SITE_NAME = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
+const SITE_NAME = DNS_LABEL;
 /** A node/host name: DNS label(s), as Kubernetes node names are. */
-const HOST_NAME = str({ min: 1, max: 253, pattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/ });
+const HOST_NAME = DNS_SUBDOMAIN;
 const HOST_ID = str({ min: 3, max: 320, pattern: /^[a-z0-9-]+\/[a-z0-9.-]+$/ });
 /** An IP address or DNS name (no user@, no port, no spaces or shell metacharacters). */
 const ADDRESS = str({ min: 1, max: 253, pattern: /^(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[?[0-9A-Fa-f:.]+\]?)$/ });
 const USER = str({ min: 1, max: 32, pattern: /^[a-z_][a-z0-9_-]*\$?$/ });
 const RUN_ID = str({ min: 1, max: 100, pattern: /^[A-Za-z0-9._-]+$/ });
-const POOL_NAME = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
+const POOL_NAME = DNS_LABEL;
 const HOST_IDS = array(HOST_ID, { max: 500 });
 /** One PEM certificate block (a bundle of a few for a CA); never a private key. */
 const CERT_PEM = str({
@@ -109,8 +109,8 @@ const RUN_COMMON = {
 };
 
 /** Kubernetes object names: a namespace and a container are DNS labels, a pod a DNS subdomain. */
-const K8S_LABEL = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
-const POD_NAME = str({ min: 1, max: 253, pattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/ });
+const K8S_LABEL = DNS_LABEL;
+const POD_NAME = DNS_SUBDOMAIN;
 /** Made by main (src-main/fleet/streams.ts). */
 const STREAM_ID = str({ min: 18, max: 18, pattern: /^s-[0-9a-f]{16}$/ });
 /** Up to 30 days back. */

@@ -3,12 +3,10 @@
  * when it mounts and closes them when it unmounts), and a renderer error report for main's log.
  * The fleet feed itself is not here: it travels in `cluster:diff` as the `events` kind.
  */
-import { CLUSTER_ID } from './ids.ts';
+import { CLUSTER_ID, DNS_LABEL, DNS_SUBDOMAIN } from './ids.ts';
 import type { ObjectEventsUpdate } from './types.ts';
 import { literal, object, optional, str, type Validator } from './validate.ts';
 
-const DNS_LABEL = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
-const DNS_NAME = str({ min: 1, max: 253, pattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/ });
 /** Made by main (src-main/clusters/object-events.ts). */
 export const EVENTS_WATCH_ID = str({ min: 19, max: 19, pattern: /^ev-[0-9a-f]{16}$/ });
 
@@ -25,7 +23,7 @@ export const EVENTS_REQUEST_SCHEMAS = {
     kind: literal(...EVENT_OBJECT_KINDS),
     /** For namespaced kinds (Pod, YurtAppSet). */
     namespace: optional(DNS_LABEL),
-    name: DNS_NAME,
+    name: DNS_SUBDOMAIN,
   }),
   'events:unwatchObject': object({ watchId: EVENTS_WATCH_ID }),
   /** A view crashed in the renderer (its error boundary caught it): main logs it, redacted. */

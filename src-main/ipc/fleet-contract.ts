@@ -13,7 +13,7 @@ import type {
   InstallResult,
   YurtAppSetWriteResult,
 } from './fleet-types.ts';
-import { CLUSTER_ID } from './ids.ts';
+import { CLUSTER_ID, DNS_LABEL, DNS_SUBDOMAIN } from './ids.ts';
 import type { WireObject } from './types.ts';
 import {
   array,
@@ -30,9 +30,8 @@ import {
   type Validator,
 } from './validate.ts';
 
-const DNS_LABEL = str({ min: 1, max: 63, pattern: /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/ });
 /** Node and pool names are DNS subdomains. */
-const DNS_NAME = str({ min: 1, max: 253, pattern: /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/ });
+const DNS_NAME = DNS_SUBDOMAIN;
 const NODES = array(DNS_NAME, { max: 5000 });
 /** A label/annotation/taint key: optional DNS prefix, then a name of up to 63 characters. */
 const QUALIFIED_KEY = str({

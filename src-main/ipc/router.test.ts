@@ -128,3 +128,24 @@ describe('createIpcRouter', () => {
     }
   });
 });
+
+describe('Kubernetes names in requests', () => {
+  // Found by the bad-input soak: the old pattern [a-z0-9.-] took "a.-x" and "a..b", which the API server refuses.
+  it('refuses what the API server refuses as a DNS-1123 subdomain or label, and takes real names', async () => {
+    const router = createIpcRouter(handlers({ 'fleet:nodes:cordon': () => ({ results: [] }) as never }));
+    const cordon = (nodes: string[]) =>
+      router.handle('fleet:nodes:cordon', { clusterId: 'default/kind', nodes });
+    for (const bad of ['a.-x', 'a..b', 'a-.b', '.a', 'a.', 'A', 'a'.repeat(254)]) {
+      const r = await cordon([bad]);
+      expect(r.ok, bad).toBe(false);
+      if (!r.ok) expect(r.error.code).toBe('ipc/invalid-input');
+    }
+    expect((await cordon(['edge-1', 'edge-1.site-a', `${'a'.repeat(63)}.b`])).ok).toBe(true);
+    const logs = await router.handle('streams:podLogs', {
+      clusterId: 'default/kind',
+      namespace: 'a.b',
+      pod: 'web-0',
+    });
+    expect(logs.ok).toBe(false);
+  });
+});

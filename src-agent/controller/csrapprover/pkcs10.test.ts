@@ -110,6 +110,19 @@ describe('parseCsrPem', () => {
     expect(p.signatureProblem).toMatch(/does not match/);
   });
 
+  test('a name with a non-ASCII byte is refused, not read as another letter (found by the bad-input soak)', () => {
+    // 0xEE with its high bit cleared is 'n': Buffer's 'ascii' decoding read this SAN as "node-1".
+    const key = newNodeKey().privateKey;
+    const san = createCsr(key, 'system:node:node-1', ['system:nodes'], { dns: ['\u00eeode-1'] });
+    expect(() => parseCsrPem(san)).toThrow(/dNSName: byte 0xee is not ASCII/);
+    const der = derOf(createCsr(key, 'system:node:node-1', ['system:nodes']));
+    // The CN as an IA5String (tag 0x16) with the same trick in it.
+    const cn = der.indexOf(Buffer.from('system:node:node-1'));
+    der[cn - 2] = 0x16;
+    der[cn + 'system:node:'.length] = 0xee;
+    expect(() => parseCsrPem(pemOf(der))).toThrow(/subject CN: byte 0xee is not ASCII/);
+  });
+
   test('an RSA request whose signature bytes were changed fails too', () => {
     const der = derOf(opensslCsr('rsa2', ['-newkey', 'rsa:2048'], '/CN=system:node:z', 'DNS:z'));
     der[der.length - 1] = (der[der.length - 1] as number) ^ 0xff;

@@ -146,7 +146,7 @@ function readString(buf: Buffer, t: Tlv, what: string): string {
       return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     case 0x13: // PrintableString
     case 0x16: // IA5String
-      return bytes.toString('ascii');
+      return ia5(bytes, what);
     case 0x14: // T61String: treated as Latin-1, as Go and OpenSSL do in practice
       return bytes.toString('latin1');
     case 0x1e: // BMPString: UTF-16 big endian
@@ -155,6 +155,17 @@ function readString(buf: Buffer, t: Tlv, what: string): string {
     default:
       throw new CsrParseError(`${what}: unsupported string type 0x${t.tag.toString(16)}`);
   }
+}
+
+/**
+ * IA5 (ASCII) text, refused when a byte has the high bit set: Buffer's 'ascii' decoding clears that
+ * bit, so 0xEE would read as 'n' and a name nobody signed for ("\xEEode-1" as "node-1") could be approved.
+ */
+function ia5(bytes: Buffer, what: string): string {
+  const i = bytes.findIndex((b) => b > 0x7f);
+  if (i >= 0)
+    throw new CsrParseError(`${what}: byte 0x${(bytes[i] as number).toString(16)} is not ASCII (IA5)`);
+  return bytes.toString('latin1');
 }
 
 /** The 16 address bytes of an IPv6 SAN as normalizeIp spells it. */
@@ -199,7 +210,7 @@ function readSubjectAltName(buf: Buffer, names: Tlv, out: ParsedCsr): void {
     if ((gn.tag & 0xc0) !== 0x80)
       throw new CsrParseError(`subjectAltName entry: tag 0x${gn.tag.toString(16)} is not a GeneralName`);
     const bytes = buf.subarray(gn.body, gn.end);
-    if (n === 2) out.dnsNames.push(bytes.toString('ascii'));
+    if (n === 2) out.dnsNames.push(ia5(bytes, 'subjectAltName dNSName'));
     else if (n === 7 && bytes.length === 4) out.ipAddresses.push([...bytes].join('.'));
     else if (n === 7 && bytes.length === 16) out.ipAddresses.push(ipv6Text(bytes));
     else if (n === 7) out.otherNameTypes.push(`ip(${bytes.length} bytes)`);
