@@ -116,7 +116,10 @@ describe('node report', () => {
     await viewButton(page, 'Nodes').click();
     const hubCell = rowOf(NODE).locator('td[data-col=hub]');
     await hubCell.waitFor({ timeout: 30_000 });
-    await expect(hubCell.textContent()).resolves.toBe('cache CacheOverQuota');
+    // Over a 1-byte quota: the cache's state, and the quota as used up (the rule the alerts use).
+    const hubText = (await hubCell.textContent()) ?? '';
+    expect(hubText).toContain('cache CacheOverQuota');
+    expect(hubText).toContain('cache quota 100 % used');
     await expect(rowOf(KWOK).locator('td[data-col=hub]').textContent()).resolves.toBe('—');
 
     await openNodePage(NODE);
@@ -139,7 +142,9 @@ describe('node report', () => {
     );
     await expect(field('report-offline').textContent()).resolves.toMatch(/^\d+ s$/);
     await expect(field('report-age').textContent()).resolves.toMatch(/ ago$/);
-    await expect(field('report-problems').textContent()).resolves.toBe('cache CacheOverQuota');
+    await expect(field('report-problems').textContent()).resolves.toBe(
+      'cache CacheOverQuota; cache quota 100 % used',
+    );
     await page.screenshot({ path: '/tmp/edgefleet-e2e-node-report.png', fullPage: true });
   });
 
