@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { ANNOTATION_NODE_REPORT, parseNodeReport } from '../../src-agent/api/node-report.ts';
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import { bytesText } from '../../src-renderer/model/node-report.ts';
+import { loopbackHubConfig } from '../lab/hub-support.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
 import { freePort } from '../lab/proc.ts';
@@ -75,24 +75,17 @@ beforeAll(async () => {
   );
   const cert = await cluster.pki.issueClientCert(NODE, `system:node:${NODE}`, ['system:nodes']);
   certFile = cert.cert;
-  const config: HubConfig = {
+  const config = await loopbackHubConfig({
     nodeName: NODE,
-    servers: [cluster.apiServerUrl],
-    strategy: 'priority',
-    tls: { certFile: cert.cert, keyFile: cert.key, caFile: cluster.caCertPath },
-    proxyListen: `127.0.0.1:${await freePort()}`,
-    adminListen: `127.0.0.1:${await freePort()}`,
-    cacheDir: join(dir, 'hub', 'cache'),
-    journalDir: join(dir, 'hub', 'journal'),
-    cacheKeyFile: join(dir, 'hub', 'pki', 'cache.key'),
-    cacheAgents: [],
-    heartbeatIntervalSeconds: 3600,
-    kubeletSilenceSeconds: 3600,
-    leaseDurationSeconds: 40,
-    journalMaxEntries: 1000,
-    cacheQuotaBytes: 1,
-    tunnelAgent: { admin: `127.0.0.1:${await freePort()}`, configFile: join(dir, 'no-tunnel-agent.yaml') },
-  };
+    server: cluster.apiServerUrl,
+    cert,
+    caFile: cluster.caCertPath,
+    dir,
+    extra: {
+      cacheQuotaBytes: 1,
+      tunnelAgent: { admin: `127.0.0.1:${await freePort()}`, configFile: join(dir, 'no-tunnel-agent.yaml') },
+    },
+  });
   hub = await Hub.start(config, { log: new MemoryLogger(), nodeReportMinIntervalMs: 1_000 });
   ({ app, browser, page } = await openAppInChromium(dir, keyring));
 }, 600_000);

@@ -17,13 +17,17 @@ import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { ANNOTATION_NODE_REPORT, type NodeReport, parseNodeReport } from '../../src-agent/api/node-report.ts';
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import { CACHE_OVER_QUOTA } from '../../src-agent/hub/node-report.ts';
 import type { Cluster } from './cluster.ts';
-import { LoopbackLink, startHubLabCluster, waitForDefaultServiceAccount } from './hub-support.ts';
+import {
+  LoopbackLink,
+  loopbackHubConfig,
+  startHubLabCluster,
+  waitForDefaultServiceAccount,
+} from './hub-support.ts';
 import { freePort } from './proc.ts';
 import { until } from './until.ts';
 
@@ -108,24 +112,17 @@ beforeAll(async () => {
   link = new LoopbackLink(Number(new URL(cluster.apiServerUrl).port));
   await link.up();
   tunnelAdmin = `127.0.0.1:${await freePort()}`;
-  const config: HubConfig = {
+  const config = await loopbackHubConfig({
     nodeName: NODE,
-    servers: [`https://127.0.0.1:${link.port}`],
-    strategy: 'priority',
-    tls: { certFile: nodeCert.cert, keyFile: nodeCert.key, caFile: cluster.caCertPath },
-    proxyListen: `127.0.0.1:${await freePort()}`,
-    adminListen: `127.0.0.1:${await freePort()}`,
-    cacheDir: join(dir, 'hub', 'cache'),
-    journalDir: join(dir, 'hub', 'journal'),
-    cacheKeyFile: join(dir, 'hub', 'pki', 'cache.key'),
-    cacheAgents: [],
-    heartbeatIntervalSeconds: 3600,
-    kubeletSilenceSeconds: 3600,
-    leaseDurationSeconds: 40,
-    journalMaxEntries: 1000,
-    cacheQuotaBytes: QUOTA,
-    tunnelAgent: { admin: tunnelAdmin, configFile: join(dir, 'no-tunnel-agent.yaml') },
-  };
+    server: `https://127.0.0.1:${link.port}`,
+    cert: nodeCert,
+    caFile: cluster.caCertPath,
+    dir,
+    extra: {
+      cacheQuotaBytes: QUOTA,
+      tunnelAgent: { admin: tunnelAdmin, configFile: join(dir, 'no-tunnel-agent.yaml') },
+    },
+  });
   hub = await Hub.start(config, { log, nodeReportMinIntervalMs: FLOOR_MS });
 });
 

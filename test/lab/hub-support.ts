@@ -1,14 +1,17 @@
 /**
  * Shared setup for running the hub against the lab control plane (test/lab/hub*.test.ts and
  * bench/hub.ts): the cluster on loopback, a cuttable relay standing in for the node's uplink,
- * waiting for a namespace's default ServiceAccount, and a SelfSubjectReview sent through a hub.
+ * waiting for a namespace's default ServiceAccount, a SelfSubjectReview sent through a hub, and the
+ * config of a hub on loopback with its state under one directory.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { Cluster } from './cluster.ts';
+import { freePort } from './proc.ts';
 
 /** The lab control plane for hub tests, in `dir`/cluster, listening on loopback only. */
 export function startHubLabCluster(dir: string): Promise<Cluster> {
@@ -134,4 +137,36 @@ export function selfSubjectReviewVia(address: string, token: string, ca?: Buffer
     req.on('error', reject);
     req.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));
   });
+}
+
+/**
+ * A hub on loopback for `nodeName` with the node certificate, its cache, journal and key under
+ * `dir`/hub, free ports, and the timers long (tests drive heartbeats themselves); `extra` adds or
+ * overrides fields.
+ */
+export async function loopbackHubConfig(o: {
+  nodeName: string;
+  server: string;
+  cert: { cert: string; key: string };
+  caFile: string;
+  dir: string;
+  extra?: Partial<HubConfig>;
+}): Promise<HubConfig> {
+  return {
+    nodeName: o.nodeName,
+    servers: [o.server],
+    strategy: 'priority',
+    tls: { certFile: o.cert.cert, keyFile: o.cert.key, caFile: o.caFile },
+    proxyListen: `127.0.0.1:${await freePort()}`,
+    adminListen: `127.0.0.1:${await freePort()}`,
+    cacheDir: join(o.dir, 'hub', 'cache'),
+    journalDir: join(o.dir, 'hub', 'journal'),
+    cacheKeyFile: join(o.dir, 'hub', 'pki', 'cache.key'),
+    cacheAgents: [],
+    heartbeatIntervalSeconds: 3600,
+    kubeletSilenceSeconds: 3600,
+    leaseDurationSeconds: 40,
+    journalMaxEntries: 1000,
+    ...o.extra,
+  };
 }

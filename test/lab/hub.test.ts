@@ -6,17 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import type { Cluster } from './cluster.ts';
 import {
   LoopbackLink,
+  loopbackHubConfig,
   selfSubjectReviewVia,
   startHubLabCluster,
   waitForDefaultServiceAccount,
 } from './hub-support.ts';
-import { freePort } from './proc.ts';
 
 const NODE = 'hub-node-1';
 const KUBELET = 'kubelet/v1.36.3 (linux/amd64) kubernetes/lab';
@@ -118,22 +117,13 @@ beforeAll(async () => {
   nodeCert = await cluster.pki.issueClientCert('hub-node-1', `system:node:${NODE}`, ['system:nodes']);
   link = new LoopbackLink(apiPort);
   await link.up();
-  const config: HubConfig = {
+  const config = await loopbackHubConfig({
     nodeName: NODE,
-    servers: [`https://127.0.0.1:${link.port}`],
-    strategy: 'priority',
-    tls: { certFile: nodeCert.cert, keyFile: nodeCert.key, caFile: cluster.caCertPath },
-    proxyListen: `127.0.0.1:${await freePort()}`,
-    adminListen: `127.0.0.1:${await freePort()}`,
-    cacheDir: join(dir, 'hub', 'cache'),
-    journalDir: join(dir, 'hub', 'journal'),
-    cacheKeyFile: join(dir, 'hub', 'pki', 'cache.key'),
-    cacheAgents: [],
-    heartbeatIntervalSeconds: 3600,
-    kubeletSilenceSeconds: 3600,
-    leaseDurationSeconds: 40,
-    journalMaxEntries: 1000,
-  };
+    server: `https://127.0.0.1:${link.port}`,
+    cert: nodeCert,
+    caFile: cluster.caCertPath,
+    dir,
+  });
   hub = await Hub.start(config, { log: new MemoryLogger() });
   hubKubeconfig = join(dir, 'hub.kubeconfig');
   await fsp.writeFile(

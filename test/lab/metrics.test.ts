@@ -10,13 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROLE_CATALOGS } from '../../scripts/metrics-doc.ts';
-import type { HubConfig } from '../../src-agent/api/hub-config.ts';
 import { openTunnelStream } from '../../src-agent/api/tunnel-client.ts';
 import { Hub } from '../../src-agent/hub/hub.ts';
 import { MemoryLogger } from '../../src-agent/hub/log.ts';
 import type { Cluster } from './cluster.ts';
 import { type ControllerProcess, installCrds, startControllerProcess } from './controller-support.ts';
-import { LoopbackLink, startHubLabCluster } from './hub-support.ts';
+import { LoopbackLink, loopbackHubConfig, startHubLabCluster } from './hub-support.ts';
 import { metricFamilies, parseMetricsText, promtool, promtoolVersion } from './metrics-support.ts';
 import { type HostLink, LabNetwork } from './net.ts';
 import { freePort } from './proc.ts';
@@ -112,22 +111,13 @@ describe.skipIf(!version)('every role exposes checked metrics that follow what h
     const cert = await cluster.pki.issueClientCert('metrics-node', `system:node:${NODE}`, ['system:nodes']);
     link = new LoopbackLink(Number(new URL(cluster.apiServerUrl).port));
     await link.up();
-    const config: HubConfig = {
+    const config = await loopbackHubConfig({
       nodeName: NODE,
-      servers: [`https://127.0.0.1:${link.port}`],
-      strategy: 'priority',
-      tls: { certFile: cert.cert, keyFile: cert.key, caFile: cluster.caCertPath },
-      proxyListen: `127.0.0.1:${await freePort()}`,
-      adminListen: `127.0.0.1:${await freePort()}`,
-      cacheDir: join(dir, 'hub', 'cache'),
-      journalDir: join(dir, 'hub', 'journal'),
-      cacheKeyFile: join(dir, 'hub', 'pki', 'cache.key'),
-      cacheAgents: [],
-      heartbeatIntervalSeconds: 3600,
-      kubeletSilenceSeconds: 3600,
-      leaseDurationSeconds: 40,
-      journalMaxEntries: 1000,
-    };
+      server: `https://127.0.0.1:${link.port}`,
+      cert,
+      caFile: cluster.caCertPath,
+      dir,
+    });
     hub = await Hub.start(config, { log: new MemoryLogger() });
 
     controller = await startControllerProcess(cluster, 'metrics-controller', cluster.kubeconfigPath);
