@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BUILTIN_CACHE_AGENTS } from '../api/hub-config.ts';
+import { scanItemMeta, withTypeMeta } from './item-meta.ts';
 import { ListSplitter } from './list-splitter.ts';
 import type { Logger } from './log.ts';
 import type { RequestInfo } from './request-info.ts';
@@ -331,15 +332,14 @@ export class CacheManager {
       item: (b) => {
         // The API server writes kind/apiVersion/metadata before items: what came so far, closed, is the envelope.
         itemMeta ??= metaOf(parse(Buffer.concat([...envelope, Buffer.from(']}')])) ?? {});
-        const item = parse(b);
-        if (!item) return;
-        // List items come without kind/apiVersion; stored objects need them to be served alone.
-        const obj = { apiVersion: itemMeta.apiVersion, kind: itemMeta.kind, ...item };
-        const k = this.key(component, info.resource, obj);
-        if (!k) return;
+        // Only the item's identity is read; its bytes are stored as they came (never parsed, never re-serialized).
+        const m = scanItemMeta(b);
+        if (!m?.name) return;
+        const k: ObjectKey = { component, resource: info.resource, namespace: m.namespace, name: m.name };
         seen.add(`${k.namespace}/${k.name}`);
+        const { apiVersion, kind } = itemMeta;
         // Queued even when full: the rest of this chunk is already in memory (one chunk past the bound).
-        if (!writes.add(k, obj) && !full) {
+        if (!writes.addBytes(k, m.resourceVersion, () => withTypeMeta(b, m, apiVersion, kind)) && !full) {
           full = true;
           heldSince = Date.now();
           writes.onDrain(release);
