@@ -463,6 +463,7 @@ export async function run(args: string[]): Promise<void> {
 
     let firstServed = Number.NaN;
     let afterDetect = Number.NaN;
+    const nextAfterDetect: number[] = [];
     let off100 = { p50: Number.NaN, p99: Number.NaN };
     let offBig = { p50: Number.NaN, p99: Number.NaN };
     if (parts.has('offline')) {
@@ -486,6 +487,9 @@ export async function run(args: string[]): Promise<void> {
       }
       // The hub is offline now: what the next request waits is the cost of answering after detection.
       afterDetect = (await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1')).ms;
+      // The next few too, to tell a first-time cost (cold code, cold files) from the steady offline one.
+      for (let i = 0; i < 3; i++)
+        nextAfterDetect.push((await viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1')).ms);
       off100 = await sample(
         () => viaHub('/api/v1/namespaces/b100/configmaps', 'edgefleet-bench/1'),
         N,
@@ -505,7 +509,9 @@ export async function run(args: string[]): Promise<void> {
         `LIST ${quick ? '1,000' : '5,000'} objects                           ${fmt(offBig.p50)}  ${fmt(offBig.p99)}`,
       );
       console.log(`link cut (packets dropped) → first answer    ${fmt(firstServed)} ms   goal ≤ 1,000`);
-      console.log(`first answer after the cut is detected       ${fmt(afterDetect)} ms   goal ≤ 10`);
+      console.log(
+        `first answer after the cut is detected       ${fmt(afterDetect)} ms   goal ≤ 10 (the next: ${nextAfterDetect.map((x) => x.toFixed(2)).join(', ')} ms)`,
+      );
     }
     console.log('\nHub memory (RSS)                   measured     target   yurthub (published)');
     console.log(

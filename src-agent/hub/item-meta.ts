@@ -3,7 +3,8 @@
  * it carries its own kind/apiVersion — read from the object's JSON bytes without parsing the object.
  * A JSON.parse of every item of every LIST (and its garbage) was the largest cost on the hub's response
  * path; the API server writes kind, apiVersion and metadata first (Go field order, or sorted keys for
- * custom resources), so the scan stops where metadata ends and never walks the spec or status.
+ * custom resources), so the scan stops where metadata ends — or earlier, once the three are known —
+ * and never walks the spec or status.
  */
 export interface ItemMeta {
   name: string;
@@ -133,6 +134,9 @@ export function scanItemMeta(b: Buffer): ItemMeta | undefined {
           const e = stringEnd(b, v);
           if (e === -1) return -1;
           m[mk] = decodeString(b, v, e);
+          // Go writes name, namespace, uid, resourceVersion first: the rest (labels, managedFields) is
+          // not walked once all three are known (cluster-scoped objects have no namespace to wait for).
+          if (m.name !== '' && m.namespace !== '' && m.resourceVersion !== '') return 'stop';
           return e + 1;
         }
         return skipValue(b, v);
