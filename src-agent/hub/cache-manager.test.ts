@@ -132,6 +132,18 @@ describe('cache manager: a LIST stored whole for offline', () => {
     expect(names((await stored())?.items ?? [])).toEqual(['a', 'c']);
   });
 
+  it('a stored list is found again after a restart, and a change after the restart removes it', async () => {
+    await tee(listBody('10', ['a', 'b']));
+    const log = new MemoryLogger();
+    const key = await loadOrCreateCacheKey(join(dir, 'key'));
+    const restarted = new Storage({ root: join(dir, 'cache'), key, log });
+    await restarted.init();
+    const cache2 = new CacheManager(restarted, [], log);
+    expect((await cache2.storedList('edgefleet', listInfo))?.meta.resourceVersion).toBe('10');
+    await restarted.delete({ component: 'edgefleet', resource: cms, namespace: 'ns', name: 'a' });
+    expect(await cache2.storedList('edgefleet', listInfo)).toBeUndefined();
+  });
+
   it('a LIST with selectors is stored for its own scope only, and a page of a list not at all', async () => {
     const sel = parseRequestInfo('GET', '/api/v1/namespaces/ns/configmaps?labelSelector=app%3Dx');
     const sink = cache.sinkFor('edgefleet', sel, 200, 'application/json');
