@@ -98,6 +98,64 @@ describe('cache manager: LIST tee', () => {
   });
 });
 
+describe('cache manager: a LIST stored whole for offline', () => {
+  const stored = async () => {
+    const s = await cache.storedList('edgefleet', listInfo);
+    return s && { rv: s.meta.resourceVersion, items: JSON.parse(`[${s.items.toString()}]`) };
+  };
+  const names = (items: { metadata: { name: string } }[]) => items.map((o) => o.metadata.name);
+
+  it('keeps the items as the client got them, in the API server order, until an object changes', async () => {
+    await tee(listBody('10', ['a', 'b', 'c']));
+    const first = await stored();
+    expect(first?.rv).toBe('10');
+    expect(names(first?.items ?? [])).toEqual(['a', 'b', 'c']);
+    // Unchanged re-list: still true, and the list rv moves with the metadata.
+    const again = JSON.parse(listBody('10', ['a', 'b', 'c']).toString());
+    again.metadata.resourceVersion = '11';
+    await tee(Buffer.from(JSON.stringify(again)));
+    expect((await stored())?.rv).toBe('11');
+    // A watch event changes one object: the stored list no longer tells the truth.
+    const watchInfo = parseRequestInfo('GET', '/api/v1/namespaces/ns/configmaps?watch=true');
+    const sink = cache.sinkFor('edgefleet', watchInfo, 200, 'application/json');
+    const ev = {
+      type: 'MODIFIED',
+      object: { metadata: { name: 'b', namespace: 'ns', resourceVersion: '12' } },
+    };
+    sink?.write(Buffer.from(`${JSON.stringify(ev)}\n`));
+    await sink?.end();
+    expect(await stored()).toBeUndefined();
+    // The object-by-object scan still answers, with the change.
+    expect((await served()).names).toEqual(['a', 'b', 'c']);
+    // The next complete LIST stores it again.
+    await tee(listBody('13', ['a', 'c']));
+    expect(names((await stored())?.items ?? [])).toEqual(['a', 'c']);
+  });
+
+  it('a stored list is found again after a restart, and a change after the restart removes it', async () => {
+    await tee(listBody('10', ['a', 'b']));
+    const log = new MemoryLogger();
+    const key = await loadOrCreateCacheKey(join(dir, 'key'));
+    const restarted = new Storage({ root: join(dir, 'cache'), key, log });
+    await restarted.init();
+    const cache2 = new CacheManager(restarted, [], log);
+    expect((await cache2.storedList('edgefleet', listInfo))?.meta.resourceVersion).toBe('10');
+    await restarted.delete({ component: 'edgefleet', resource: cms, namespace: 'ns', name: 'a' });
+    expect(await cache2.storedList('edgefleet', listInfo)).toBeUndefined();
+  });
+
+  it('a LIST with selectors is stored for its own scope only, and a page of a list not at all', async () => {
+    const sel = parseRequestInfo('GET', '/api/v1/namespaces/ns/configmaps?labelSelector=app%3Dx');
+    const sink = cache.sinkFor('edgefleet', sel, 200, 'application/json');
+    sink?.write(listBody('10', ['a']));
+    await sink?.end();
+    expect(await stored()).toBeUndefined();
+    expect(names(JSON.parse(`[${(await cache.storedList('edgefleet', sel))?.items}]`))).toEqual(['a']);
+    const paged = parseRequestInfo('GET', '/api/v1/namespaces/ns/configmaps?limit=1&continue=abc');
+    expect(await cache.storedList('edgefleet', paged)).toBeUndefined();
+  });
+});
+
 /** A 17 MiB LIST: more than the cache's 16 MiB write queue. */
 const bigList = () =>
   listBody(

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BUILTIN_CACHE_AGENTS } from '../api/hub-config.ts';
+import { scanItemMeta, withTypeMeta } from './item-meta.ts';
 import { ListSplitter } from './list-splitter.ts';
 import type { Logger } from './log.ts';
 import type { RequestInfo } from './request-info.ts';
@@ -84,6 +85,11 @@ export class CacheManager {
   private readonly holdBudgetMs: number;
   hits = 0;
   misses = 0;
+  /**
+   * After each complete LIST, by component, resource and scope: the resource's change count
+   * (Storage.generation) once it was cached, and how many objects it had.
+   */
+  private readonly lastComplete = new Map<string, { generation: number; count: number }>();
   /** LIST and WATCH responses whose caching was given up (disk failing, stalled or too slow for a watch). */
   responsesNotCached = 0;
 
@@ -270,6 +276,16 @@ export class CacheManager {
     let failed = '';
     const seen = new Set<string>();
     const writes = this.storage.putQueue();
+    // The items as the client got them, kept to store the whole list once for offline LISTs of this
+    // scope — unless that is already stored and still true (then nothing is kept), or it grows too big.
+    const scope = listScopeKey(info);
+    const startGeneration = this.storage.generation(component, info.resource);
+    let kept: Buffer[] | undefined = scope === undefined ? undefined : [];
+    let keptBytes = 0;
+    if (scope !== undefined)
+      void this.storage.hasList(component, info.resource, scope).then((has) => {
+        if (has && writes.changes === 0) kept = undefined;
+      });
     /** The queue answered "full" and the producer was (or will be) told to wait. */
     let full = false;
     let waiters: (() => void)[] = [];
@@ -331,15 +347,26 @@ export class CacheManager {
       item: (b) => {
         // The API server writes kind/apiVersion/metadata before items: what came so far, closed, is the envelope.
         itemMeta ??= metaOf(parse(Buffer.concat([...envelope, Buffer.from(']}')])) ?? {});
-        const item = parse(b);
-        if (!item) return;
-        // List items come without kind/apiVersion; stored objects need them to be served alone.
-        const obj = { apiVersion: itemMeta.apiVersion, kind: itemMeta.kind, ...item };
-        const k = this.key(component, info.resource, obj);
-        if (!k) return;
+        // Only the item's identity is read; its bytes are stored as they came (never parsed, never re-serialized).
+        const m = scanItemMeta(b);
+        if (!m?.name) return;
+        const k: ObjectKey = { component, resource: info.resource, namespace: m.namespace, name: m.name };
         seen.add(`${k.namespace}/${k.name}`);
+        if (kept) {
+          keptBytes += b.length + 1;
+          if (keptBytes > MAX_LIST_FILE_BYTES) kept = undefined;
+          else kept.push(Buffer.from(b));
+        }
+        const { apiVersion, kind } = itemMeta;
         // Queued even when full: the rest of this chunk is already in memory (one chunk past the bound).
-        if (!writes.add(k, obj) && !full) {
+        if (
+          !writes.addBytes(k, m.resourceVersion, () => {
+            const plain = withTypeMeta(b, m, apiVersion, kind);
+            // The splitter's item may be a view of the network chunk; a queued write keeps its own copy.
+            return plain === b ? Buffer.from(b) : plain;
+          }) &&
+          !full
+        ) {
           full = true;
           heldSince = Date.now();
           writes.onDrain(release);
@@ -380,7 +407,14 @@ export class CacheManager {
         }
         const list = parse(Buffer.concat(envelope));
         if (!list || !Array.isArray(list.items)) return;
-        await this.finishList(component, info, metaOf(list), list, seen);
+        const deleted = await this.finishList(component, info, metaOf(list), list, seen, writes.changes);
+        if (kept && scope !== undefined && (list.metadata?.continue ?? '') === '') {
+          const items = kept;
+          kept = undefined;
+          const ownChanges = writes.changes + deleted;
+          const body = Buffer.concat(items.flatMap((b, i) => (i === 0 ? [b] : [COMMA, b])));
+          await this.storage.putList(component, info.resource, scope, body, startGeneration, ownChanges);
+        }
       },
     };
   }
@@ -391,10 +425,22 @@ export class CacheManager {
     meta: ResourceMeta,
     list: K8sObject,
     seen: ReadonlySet<string>,
-  ): Promise<void> {
+    ownWrites: number,
+  ): Promise<number> {
+    let deleted = 0;
     // A complete (unpaged) list is the truth for its scope: drop cached objects in that scope it no longer has.
     const paged = (list.metadata?.continue ?? '') !== '' || info.query.has('continue');
-    if (!paged) {
+    const key = `${component}\n${info.resource.group}/${info.resource.resource}\n${listScopeKey(info)}`;
+    const last = this.lastComplete.get(key);
+    // Nothing of the resource changed since the last complete LIST of this scope left exactly `count`
+    // objects in it, and this one wrote nothing: its objects are all on disk unchanged, so if there are
+    // as many, they are the same ones and there is nothing to delete (no directory read, no decryption).
+    const unchanged =
+      ownWrites === 0 &&
+      last !== undefined &&
+      last.generation === this.storage.generation(component, info.resource) &&
+      last.count === seen.size;
+    if (!paged && !unchanged) {
       const scope = safeScope(info);
       if (scope) {
         const byName = scope.labels.length === 0 && scope.fields.length === 0;
@@ -405,13 +451,25 @@ export class CacheManager {
               .filter((o) => inScope(scope, o))
               .map((o) => this.key(component, info.resource, o))
               .filter((k) => k !== undefined);
-        for (const k of cached) if (!seen.has(`${k.namespace}/${k.name}`)) await this.storage.delete(k);
+        for (const k of cached)
+          if (!seen.has(`${k.namespace}/${k.name}`)) {
+            await this.storage.delete(k);
+            deleted++;
+          }
       }
+    }
+    if (!paged) {
+      if (this.lastComplete.size >= 1000) this.lastComplete.clear();
+      this.lastComplete.set(key, {
+        generation: this.storage.generation(component, info.resource),
+        count: seen.size,
+      });
     }
     const prev = (await this.storage.getMeta(component, info.resource)) as ResourceMeta | undefined;
     if (!prev || prev.resourceVersion !== meta.resourceVersion || prev.listKind !== meta.listKind) {
       await this.storage.putMeta(component, info.resource, meta);
     }
+    return deleted;
   }
 
   /**
@@ -509,6 +567,25 @@ export class CacheManager {
   }
 
   /**
+   * LIST from the list stored whole for this exact scope (one read, one decryption), when it is still
+   * true: the resource's metadata and the items as `item,item,…`. Undefined otherwise (scan instead).
+   */
+  async storedList(
+    component: string,
+    info: RequestInfo,
+  ): Promise<{ meta: ResourceMeta; items: Buffer } | undefined> {
+    const scope = listScopeKey(info);
+    if (scope === undefined) return undefined;
+    const [meta, items] = await Promise.all([
+      this.storage.getMeta(component, info.resource) as Promise<ResourceMeta | undefined>,
+      this.storage.getList(component, info.resource, scope),
+    ]);
+    if (!meta || items === undefined) return undefined;
+    this.hits++;
+    return { meta, items };
+  }
+
+  /**
    * LIST from cache as a stream: hands each matching object's JSON bytes to `each`, in namespace/name
    * order, without building the list (objects are parsed only when a selector must look inside them).
    * Undefined when this component never cached the resource.
@@ -533,6 +610,22 @@ export class CacheManager {
     });
     return meta;
   }
+}
+
+const COMMA = Buffer.from(',');
+/** A list bigger than this is not kept whole for offline (it is still cached object by object). */
+const MAX_LIST_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Which stored list answers this LIST: its namespace and selectors as sent (a client re-lists with
+ * the same ones). Undefined for a page of a list, which is not the whole scope.
+ */
+export function listScopeKey(info: RequestInfo): string | undefined {
+  // A first page with `limit` may still be the whole list (no continue token): the caller checks that.
+  if (info.verb !== 'list' || info.query.has('continue')) return undefined;
+  return [info.namespace, info.query.get('labelSelector') ?? '', info.query.get('fieldSelector') ?? ''].join(
+    '\n',
+  );
 }
 
 function safeScope(info: RequestInfo): ListScope | undefined {

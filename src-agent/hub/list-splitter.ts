@@ -6,7 +6,8 @@
  * Output is two kinds of pieces, in document order:
  * - envelope bytes: everything outside the top-level `items` array's elements, verbatim (it includes
  *   `"items":[` and the closing `]`, but not the commas between elements);
- * - items: the raw bytes of each element of the top-level `items` array.
+ * - items: the raw bytes of each element of the top-level `items` array — views into the pushed chunks
+ *   when an element lies within one, so a consumer that keeps one past the call copies it.
  * Concatenating the envelope with the items joined by commas at their places gives back the document.
  */
 export interface ListSplitterSink {
@@ -186,7 +187,8 @@ export class ListSplitter {
     this.itemBytes += b.length;
     if (this.itemBytes > this.maxItemBytes)
       throw new ListSplitError(`one item is over ${this.maxItemBytes} bytes`);
-    // Chunks are reused by nothing downstream, but copying keeps a small item from pinning a 64 KiB chunk.
-    (this.item as Buffer[]).push(Buffer.from(b));
+    // A view, not a copy: chunks are reused by nothing downstream, and most items are only read where
+    // they are handed over. A consumer that keeps an item copies it (a view would pin the whole chunk).
+    (this.item as Buffer[]).push(b);
   }
 }

@@ -114,17 +114,22 @@ export class OfflineServer {
     const scope = scopeOrBadRequest(res, info);
     if (!scope) return;
     const isKubeletPods = isKubeletPodList(component, info);
+    // The list stored whole for this scope when it is still true: one read instead of one per object.
+    // (An empty one goes the long way, which knows when an empty pod list must not be answered.)
+    const stored = await this.cache.storedList(component, info);
+    if (stored && stored.items.length > 0) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`${listHead(stored.meta)},"items":[`);
+      res.write(stored.items);
+      res.end(']}');
+      return;
+    }
     // Streamed object by object from the cache files: a 5,000-object list is never built in memory.
     let opened = false;
     const open = (meta: ResourceMeta): void => {
       opened = true;
       res.writeHead(200, { 'content-type': 'application/json' });
-      const head = JSON.stringify({
-        apiVersion: meta.apiVersion,
-        kind: meta.listKind,
-        metadata: { resourceVersion: meta.resourceVersion },
-      });
-      res.write(`${head.slice(0, -1)},"items":[`);
+      res.write(`${listHead(meta)},"items":[`);
     };
     // Objects are sent in ~64 KiB writes: one write (one chunk, one syscall) per object is most of the time.
     let batch: Buffer[] = [];
@@ -360,6 +365,16 @@ function accepts(accept: string | undefined, type: string): boolean {
 }
 
 const COMMA = Buffer.from(',');
+
+/** A cached list's envelope up to its items, open: `{"apiVersion":…,"kind":…,"metadata":{…}`. */
+function listHead(meta: ResourceMeta): string {
+  const head = JSON.stringify({
+    apiVersion: meta.apiVersion,
+    kind: meta.listKind,
+    metadata: { resourceVersion: meta.resourceVersion },
+  });
+  return head.slice(0, -1);
+}
 
 function queryOf(info: RequestInfo): string {
   const q = info.query.toString();

@@ -295,14 +295,15 @@ export class ApiProxy {
     const release = (by: 'client' | 'cache'): void => {
       if (holds.delete(by) && holds.size === 0 && !ures.destroyed) ures.resume();
     };
+    // The client's bytes go out first; the cache reads its copy after, so its work never delays them.
     const out = (c: Buffer): void => {
-      if (sink && !sink.write(c) && !holds.has('cache')) {
-        hold('cache');
-        sink.onDrain(() => release('cache'));
-      }
       if (!res.write(c) && !holds.has('client')) {
         hold('client');
         res.once('drain', () => release('client'));
+      }
+      if (sink && !sink.write(c) && !holds.has('cache')) {
+        hold('cache');
+        sink.onDrain(() => release('cache'));
       }
     };
     const filterable =

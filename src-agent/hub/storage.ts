@@ -1,7 +1,14 @@
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { readFile as readFileCb } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Logger } from './log.ts';
 
 /** Where one object of one component lives: `<component>/<resource>.<version>.<group>/<namespace>/<name>`. */
@@ -38,8 +45,15 @@ export interface StorageIo {
 export interface PutQueue {
   /** Queues one object; false once the queues are full: stop feeding until onDrain. */
   add(k: ObjectKey, obj: unknown): boolean;
+  /**
+   * As add(), for an object already serialized (a LIST item's own bytes): `plain` is called only when
+   * the object has to be written, i.e. its resourceVersion is not the one this process last wrote.
+   */
+  addBytes(k: ObjectKey, resourceVersion: string, plain: () => Buffer): boolean;
   /** Runs `cb` once, when there is room again or the disk stopped taking writes. */
   onDrain(cb: () => void): void;
+  /** Objects this queue took to write (not skipped as unchanged): each is a change of its resource. */
+  readonly changes: number;
   done(): Promise<void>;
 }
 
@@ -59,6 +73,8 @@ const DISK_UNUSABLE = new Set(['ENOSPC', 'EROFS', 'EDQUOT']);
 /** Per-resource metadata (list kind, resourceVersion); object names never start with '.'. */
 const META_FILE = '.meta';
 const QUARANTINE_DIR = '.quarantine';
+/** Whole LISTs stored once per scope (Storage.putList), beside the components' directories. */
+const LISTS_DIR = '.lists';
 /** Paths whose last written resourceVersion is remembered (about 150 bytes each). */
 const MAX_REMEMBERED = 100_000;
 
@@ -108,7 +124,8 @@ export class Storage {
   writeErrors = 0;
 
   constructor(opts: StorageOptions) {
-    this.root = opts.root;
+    // Normalised once (no trailing slash), as object paths are built by concatenation.
+    this.root = resolve(opts.root);
     this.key = createSecretKey(opts.key);
     this.log = opts.log;
     this.io = opts.io ?? { open: fsp.open, rename: fsp.rename, mkdir: fsp.mkdir };
@@ -178,20 +195,23 @@ export class Storage {
   }
 
   objectPath(k: ObjectKey): string {
-    const parts = [this.root, segment(k.component), resourceDirName(k.resource)];
-    if (k.namespace !== '') parts.push(segment(k.namespace));
-    parts.push(segment(k.name));
-    return join(...parts);
+    // Plain concatenation: segments never hold '/' or '..', and path.join's normalising was a tenth
+    // of the cost of caching a re-listed LIST (every item's path is built to check its resourceVersion).
+    const dir = this.resourceDir(k.component, k.resource);
+    return k.namespace === ''
+      ? `${dir}/${segment(k.name)}`
+      : `${dir}/${segment(k.namespace)}/${segment(k.name)}`;
   }
 
   resourceDir(component: string, r: ResourceKey): string {
-    return join(this.root, segment(component), resourceDirName(r));
+    return `${this.root}/${segment(component)}/${resourceDirName(r)}`;
   }
 
   async put(k: ObjectKey, obj: unknown): Promise<boolean> {
     const path = this.objectPath(k);
     const rv = resourceVersionOf(obj);
     if (rv !== '' && this.written.get(path) === rv) return true;
+    await this.beforeChange(k);
     const ok = await this.writeFile(path, Buffer.from(JSON.stringify(obj)));
     if (ok) this.remember(path, rv);
     return ok;
@@ -208,45 +228,53 @@ export class Storage {
    * done() resolves once all landed and each directory was fsynced once.
    */
   putQueue(parallel = 16, maxQueuedBytes = 16 * 1024 * 1024): PutQueue {
-    const queue: { path: string; plain: Buffer; rv: string }[] = [];
+    const queue: { path: string; plain: Buffer; rv: string; ready: Promise<void> }[] = [];
+    let changes = 0;
     const dirs = new Set<string>();
     let running = 0;
     let idle: (() => void) | undefined;
     const pump = (): void => {
       while (running < parallel && queue.length > 0) {
-        const job = queue.shift() as { path: string; plain: Buffer; rv: string };
+        const job = queue.shift() as { path: string; plain: Buffer; rv: string; ready: Promise<void> };
         running++;
-        void this.writeFile(job.path, job.plain, false).then((ok) => {
-          this.queuedBytes -= job.plain.length;
-          this.queueWrites++;
-          if (ok) dirs.add(dirname(job.path));
-          // Forget the version claimed at enqueue time: the file does not hold it.
-          else if (this.written.get(job.path) === job.rv) this.written.delete(job.path);
-          running--;
-          pump();
-          this.notifyDrain();
-          if (running === 0 && queue.length === 0) idle?.();
-        });
+        void job.ready
+          .then(() => this.writeFile(job.path, job.plain, false))
+          .then((ok) => {
+            this.queuedBytes -= job.plain.length;
+            this.queueWrites++;
+            if (ok) dirs.add(dirname(job.path));
+            // Forget the version claimed at enqueue time: the file does not hold it.
+            else if (this.written.get(job.path) === job.rv) this.written.delete(job.path);
+            running--;
+            pump();
+            this.notifyDrain();
+            if (running === 0 && queue.length === 0) idle?.();
+          });
       }
     };
+    const addBytes = (k: ObjectKey, rv: string, bytes: () => Buffer): boolean => {
+      // Nothing queued for a disk that refuses writes: it would only hold memory.
+      if (!this.condition.writable) return true;
+      const path = this.objectPath(k);
+      if (rv !== '' && this.written.get(path) === rv) return this.queuedBytes < maxQueuedBytes;
+      const plain = bytes();
+      this.queuedBytes += plain.length;
+      // Claimed now, not when written: a re-list arriving while this one is still landing skips it.
+      this.remember(path, rv);
+      changes++;
+      queue.push({ path, plain, rv, ready: this.beforeChange(k) });
+      pump();
+      return this.queuedBytes < maxQueuedBytes;
+    };
     return {
-      add: (k, obj) => {
-        // Nothing queued for a disk that refuses writes: it would only hold memory.
-        if (!this.condition.writable) return true;
-        const path = this.objectPath(k);
-        const rv = resourceVersionOf(obj);
-        if (rv !== '' && this.written.get(path) === rv) return this.queuedBytes < maxQueuedBytes;
-        const plain = Buffer.from(JSON.stringify(obj));
-        this.queuedBytes += plain.length;
-        // Claimed now, not when written: a re-list arriving while this one is still landing skips it.
-        this.remember(path, rv);
-        queue.push({ path, plain, rv });
-        pump();
-        return this.queuedBytes < maxQueuedBytes;
-      },
+      add: (k, obj) => addBytes(k, resourceVersionOf(obj), () => Buffer.from(JSON.stringify(obj))),
+      addBytes: (k, rv, bytes) => addBytes(k, rv, bytes),
       onDrain: (cb) => {
         this.drainWaiters.add({ below: maxQueuedBytes / 2, cb });
         this.notifyDrain();
+      },
+      get changes() {
+        return changes;
       },
       done: async () => {
         if (running > 0 || queue.length > 0) await new Promise<void>((r) => (idle = r));
@@ -300,6 +328,7 @@ export class Storage {
         const it = items[i];
         if (!it) continue;
         const path = this.objectPath(it.key);
+        await this.beforeChange(it.key);
         if (await this.writeFile(path, Buffer.from(JSON.stringify(it.obj)), false)) {
           dirs.add(dirname(path));
           this.remember(path, resourceVersionOf(it.obj));
@@ -317,9 +346,121 @@ export class Storage {
   async delete(k: ObjectKey): Promise<void> {
     const path = this.objectPath(k);
     this.written.delete(path);
+    await this.beforeChange(k);
     await this.serialize(path, async () => {
       await fsp.rm(path, { force: true });
     });
+  }
+
+  /**
+   * Changes of each resource (object writes and deletes taken), counted when they are taken, so a
+   * list written once (putList) can tell whether anything changed since the LIST it holds began.
+   */
+  private readonly generations = new Map<string, number>();
+  /** The list files of each resource, read from disk once per process (undefined until then). */
+  private readonly listFiles = new Map<string, Set<string>>();
+  private readonly listFilesLoading = new Map<string, Promise<Set<string>>>();
+
+  /** Changes taken so far for one resource of one component (see putList). */
+  generation(component: string, r: ResourceKey): number {
+    return this.generations.get(this.resourceDir(component, r)) ?? 0;
+  }
+
+  private listDir(component: string, r: ResourceKey): string {
+    return `${this.root}/${LISTS_DIR}/${segment(component)}/${resourceDirName(r)}`;
+  }
+
+  private listPath(component: string, r: ResourceKey, scope: string): string {
+    return `${this.listDir(component, r)}/${createHash('sha256').update(scope).digest('hex').slice(0, 32)}`;
+  }
+
+  private loadListFiles(component: string, r: ResourceKey): Promise<Set<string>> {
+    const dir = this.listDir(component, r);
+    const known = this.listFiles.get(dir);
+    if (known) return Promise.resolve(known);
+    let p = this.listFilesLoading.get(dir);
+    if (!p) {
+      p = fsp
+        .readdir(dir)
+        .catch(() => [] as string[])
+        .then((names) => {
+          const set =
+            this.listFiles.get(dir) ??
+            new Set(names.filter((n) => !n.startsWith('.')).map((n) => `${dir}/${n}`));
+          this.listFiles.set(dir, set);
+          this.listFilesLoading.delete(dir);
+          return set;
+        });
+      this.listFilesLoading.set(dir, p);
+    }
+    return p;
+  }
+
+  /**
+   * Every object write and delete comes through here first: the change is counted at once, and the
+   * resource's list files — which no longer tell the truth — are removed before the object changes on
+   * disk, so a kill at any moment never leaves a list file newer than an object it disagrees with.
+   */
+  private beforeChange(k: ObjectKey): Promise<void> {
+    const dir = this.resourceDir(k.component, k.resource);
+    this.generations.set(dir, (this.generations.get(dir) ?? 0) + 1);
+    const known = this.listFiles.get(this.listDir(k.component, k.resource));
+    if (known && known.size === 0) return Promise.resolve();
+    return this.loadListFiles(k.component, k.resource).then(async (files) => {
+      const paths = [...files];
+      files.clear();
+      await Promise.all(
+        paths.map((p) =>
+          this.serialize(p, async () => {
+            await fsp.rm(p, { force: true });
+          }).catch(() => undefined),
+        ),
+      );
+    });
+  }
+
+  /**
+   * One LIST's items as the client got them (`item,item,…`), stored whole for its scope (namespace and
+   * selectors), so an offline LIST of that scope is one read and one decryption instead of one per
+   * object. Written only when no object of the resource changed since the LIST began apart from the
+   * LIST's own `ownChanges` (`startGeneration` from generation() then); any later change removes it.
+   */
+  async putList(
+    component: string,
+    r: ResourceKey,
+    scope: string,
+    items: Buffer,
+    startGeneration: number,
+    ownChanges: number,
+  ): Promise<boolean> {
+    const files = await this.loadListFiles(component, r);
+    if (this.generation(component, r) !== startGeneration + ownChanges) return false;
+    const path = this.listPath(component, r, scope);
+    // Known before it lands: a change taken from now on queues its removal behind this write.
+    files.add(path);
+    const ok = await this.writeFile(path, items);
+    if (!ok) files.delete(path);
+    return ok;
+  }
+
+  /** Whether a list is stored for this scope and no object changed since. */
+  async hasList(component: string, r: ResourceKey, scope: string): Promise<boolean> {
+    return (await this.loadListFiles(component, r)).has(this.listPath(component, r, scope));
+  }
+
+  /** The items stored by putList for this scope, when no object changed since; undefined otherwise. */
+  async getList(component: string, r: ResourceKey, scope: string): Promise<Buffer | undefined> {
+    const files = await this.loadListFiles(component, r);
+    const path = this.listPath(component, r, scope);
+    if (!files.has(path)) return undefined;
+    try {
+      return this.open(this.rel(path), await readWhole(path));
+    } catch (err) {
+      files.delete(path);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') await this.quarantine(path, (err as Error).message);
+      return undefined;
+    }
   }
 
   async putMeta(component: string, r: ResourceKey, meta: unknown): Promise<boolean> {
