@@ -1,8 +1,13 @@
 /** Messages between a LiveClusterWorker (main thread) and its live-worker.ts thread. */
 import type { EventChannel, EventMap } from '../ipc/contract.ts';
 import type { ClusterSnapshot } from '../ipc/types.ts';
+import type { LiveClusterOptions } from './live-cluster.ts';
 
-export type ToWorker = { type: 'snapshot'; reqId: number } | { type: 'stop' };
+/** `init` comes first and once: which cluster the (possibly pre-started) worker serves. */
+export type ToWorker =
+  | { type: 'init'; id: string; kubeconfig: string; options: Omit<LiveClusterOptions, 'redact' | 'now'> }
+  | { type: 'snapshot'; reqId: number }
+  | { type: 'stop' };
 
 export type ToHost =
   | { type: 'event'; channel: EventChannel; payload: EventMap[EventChannel] }

@@ -4,6 +4,7 @@ import type { IpcHandlers } from '../ipc/router.ts';
 import type { ClusterSnapshot, ClusterSourceInfo } from '../ipc/types.ts';
 import { LiveCluster, type LiveClusterOptions, notWatching } from './live-cluster.ts';
 import { LiveClusterWorker, type LiveView } from './live-cluster-worker.ts';
+import { WorkerSpare } from './live-worker-spare.ts';
 import type { ClusterSources } from './sources.ts';
 
 type ClusterHandlers = Pick<
@@ -23,6 +24,8 @@ export interface ClustersServiceOptions {
   threads?: 'worker' | 'inline';
   /** A source was imported again, removed or stopped: whoever caches its credentials drops them. */
   onSourceChanged?: (sourceId: string) => void;
+  /** With worker threads: the next spare worker starts this long after one was taken. */
+  respareMs?: number;
 }
 
 /** The in-thread LiveCluster behind the same interface as the worker. */
@@ -56,6 +59,10 @@ export class ClustersService {
   private readonly stopping = new Map<string, NodeJS.Timeout>();
   private readonly threads: 'worker' | 'inline';
   private readonly onSourceChanged: (sourceId: string) => void;
+  /** A worker started ahead of the next open (worker threads only). */
+  private readonly spare = new WorkerSpare();
+  private readonly respareMs: number;
+  private respareTimer: NodeJS.Timeout | undefined;
 
   constructor(
     sources: ClusterSources,
@@ -69,6 +76,8 @@ export class ClustersService {
     this.graceMs = options.unwatchGraceMs ?? 30_000;
     this.threads = options.threads ?? 'worker';
     this.onSourceChanged = options.onSourceChanged ?? (() => {});
+    this.respareMs = options.respareMs ?? 15_000;
+    if (this.threads === 'worker') this.spare.warm();
   }
 
   /** Cluster ids with live watches (for tests and diagnostics). */
@@ -106,10 +115,18 @@ export class ClustersService {
       const kc = await this.sources.kubeConfigFor(clusterId);
       lc =
         this.threads === 'worker'
-          ? new LiveClusterWorker(clusterId, kc, this.emit, this.liveOptions)
+          ? new LiveClusterWorker(clusterId, kc, this.emit, this.liveOptions, this.spare.take())
           : new InlineLive(new LiveCluster(clusterId, kc, this.emit, this.liveOptions));
       this.live.set(clusterId, lc);
       lc.start();
+      // The next spare waits: starting it now would compete with this cluster's first lists.
+      if (this.threads === 'worker' && !this.respareTimer) {
+        this.respareTimer = setTimeout(() => {
+          this.respareTimer = undefined;
+          this.spare.warm();
+        }, this.respareMs);
+        this.respareTimer.unref();
+      }
     }
     const snap = await lc.snapshot();
     this.emit('cluster:snapshot', snap);
@@ -150,6 +167,9 @@ export class ClustersService {
   }
 
   async stopAll(): Promise<void> {
+    clearTimeout(this.respareTimer);
+    this.respareTimer = undefined;
+    await this.spare.close();
     for (const t of this.stopping.values()) clearTimeout(t);
     this.stopping.clear();
     const all = [...this.live.values()];
