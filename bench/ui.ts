@@ -93,6 +93,13 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+/** The middle value, or the mean of the two middle ones (two rounds: their mean, not the lower). */
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
 /** The figures of one run on one line. */
 function summary(f: Figures): string {
   return [
@@ -113,10 +120,7 @@ function medianFigures(runs: Figures[]): Figures {
   const out = { ...first } as Record<string, unknown>;
   for (const [k, v] of Object.entries(first))
     if (typeof v === 'number')
-      out[k] = percentile(
-        runs.map((r) => (r as unknown as Record<string, number>)[k] as number),
-        50,
-      );
+      out[k] = median(runs.map((r) => (r as unknown as Record<string, number>)[k] as number));
   return out as unknown as Figures;
 }
 
