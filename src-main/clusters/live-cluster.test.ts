@@ -87,20 +87,6 @@ describe('LiveCluster batching', () => {
     expect(d?.resources.nodes).toBeUndefined();
   });
 
-  it('sends a list page by page as it arrives; the complete list then sends only what changed and what is gone', () => {
-    const { live, diffs } = setup();
-    live.ingest.page?.('pods', [pod('a', 1), pod('b', 1)]);
-    const first = live.flush();
-    expect(first?.resources.pods?.upserts.map((p) => p.name)).toEqual(['a', 'b']);
-    // Still listing: the kind says so until the whole list is in.
-    expect(live.snapshot().resources.pods.state.status).toBe('syncing');
-    live.ingest.replace('pods', [pod('a', 1), pod('c', 2)]);
-    const last = live.flush();
-    expect(last?.resources.pods?.upserts.map((p) => p.name)).toEqual(['c']);
-    expect(last?.resources.pods?.removes).toEqual(['default/b']);
-    expect(diffs().map((x) => x.seq)).toEqual([1, 2]);
-  });
-
   it('a re-list after reconnect is sent as a diff of what changed, not as a new snapshot', async () => {
     const { live, diffs } = setup();
     live.ingest.replace('pods', [pod('a', 1), pod('b', 1)]);

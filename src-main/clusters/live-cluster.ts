@@ -123,7 +123,6 @@ export class LiveCluster {
     this.connection = { state: 'connecting', since: this.iso() };
     this.flavor = this.computeFlavor();
     this.ingest = {
-      page: (kind, items) => this.onPage(kind, items),
       replace: (kind, items) => this.onReplace(kind, items),
       upsert: (kind, obj) => this.onUpsert(kind, obj),
       remove: (kind, obj) => this.onRemove(kind, obj),
@@ -230,25 +229,6 @@ export class LiveCluster {
     this.schedule(0);
   }
 
-  /**
-   * A page of a list still running: its objects are stored and sent at once (no batch window),
-   * so the renderer parses and draws page k while page k+1 is fetched. Removals wait for the
-   * whole list (onReplace). Leases and events wait too: nothing on the first screen shows them.
-   */
-  private onPage(kind: WatchId, items: Ingested[]): void {
-    if (!isResourceKind(kind) || kind === 'events') return;
-    const page = new Map<string, AnyWire>();
-    for (const item of items as AnyWire[]) page.set(wireKey(item), item);
-    const store = this.store[kind];
-    if (kind === 'nodes' || kind === 'yurtappsets') this.deriveAll(kind, store, page, true);
-    for (const [key, obj] of page) {
-      if (store.get(key)?.rv === obj.rv) continue;
-      store.set(key, obj);
-      this.dirty[kind].add(key);
-    }
-    this.schedule(0);
-  }
-
   private onUpsert(kind: WatchId, obj: Ingested): void {
     if (kind === 'nodeleases') {
       this.onLease(obj as LeaseInfo);
@@ -329,12 +309,10 @@ export class LiveCluster {
     for (const e of all) this.applyRing(this.events.upsert(e));
   }
 
-  /** `partial`: `fresh` is one page, so objects missing from it are not gone. */
   private deriveAll(
     kind: 'nodes' | 'yurtappsets',
     old: Map<string, AnyWire>,
     fresh: Map<string, AnyWire>,
-    partial = false,
   ): void {
     const found: EventWire[] = [];
     for (const [key, obj] of fresh) {
@@ -343,7 +321,7 @@ export class LiveCluster {
       if (kind === 'nodes') found.push(...this.derived.node(before as NodeWire | undefined, obj as NodeWire));
       else found.push(...this.derived.app(before as YurtAppSetWire | undefined, obj as YurtAppSetWire));
     }
-    if (kind === 'nodes' && !partial)
+    if (kind === 'nodes')
       for (const [key, obj] of old) if (!fresh.has(key)) this.derived.node(obj as NodeWire, undefined);
     this.derive(found, kind === 'nodes');
   }

@@ -20,11 +20,6 @@ export type KubeObj = Record<string, unknown> & {
  * of 50,000 pods never sits in memory as full objects.
  */
 export interface WatcherSink<T = KubeObj> {
-  /**
-   * One page of a (re-)list as it arrives, before the list is complete: the sink may show these
-   * objects early (each is a real version of its object); `replace` follows with the whole list.
-   */
-  page?(kind: WatchId, items: T[]): void;
   /** Authoritative full content after a (re-)list. */
   replace(kind: WatchId, items: T[]): void;
   upsert(kind: WatchId, obj: T): void;
@@ -209,12 +204,8 @@ export class ResourceWatcher<T = KubeObj> {
         items?: KubeObj[];
         metadata?: { continue?: string; resourceVersion?: string };
       };
-      const page = (body.items ?? []).map((item) => this.reduce(item));
-      for (const item of page) items.push(item);
+      for (const item of body.items ?? []) items.push(this.reduce(item));
       cont = body.metadata?.continue || undefined;
-      // The last page goes with `replace`; earlier ones are useful now (the first screen at
-      // 5,000 nodes drew 500 of them while the other 4,500 were being fetched).
-      if (cont && page.length > 0) this.sink.page?.(this.def.kind, page);
       rv = body.metadata?.resourceVersion;
     } while (cont && !this.stopped);
     if (this.stopped) return false;
