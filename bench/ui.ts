@@ -1,6 +1,12 @@
 /**
- * `npm run bench -- ui [--nodes N] [--pools P] [--pods M] [--lease-seconds S] [--no-profile]`
+ * `npm run bench -- ui [--nodes N] [--pools P] [--pods M] [--lease-seconds S] [--no-profile]
+ *   [--baseline DIR] [--rounds R] [--changes C]`
  * (root: starts a lab control plane, kwok, a keyring and the app).
+ *
+ * `--baseline DIR`: another checkout of the app, built (`npx electron-vite build` there), measured
+ * against the same lab in the same session, interleaved with this one (this, baseline, this, ...,
+ * `--rounds` times per size): on a shared machine the load moves by the minute, so a before/after
+ * from two sessions says little. The table gives each figure's median over the rounds.
  *
  * The app exactly as users run it in browser mode (real main process, IPC over the WebSocket,
  * Debian's Chromium with software WebGL), against one lab that grows from the small size (50
@@ -14,6 +20,7 @@
  * kwok renews each node Lease every lease-seconds/4: the default 40 s is kubelet's upstream
  * rate (every 10 s, 500 renewals/s at 5,000 nodes), the background the app really faces.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +49,7 @@ const SMALL = { nodes: 50, pools: 2, pods: 500 };
 /** Creating the large fleet may take this long; past it the bench measures what exists and says so. */
 const CREATE_BUDGET_MS = 15 * 60_000;
 const FRAME_WINDOW_MS = 10_000;
-const CHANGES = 30;
+let CHANGES = 30;
 /** Each change gets a fixed slot, so the change loop lasts as long as the idle window it is compared to. */
 const CHANGE_SLOT_MS = 1_500;
 const CHANGE_TIMEOUT_MS = 30_000;
@@ -84,6 +91,37 @@ function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+/** The middle value, or the mean of the two middle ones (two rounds: their mean, not the lower). */
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** The figures of one run on one line. */
+function summary(f: Figures): string {
+  return [
+    `first render ${f.firstRenderS.toFixed(2)} s`,
+    `overview ${f.overviewS.toFixed(2)} s`,
+    `frame p50/p95 ${f.frameP50.toFixed(1)}/${f.frameP95.toFixed(1)} ms`,
+    `change p50/p99 ${f.changeP50S.toFixed(3)}/${f.changeP99S.toFixed(3)} s`,
+    `heap ${f.heapMb.toFixed(0)} MB`,
+    `main RSS ${f.rssMb.toFixed(0)} MB`,
+    `IPC/change ${f.ipcBytesPerChange.toFixed(0)} B`,
+  ].join(', ');
+}
+
+/** Each numeric figure's median over runs of one build and size (labels, counts and profiles from the first). */
+function medianFigures(runs: Figures[]): Figures {
+  const first = runs[0];
+  if (!first) throw new Error('bench ui: no runs to summarise');
+  const out = { ...first } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(first))
+    if (typeof v === 'number')
+      out[k] = median(runs.map((r) => (r as unknown as Record<string, number>)[k] as number));
+  return out as unknown as Figures;
 }
 
 /** Runs fn over 0..count-1 with at most `limit` in flight; stops early (returns how many ran) past the deadline. */
@@ -232,8 +270,9 @@ async function openApp(
   dir: string,
   kubeconfig: string,
   env: NodeJS.ProcessEnv = {},
+  repo?: string,
 ): Promise<{ app: BrowserApp; page: Page; meter: FrameMeter; cdp: CDPSession }> {
-  const app = new BrowserApp(dir, keyring, env);
+  const app = new BrowserApp(dir, keyring, env, repo);
   await app.start();
   const page = await browser.newPage({ viewport: VIEWPORT });
   const meter = new FrameMeter();
@@ -401,11 +440,12 @@ async function measure(
   log: (m: string) => void,
   track: (app: BrowserApp | undefined) => void,
   notes: string[],
+  repo?: string,
 ): Promise<Figures> {
   const { browser, keyring, kubeconfig, api } = ctx;
 
   // 1. Open → Nodes view lists every node, in an app that has seen nothing yet.
-  const a = await openApp(browser, keyring, join(ctx.dir, `${label}-nodes`), kubeconfig);
+  const a = await openApp(browser, keyring, join(ctx.dir, `${label}-nodes`), kubeconfig, {}, repo);
   track(a.app);
   await a.cdp.send('Performance.enable');
   await armOpenTimer(a.page, { nodes: nodesShownProbe(size.nodes) });
@@ -420,7 +460,7 @@ async function measure(
   track(undefined);
 
   // 2. Another fresh app: Open → Topology drawn and "Pools at a glance" filled; then everything else.
-  const b = await openApp(browser, keyring, join(ctx.dir, `${label}-main`), kubeconfig);
+  const b = await openApp(browser, keyring, join(ctx.dir, `${label}-main`), kubeconfig, {}, repo);
   track(b.app);
   const { page, cdp, meter } = b;
   await cdp.send('Performance.enable');
@@ -638,8 +678,21 @@ export async function run(args: string[]): Promise<void> {
       pods: { type: 'string', default: '50000' },
       'lease-seconds': { type: 'string', default: '40' },
       'no-profile': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
+      rounds: { type: 'string', default: '1' },
+      changes: { type: 'string', default: String(CHANGES) },
     },
   });
+  const rounds = Number(values.rounds);
+  CHANGES = Number(values.changes);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('bench ui: --rounds needs a positive integer');
+  if (!Number.isInteger(CHANGES) || CHANGES < 1)
+    throw new Error('bench ui: --changes needs a positive integer');
+  const baseline = values.baseline;
+  if (baseline && !existsSync(join(baseline, 'out', 'main', 'main.js')))
+    throw new Error(
+      `bench ui: --baseline ${baseline} has no built app; run \`npx electron-vite build\` there first`,
+    );
   const large: Size = { nodes: Number(values.nodes), pools: Number(values.pools), pods: Number(values.pods) };
   const leaseSeconds = Number(values['lease-seconds']);
   for (const [k, v] of Object.entries({ ...large, leaseSeconds }))
@@ -678,13 +731,32 @@ export async function run(args: string[]): Promise<void> {
     const ctx = { browser, keyring, dir, kubeconfig: cluster.kubeconfigPath, api };
     const fleet = new Fleet(api, log);
 
-    const results: Figures[] = [];
     const notes: string[] = [];
+    const runs: { build: 'this' | 'baseline'; f: Figures }[] = [];
+    /** Every round measures this build, then the baseline (if any), on the same fleet. */
+    const measureSize = async (label: string, size: Size): Promise<Figures[]> => {
+      for (let r = 1; r <= rounds; r++)
+        for (const build of baseline ? (['this', 'baseline'] as const) : (['this'] as const)) {
+          const f = await measure(
+            `${label}-${build}-r${r}`,
+            size,
+            ctx,
+            log,
+            track,
+            notes,
+            build === 'baseline' ? baseline : undefined,
+          );
+          f.label = label;
+          runs.push({ build, f });
+          log(`${build} round ${r}: ${summary(f)}`);
+        }
+      return [medianFigures(runs.filter((x) => x.build === 'this' && x.f.size === size).map((x) => x.f))];
+    };
     const small = await fleet.grow(SMALL);
-    results.push(await measure('small', small.size, ctx, log, track, notes));
+    const results: Figures[] = await measureSize('small', small.size);
     const big = await fleet.grow(large);
     if (big.note) notes.push(big.note);
-    results.push(await measure('large', big.size, ctx, log, track, notes));
+    results.push(...(await measureSize('large', big.size)));
     const profile = values['no-profile'] ? [] : await profileOpen(big.size, ctx, track);
 
     const [s, l] = results as [Figures, Figures];
@@ -753,6 +825,16 @@ export async function run(args: string[]): Promise<void> {
     goal('change on screen p99 ≤ 1 s', l.changeP99S <= 1, `${l.changeP99S.toFixed(3)} s`);
     goal('renderer heap ≤ 300 MB', l.heapMb <= 300, `${l.heapMb.toFixed(0)} MB`);
     goal('main RSS ≤ 500 MB', l.rssMb <= 500, `${l.rssMb.toFixed(0)} MB`);
+    if (baseline) {
+      lines.push('', `interleaved runs (this build vs --baseline ${baseline}):`);
+      for (const r of runs) lines.push(`  ${r.f.label} ${r.build.padEnd(8)} ${summary(r.f)}`);
+      for (const label of ['small', 'large']) {
+        const med = (build: string) =>
+          medianFigures(runs.filter((r) => r.build === build && r.f.label === label).map((r) => r.f));
+        lines.push(`  ${label} median this     ${summary(med('this'))}`);
+        lines.push(`  ${label} median baseline ${summary(med('baseline'))}`);
+      }
+    }
     if (profile.length > 0) lines.push('', 'where the time goes', ...profile);
     console.log(lines.join('\n'));
   } finally {

@@ -6,6 +6,7 @@ import { testKubeConfig } from '../../test/unit/kubeconfig.ts';
 import type { EventChannel } from '../ipc/contract.ts';
 import type { ClusterDiff } from '../ipc/types.ts';
 import { LiveClusterWorker } from './live-cluster-worker.ts';
+import { WorkerSpare } from './live-worker-spare.ts';
 
 let server: http.Server | undefined;
 let live: LiveClusterWorker | undefined;
@@ -67,5 +68,26 @@ describe('LiveClusterWorker', () => {
     expect(JSON.stringify(snap)).not.toContain('huge');
     expect(diffSent()).toBe(true);
     expect(live.connectionInfo().state).toBe('connected');
+  });
+
+  it('a spare worker started before any cluster serves the one it is given later', async () => {
+    const spare = new WorkerSpare();
+    spare.warm();
+    // Its modules load before the cluster is known: the spare is the thread that gets used.
+    const worker = spare.take();
+    await new Promise((r) => worker.once('online', r));
+    const kc = await fakeApi();
+    live = new LiveClusterWorker('default/x', kc, () => {}, { batchMs: 20 }, worker);
+    let names: string[] = [];
+    for (let i = 0; i < 400 && names.length === 0; i++) {
+      names = (await live.snapshot()).resources.nodes.items.map((n) => n.name);
+      if (names.length === 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(names).toEqual(['n1']);
+    // Taking again without a warm spare starts a fresh worker (none is left idle behind).
+    const fresh = spare.take();
+    expect(fresh).not.toBe(worker);
+    await fresh.terminate();
+    await spare.close();
   });
 });

@@ -4,19 +4,14 @@
  * only relays the worker's diffs (small) and snapshots, redacting error text on the way (the
  * vault's redactor lives here, not in the worker).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AlertRules, AlertsSnapshot } from '../ipc/alerts-types.ts';
 import type { EventSink } from '../ipc/contract.ts';
 import type { ClusterDiff, ClusterSnapshot, ConnectionInfo, ResourceState } from '../ipc/types.ts';
 import type { LiveClusterOptions } from './live-cluster.ts';
 import type { ToHost, ToWorker } from './live-worker-protocol.ts';
-
-/** Source runs load the .ts entry; the bundled app ships live-worker.js beside main.js. */
-const WORKER_URL = new URL(
-  import.meta.url.endsWith('.ts') ? './live-worker.ts' : './live-worker.js',
-  import.meta.url,
-);
+import { startLiveWorker } from './live-worker-spare.ts';
 
 export interface LiveView {
   readonly id: string;
@@ -40,15 +35,21 @@ export class LiveClusterWorker implements LiveView {
   private stopped: Promise<void> | null = null;
   private failure: Error | null = null;
 
-  constructor(id: string, kc: KubeConfig, emit: EventSink, options: LiveClusterOptions = {}) {
+  /** `worker`: a live-worker thread not yet told its cluster (a WorkerSpare's), else a new one. */
+  constructor(
+    id: string,
+    kc: KubeConfig,
+    emit: EventSink,
+    options: LiveClusterOptions = {},
+    worker: Worker = startLiveWorker(),
+  ) {
     this.id = id;
     this.emit = emit;
     this.redact = options.redact ?? ((t) => t);
     this.connection = { state: 'connecting', since: new Date().toISOString() };
     const { redact: _r, now: _n, ...plain } = options;
-    this.worker = new Worker(WORKER_URL, {
-      workerData: { id, kubeconfig: kc.exportConfig(), options: plain },
-    });
+    this.worker = worker;
+    this.post({ type: 'init', id, kubeconfig: kc.exportConfig(), options: plain });
     this.worker.on('message', (m: ToHost) => this.onMessage(m));
     this.worker.on('error', (e) => {
       // A crashed worker must not look like a live cluster: say so, as a connection error.

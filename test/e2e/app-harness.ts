@@ -34,12 +34,17 @@ export class BrowserApp {
   #url = '';
 
   readonly #env: NodeJS.ProcessEnv;
+  readonly #repo: string;
 
-  /** `env`: extra variables for the app (e.g. EDGEFLEET_CACHE kept on the shared binary cache). */
-  constructor(dir: string, keyring: TestKeyring, env: NodeJS.ProcessEnv = {}) {
+  /**
+   * `env`: extra variables for the app (e.g. EDGEFLEET_CACHE kept on the shared binary cache);
+   * `repo`: the (built) checkout to run, this one unless a benchmark compares against another.
+   */
+  constructor(dir: string, keyring: TestKeyring, env: NodeJS.ProcessEnv = {}, repo = REPO) {
     this.#dir = dir;
     this.#keyring = keyring;
     this.#env = env;
+    this.#repo = repo;
     this.configHome = join(dir, 'config');
   }
 
@@ -72,7 +77,7 @@ export class BrowserApp {
     };
     delete env.KUBECONFIG;
     const child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: REPO,
+      cwd: this.#repo,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

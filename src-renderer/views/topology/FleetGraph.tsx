@@ -28,11 +28,15 @@ export interface GraphFilter {
   highlight: Set<string> | null;
 }
 
-/** Below this camera ratio (zoomed in) nodes are drawn as dots; small fleets always are. */
-const DOTS_BELOW_RATIO = 0.45;
+/**
+ * Zoomed in until the pools in view hold at most this many nodes, nodes are drawn as dots;
+ * further out, pools are tiles with counts. Small fleets are always dots. A cap on what is in
+ * view (not a camera ratio) keeps a frame's cost and a cull's rebuild bounded at any fleet
+ * size: with a ratio threshold (0.45), 5,000 nodes meant 3,000–5,000 dots in the graph, frames
+ * of 100+ ms and rebuilds of 0.1–0.9 s in software GL.
+ */
+const MAX_DOTS_IN_VIEW = 1000;
 const DOTS_ALWAYS_UP_TO = 400;
-const showDots = (nodes: number, cameraRatio: number) =>
-  nodes <= DOTS_ALWAYS_UP_TO || cameraRatio < DOTS_BELOW_RATIO;
 
 type Attrs = {
   x: number;
@@ -49,7 +53,7 @@ type Attrs = {
 /** The camera counts as resting once it has not moved for this long; then labels are drawn again. */
 const LABELS_AFTER_REST_MS = 180;
 /** Zoomed in, dots are drawn for the pools within this fraction of the viewport around it. */
-const CULL_MARGIN = 0.25;
+const CULL_MARGIN = 0.15;
 
 type Pos = { x: number; y: number; pool: string };
 
@@ -112,7 +116,6 @@ export function FleetGraph(props: {
 
   const fleetRef = useRef(props.fleet);
   fleetRef.current = props.fleet;
-  const nodeCount = useRef(0);
 
   /**
    * A new dots graph: the tiles (faint in the reducer), the corners and the nodes of `pools`.
@@ -130,29 +133,41 @@ export function FleetGraph(props: {
     s.setGraph(g);
   }, []);
 
+  /** Pools whose box meets the viewport grown by `margin` (a fraction of its size). */
+  const poolsAround = useCallback((s: Sigma<Attrs>, margin: number): string[] => {
+    const { width, height } = s.getDimensions();
+    const a = s.viewportToGraph({ x: -width * margin, y: -height * margin });
+    const b = s.viewportToGraph({ x: width * (1 + margin), y: height * (1 + margin) });
+    const [x0, x1] = [Math.min(a.x, b.x), Math.max(a.x, b.x)];
+    const [y0, y1] = [Math.min(a.y, b.y), Math.max(a.y, b.y)];
+    // Pool boxes are in layout space (y down); the graph's y points up.
+    return layoutRef.current.pools
+      .filter((p) => p.x < x1 && p.x + p.side > x0 && -(p.y + p.side) < y1 && -p.y > y0)
+      .map((p) => p.name);
+  }, []);
+
+  /** Dots or tiles for what the camera shows now (see MAX_DOTS_IN_VIEW); O(pools). */
+  const wantDots = useCallback(
+    (s: Sigma<Attrs>): boolean => {
+      if (layoutRef.current.nodes.size <= DOTS_ALWAYS_UP_TO) return true;
+      let inView = 0;
+      for (const p of poolsAround(s, 0)) inView += byPool.current.get(p)?.length ?? 0;
+      return inView <= MAX_DOTS_IN_VIEW;
+    },
+    [poolsAround],
+  );
+
   /**
    * Zoomed in on a large fleet: rebuilds the dots graph once a pool in view has no dots, with
    * the pools within a margin around the view, so a pan rebuilds only every so often.
    */
   const cull = useCallback(
     (s: Sigma<Attrs>) => {
-      const { pools, nodes } = layoutRef.current;
-      if (nodes.size <= DOTS_ALWAYS_UP_TO || !state.current.dots) return;
-      const { width, height } = s.getDimensions();
-      const around = (margin: number) => {
-        const a = s.viewportToGraph({ x: -width * margin, y: -height * margin });
-        const b = s.viewportToGraph({ x: width * (1 + margin), y: height * (1 + margin) });
-        const [x0, x1] = [Math.min(a.x, b.x), Math.max(a.x, b.x)];
-        const [y0, y1] = [Math.min(a.y, b.y), Math.max(a.y, b.y)];
-        // Pool boxes are in layout space (y down); the graph's y points up.
-        return pools
-          .filter((p) => p.x < x1 && p.x + p.side > x0 && -(p.y + p.side) < y1 && -p.y > y0)
-          .map((p) => p.name);
-      };
-      if (around(0).every((p) => live.current.has(p))) return;
-      buildDots(s, around(CULL_MARGIN));
+      if (layoutRef.current.nodes.size <= DOTS_ALWAYS_UP_TO || !state.current.dots) return;
+      if (poolsAround(s, 0).every((p) => live.current.has(p))) return;
+      buildDots(s, poolsAround(s, CULL_MARGIN));
     },
-    [buildDots],
+    [buildDots, poolsAround],
   );
 
   // Sigma once per mount; the graph objects are reused across rebuilds.
@@ -238,7 +253,7 @@ export function FleetGraph(props: {
     };
     const onCamera = () => {
       moves++;
-      const dots = showDots(nodeCount.current, camera.ratio);
+      const dots = wantDots(s);
       if (dots !== state.current.dots) {
         state.current.dots = dots;
         // Into dots: the cull below builds them for this viewport.
@@ -271,7 +286,7 @@ export function FleetGraph(props: {
       s.kill();
       sigma.current = null;
     };
-  }, [cull]);
+  }, [cull, wantDots]);
 
   // Rebuild positions when membership changed (layout is a new object then).
   // biome-ignore lint/correctness/useExhaustiveDependencies: the layout is the trigger; fleet is read through props.
@@ -279,7 +294,6 @@ export function FleetGraph(props: {
     const { tiles } = graphs.current;
     tiles.clear();
     const { layout, fleet } = props;
-    nodeCount.current = layout.nodes.size;
     for (const p of layout.pools) {
       const s = fleet.poolSummary(p.name);
       const tile: Attrs = {
@@ -310,17 +324,21 @@ export function FleetGraph(props: {
     }
     live.current.clear();
     const s = sigma.current;
-    state.current.dots = showDots(layout.nodes.size, s?.getCamera().ratio ?? 1);
     if (!s) return;
     if (layout.nodes.size <= DOTS_ALWAYS_UP_TO) {
+      state.current.dots = true;
       buildDots(s, byPool.current.keys());
       return;
     }
     // Tiles first: processing them fixes the viewport → graph mapping the cull reads (both
     // graphs share the corners, hence the extent).
+    state.current.dots = false;
     if (s.getGraph() !== tiles) s.setGraph(tiles);
     else s.refresh();
-    cull(s);
+    if (wantDots(s)) {
+      state.current.dots = true;
+      cull(s);
+    }
   }, [props.layout]);
 
   // Node states changed: recolour in place (no relayout).
