@@ -6,6 +6,18 @@
  * custom resources), so the scan stops where metadata ends — or earlier, once the three are known —
  * and never walks the spec or status.
  */
+import {
+  BACKSLASH,
+  CLOSE_ARR,
+  CLOSE_OBJ,
+  COLON,
+  COMMA,
+  isSpace,
+  OPEN_ARR,
+  OPEN_OBJ,
+  QUOTE,
+} from './json-bytes.ts';
+
 export interface ItemMeta {
   name: string;
   namespace: string;
@@ -14,19 +26,9 @@ export interface ItemMeta {
   hasApiVersion: boolean;
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_OBJ = 0x7b;
-const CLOSE_OBJ = 0x7d;
-const OPEN_ARR = 0x5b;
-const CLOSE_ARR = 0x5d;
-
 function skipSpace(b: Buffer, i: number): number {
   while (i < b.length) {
-    const c = b[i] as number;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    if (!isSpace(b[i] as number)) return i;
     i++;
   }
   return i;

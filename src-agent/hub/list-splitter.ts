@@ -10,22 +10,20 @@
  *   when an element lies within one, so a consumer that keeps one past the call copies it.
  * Concatenating the envelope with the items joined by commas at their places gives back the document.
  */
+import {
+  BACKSLASH,
+  CLOSE_ARR,
+  CLOSE_OBJ,
+  COLON,
+  COMMA,
+  isSpace,
+  OPEN_ARR,
+  OPEN_OBJ,
+  QUOTE,
+} from './json-bytes.ts';
 export interface ListSplitterSink {
   envelope(bytes: Buffer): void;
   item(bytes: Buffer): void;
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_OBJ = 0x7b;
-const CLOSE_OBJ = 0x7d;
-const OPEN_ARR = 0x5b;
-const CLOSE_ARR = 0x5d;
-
-function isSpace(b: number): boolean {
-  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
 /** Thrown for input that cannot be a JSON list document (the caller falls back or gives up). */

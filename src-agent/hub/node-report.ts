@@ -214,7 +214,7 @@ export interface HubReportParts {
   agentVersion: string;
   quotaBytes: number | undefined;
   journalBound: number;
-  storage: Pick<Storage, 'bytes' | 'status' | 'diskFreeBytes' | 'diskSizeBytes'>;
+  storage: Pick<Storage, 'bytes' | 'status' | 'disk'>;
   journal: Pick<Journal, 'size' | 'dropped'>;
   health: Pick<HealthChecker, 'isHealthy' | 'onChange'>;
   certs: Pick<CertManager, 'notAfter'>;
@@ -231,13 +231,7 @@ export function hubReportSources(p: HubReportParts): NodeReportSources {
     cacheBytes: () => p.storage.bytes(),
     cacheCondition: () => p.storage.status,
     ...(p.quotaBytes === undefined ? {} : { quotaBytes: p.quotaBytes }),
-    disk: async () => {
-      const [freeBytes, totalBytes] = await Promise.all([
-        p.storage.diskFreeBytes(),
-        p.storage.diskSizeBytes(),
-      ]);
-      return { freeBytes, totalBytes };
-    },
+    disk: () => p.storage.disk(),
     journal: () => ({ depth: p.journal.size, bound: p.journalBound, dropped: p.journal.dropped }),
     offlineSeconds24h: (now) => offline.seconds(now),
     certNotAfter: () => p.certs.notAfter,

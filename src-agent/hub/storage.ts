@@ -590,14 +590,18 @@ export class Storage {
     return total;
   }
 
-  async diskFreeBytes(): Promise<number> {
+  /** Free (for unprivileged writers) and total bytes of the cache's filesystem, from one statfs. */
+  async disk(): Promise<{ freeBytes: number; totalBytes: number }> {
     const s = await fsp.statfs(this.root);
-    return s.bavail * s.bsize;
+    return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  }
+
+  async diskFreeBytes(): Promise<number> {
+    return (await this.disk()).freeBytes;
   }
 
   async diskSizeBytes(): Promise<number> {
-    const s = await fsp.statfs(this.root);
-    return s.blocks * s.bsize;
+    return (await this.disk()).totalBytes;
   }
 
   private seal(rel: string, plain: Buffer): Buffer {

@@ -5,8 +5,7 @@ import {
   type AlertWire,
   defaultAlertRules,
 } from '../../src-main/ipc/alerts-types.ts';
-import type { EventChannel, EventMap, RequestChannel } from '../../src-main/ipc/contract.ts';
-import type { Transport } from '../transport/transport.ts';
+import { fakeMain } from '../../test/unit/fake-main.ts';
 import { createAlertsStore, firingOf } from './alerts-store.ts';
 import { createAppStore } from './app-store.ts';
 
@@ -42,31 +41,14 @@ const diff = (epoch: string, seq: number, upserts: AlertWire[], fired: string[] 
   fired,
 });
 
-function fakeMain(truth: { alerts: AlertsSnapshot }) {
-  const calls: RequestChannel[] = [];
-  const listeners = new Map<EventChannel, ((p: unknown) => void)[]>();
-  const transport: Transport = {
-    kind: 'websocket',
-    invoke: async (channel) => {
-      calls.push(channel);
-      if (channel === 'alerts:list') return structuredClone(truth.alerts) as never;
-      if (channel === 'clusters:listSources') return [] as never;
-      if (channel === 'clusters:watch') return new Promise(() => {}) as never;
-      return { backend: 'keychain', detail: '', entries: 0 } as never;
-    },
-    on: (channel, cb) => {
-      listeners.set(channel, [...(listeners.get(channel) ?? []), cb as (p: unknown) => void]);
-      return () => {};
-    },
-    onState: (cb) => {
-      cb('open');
-      return () => {};
-    },
-  };
-  const push = <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
-    for (const l of listeners.get(channel) ?? []) l(payload);
-  };
-  return { transport, calls, push };
+/** Main answering what the app store and the alerts store ask (the watch never settles: alerts only). */
+function mainWith(truth: { alerts: AlertsSnapshot }) {
+  return fakeMain({
+    'alerts:list': () => structuredClone(truth.alerts),
+    'clusters:listSources': () => [],
+    'clusters:watch': () => new Promise(() => {}),
+    'vault:status': () => ({ backend: 'keychain', detail: '', entries: 0 }),
+  });
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
@@ -74,31 +56,32 @@ const settle = () => new Promise((r) => setTimeout(r, 0));
 describe('alerts store', () => {
   it('loads when a cluster opens, applies diffs in order, reloads on a gap or a new epoch', async () => {
     const truth = { alerts: snap('e1', 1, [a('n1', 'pending')]) };
-    const main = fakeMain(truth);
+    const main = mainWith(truth);
     const app = createAppStore(main.transport, { tickMs: 0 });
     const alerts = createAlertsStore(main.transport, app);
     void app.getState().openCluster(ID);
     await settle();
     expect(alerts.getState().snapshot?.alerts.map((x) => x.state)).toEqual(['pending']);
-    main.push('alerts:changed', diff('e1', 2, [a('n1', 'firing')], [a('n1', 'firing').id]));
+    main.emit('alerts:changed', diff('e1', 2, [a('n1', 'firing')], [a('n1', 'firing').id]));
     expect(firingOf(alerts.getState().snapshot).map((x) => x.id)).toEqual([a('n1', 'firing').id]);
-    const lists = () => main.calls.filter((c) => c === 'alerts:list').length;
+    const lists = () => main.of('alerts:list').length;
     expect(lists()).toBe(1);
     truth.alerts = snap('e1', 4, [a('n1', 'resolved')]);
-    main.push('alerts:changed', diff('e1', 4, []));
+    main.emit('alerts:changed', diff('e1', 4, []));
     await settle();
     expect(lists()).toBe(2);
     expect(alerts.getState().snapshot?.alerts[0]?.state).toBe('resolved');
     truth.alerts = snap('e2', 1, []);
-    main.push('alerts:changed', diff('e2', 1, []));
+    main.emit('alerts:changed', diff('e2', 1, []));
     await settle();
     expect(lists()).toBe(3);
     expect(alerts.getState().snapshot?.epoch).toBe('e2');
+    expect(main.unexpected).toEqual([]);
   });
 
   it('the banner stays dismissed until another alert fires', async () => {
     const truth = { alerts: snap('e1', 1, [a('n1', 'firing')]) };
-    const main = fakeMain(truth);
+    const main = mainWith(truth);
     const app = createAppStore(main.transport, { tickMs: 0 });
     const alerts = createAlertsStore(main.transport, app);
     void app.getState().openCluster(ID);
@@ -107,7 +90,8 @@ describe('alerts store', () => {
     const visible = () =>
       firingOf(alerts.getState().snapshot).some((x) => !alerts.getState().dismissed.has(x.id));
     expect(visible()).toBe(false);
-    main.push('alerts:changed', diff('e1', 2, [a('n2', 'firing')], [a('n2', 'firing').id]));
+    main.emit('alerts:changed', diff('e1', 2, [a('n2', 'firing')], [a('n2', 'firing').id]));
     expect(visible()).toBe(true);
+    expect(main.unexpected).toEqual([]);
   });
 });

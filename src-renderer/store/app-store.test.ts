@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EventChannel, EventMap, RequestChannel } from '../../src-main/ipc/contract.ts';
 import { type ClusterDiff, type ClusterSnapshot, RESOURCE_KINDS } from '../../src-main/ipc/types.ts';
-import type { Transport, TransportState } from '../transport/transport.ts';
+import { fakeMain } from '../../test/unit/fake-main.ts';
 import { createAppStore } from './app-store.ts';
 
 const ID = 'imported-1/lab';
@@ -33,31 +32,15 @@ const diff = (seq: number, node: string): ClusterDiff => ({
   resources: { nodes: { upserts: [{ name: node, conditions: [] }], removes: [] } },
 });
 
-/** A main process in a box: answers requests from `truth`, records them, pushes events on demand. */
-function fakeMain(truth: { snap: ClusterSnapshot }) {
-  const calls: RequestChannel[] = [];
-  const listeners = new Map<EventChannel, ((p: unknown) => void)[]>();
-  const transport: Transport = {
-    kind: 'websocket',
-    invoke: async (channel) => {
-      calls.push(channel);
-      if (channel === 'clusters:watch' || channel === 'clusters:snapshot') return truth.snap as never;
-      if (channel === 'clusters:listSources') return [] as never;
-      return { backend: 'keychain', detail: '', entries: 0 } as never;
-    },
-    on: (channel, cb) => {
-      listeners.set(channel, [...(listeners.get(channel) ?? []), cb as (p: unknown) => void]);
-      return () => {};
-    },
-    onState: (cb: (s: TransportState) => void) => {
-      cb('open');
-      return () => {};
-    },
-  };
-  const push = <E extends EventChannel>(channel: E, payload: EventMap[E]) => {
-    for (const l of listeners.get(channel) ?? []) l(payload);
-  };
-  return { transport, calls, push };
+/** Main answering the app store from `truth` (a cluster's snapshot). */
+function mainWith(truth: { snap: ClusterSnapshot }) {
+  const snap = () => truth.snap;
+  return fakeMain({
+    'clusters:watch': snap,
+    'clusters:snapshot': snap,
+    'clusters:listSources': () => [],
+    'vault:status': () => ({ backend: 'keychain', detail: '', entries: 0 }),
+  });
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -65,32 +48,34 @@ const flush = () => new Promise((r) => setTimeout(r, 0));
 describe('app store', () => {
   it('opens a cluster, applies diffs, and on a gap fetches one fresh snapshot', async () => {
     const truth = { snap: snapshot(3, ['a']) };
-    const main = fakeMain(truth);
+    const main = mainWith(truth);
     const store = createAppStore(main.transport, { tickMs: 0 });
     await store.getState().openCluster(ID);
     const nodes = () => [...(store.getState().mirror(ID)?.data.objects.nodes.keys() ?? [])].sort();
     expect(store.getState().view).toBe('pools');
     expect(nodes()).toEqual(['a']);
 
-    main.push('cluster:diff', diff(4, 'b'));
+    main.emit('cluster:diff', diff(4, 'b'));
     expect(nodes()).toEqual(['a', 'b']);
-    expect(main.calls.filter((c) => c === 'clusters:snapshot')).toHaveLength(0);
+    expect(main.of('clusters:snapshot')).toHaveLength(0);
 
     // seq 5 and 6 are lost; 7 and 8 arrive. Main's truth by now includes them all.
     truth.snap = snapshot(7, ['a', 'b', 'c', 'd', 'e']);
-    main.push('cluster:diff', diff(7, 'e'));
-    main.push('cluster:diff', diff(8, 'f'));
+    main.emit('cluster:diff', diff(7, 'e'));
+    main.emit('cluster:diff', diff(8, 'f'));
     await flush();
-    expect(main.calls.filter((c) => c === 'clusters:snapshot')).toHaveLength(1);
+    expect(main.of('clusters:snapshot')).toHaveLength(1);
     expect(nodes()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     expect(store.getState().mirror(ID)?.needsSnapshot).toBe(false);
+    expect(main.unexpected).toEqual([]);
   });
 
   it('ignores events for clusters this window did not open', () => {
-    const main = fakeMain({ snap: snapshot(0, []) });
+    const main = mainWith({ snap: snapshot(0, []) });
     const store = createAppStore(main.transport, { tickMs: 0 });
-    main.push('cluster:snapshot', { ...snapshot(0, ['x']), clusterId: 'other/ctx' });
+    main.emit('cluster:snapshot', { ...snapshot(0, ['x']), clusterId: 'other/ctx' });
     expect(store.getState().clusters).toEqual({});
     expect(store.getState().mirror('other/ctx')).toBeUndefined();
+    expect(main.unexpected).toEqual([]);
   });
 });

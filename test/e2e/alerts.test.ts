@@ -15,12 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { LABEL_NODEPOOL } from '../../src-agent/api/labels.ts';
+import {
+  ANNOTATION_AUTONOMY_DURATION,
+  CONDITION_AUTONOMY,
+  LABEL_NODEPOOL,
+} from '../../src-agent/api/labels.ts';
 import { ANNOTATION_NODE_REPORT, type NodeReport } from '../../src-agent/api/node-report.ts';
+import { installCrds } from '../lab/controller-support.ts';
 import { installKubeletStandin, waitNodeReady } from '../lab/fixtures/kubelet-standin.ts';
 import { TestKeyring } from '../lab/keyring.ts';
 import { Lab } from '../lab/lab.ts';
-import { type BrowserApp, buildApp, openAppInChromium, REPO, tearDownE2e, until } from './app-harness.ts';
+import { type BrowserApp, buildApp, openAppInChromium, tearDownE2e, until } from './app-harness.ts';
 import { importAndOpen, viewButton } from './ui-steps.ts';
 
 const POOL = 'site-alerts';
@@ -92,13 +97,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ef-e2e-alerts-'));
   keyring = await TestKeyring.start();
   lab = await Lab.start({ hosts: 2, kwokNodes: 0 });
-  await lab.cluster.kubectl(['apply', '-f', join(REPO, 'resources/crds')]);
-  await lab.cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/nodepools.apps.openyurt.io',
-  ]);
+  await installCrds(lab.cluster);
   await kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({
@@ -114,7 +113,7 @@ beforeAll(async () => {
     await kubectl(['label', 'node', name, `${LABEL_NODEPOOL}=${POOL}`, '--overwrite']);
   }
   // What a converted node's hub says when autonomy will hold: the annotation, and Autonomy=True.
-  await kubectl(['annotate', 'node', 'edge-1', 'node.openyurt.io/autonomy-duration=0', '--overwrite']);
+  await kubectl(['annotate', 'node', 'edge-1', `${ANNOTATION_AUTONOMY_DURATION}=0`, '--overwrite']);
   await kubectl([
     'patch',
     'node',
@@ -126,7 +125,7 @@ beforeAll(async () => {
       status: {
         conditions: [
           {
-            type: 'Autonomy',
+            type: CONDITION_AUTONOMY,
             status: 'True',
             reason: 'AutonomyReady',
             message: 'e2e: written as the hub would',

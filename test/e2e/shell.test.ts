@@ -30,7 +30,16 @@ test('the app shell renders in Chromium and says when it cannot reach EdgeFleet'
   await expect(page.getByRole('heading', { name: 'EdgeFleet' }).isVisible()).resolves.toBe(true);
   await expect(
     page.getByRole('navigation', { name: 'Views' }).getByRole('button').allTextContents(),
-  ).resolves.toEqual(['Clusters', 'Node pools', 'Nodes', 'Apps', 'Topology', 'Events', 'Alerts', 'Provisioning']);
+  ).resolves.toEqual([
+    'Clusters',
+    'Node pools',
+    'Nodes',
+    'Apps',
+    'Topology',
+    'Events',
+    'Alerts',
+    'Provisioning',
+  ]);
   // No IPC behind this host: the page reports the refusal instead of spinning.
   await page.getByRole('alert').getByText('EdgeFleet refused this page').waitFor({ timeout: 10_000 });
   expect(errors).toEqual([]);

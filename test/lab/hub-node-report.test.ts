@@ -25,6 +25,7 @@ import type { Cluster } from './cluster.ts';
 import {
   LoopbackLink,
   loopbackHubConfig,
+  requestText,
   startHubLabCluster,
   waitForDefaultServiceAccount,
 } from './hub-support.ts';
@@ -46,24 +47,6 @@ let tunnelAdmin = '';
 let nodeCert: { cert: string; key: string };
 const log = new MemoryLogger();
 
-function request(
-  opts: https.RequestOptions & { tls?: boolean },
-  body?: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const onRes = (res: http.IncomingMessage) => {
-      let b = '';
-      res.on('data', (c) => {
-        b += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-    };
-    const req = opts.tls ? https.request(opts, onRes) : http.request(opts, onRes);
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 async function published(name = NODE): Promise<{ text: string | undefined; rv: string }> {
   const n = await (cluster as Cluster).kubectlJson<{
     metadata: { resourceVersion: string; annotations?: Record<string, string> };
@@ -80,7 +63,7 @@ async function report(): Promise<NodeReport> {
 /** A counter of the hub's own /metrics. */
 async function hubCounter(name: string): Promise<number> {
   const [host, port] = (hub as Hub).adminAddress.split(':');
-  const res = await request({ host, port, path: '/metrics' });
+  const res = await requestText(http, { host, port, path: '/metrics' });
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(res.body);
   if (!m) throw new Error(`${name} not in the hub's /metrics`);
   return Number(m[1]);
@@ -157,9 +140,9 @@ describe('node report on a real API server', () => {
 
   it('the Node authorizer and NodeRestriction keep a node to its own annotation', async () => {
     const u = new URL((cluster as Cluster).apiServerUrl);
-    const res = await request(
+    const res = await requestText(
+      https,
       {
-        tls: true,
         host: u.hostname,
         port: u.port,
         method: 'PATCH',
@@ -206,7 +189,7 @@ describe('node report on a real API server', () => {
       }),
     });
     const [host, port] = (hub as Hub).proxyAddress.split(':');
-    const list = await request({
+    const list = await requestText(http, {
       host,
       port,
       path: `/api/v1/pods?fieldSelector=spec.nodeName%3D${NODE}`,

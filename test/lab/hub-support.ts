@@ -170,3 +170,26 @@ export async function loopbackHubConfig(o: {
     ...o.extra,
   };
 }
+
+/** One request; resolves the status and the whole body as text, rejects on a socket error or after `timeoutMs`. */
+export function requestText(
+  mod: typeof http | typeof https,
+  opts: http.RequestOptions | https.RequestOptions,
+  body?: string,
+  timeoutMs = 15_000,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = mod.request(opts, (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        b += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${opts.method ?? 'GET'} ${opts.path} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../lab/cluster.ts';
-import { LoopbackLink, startHubLabCluster } from '../lab/hub-support.ts';
+import { LoopbackLink, requestText, startHubLabCluster } from '../lab/hub-support.ts';
 import { freePort } from '../lab/proc.ts';
 import { prng, type SoakContext, type SoakScenario } from './soak.ts';
 
@@ -27,33 +27,6 @@ const NS = 'power-loss';
 const OBJECTS = 150;
 const KUBELET_UA = 'kubelet/v1.36.0 (linux/amd64) kubernetes/soak';
 const START_TIMEOUT_MS = 30_000;
-
-interface Response {
-  status: number;
-  body: string;
-}
-
-function request(
-  mod: typeof http | typeof https,
-  opts: http.RequestOptions | https.RequestOptions,
-  body?: string,
-  timeoutMs = 15_000,
-): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const req = mod.request(opts, (res) => {
-      let b = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        b += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
-      res.on('error', reject);
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${opts.method ?? 'GET'} ${opts.path} timed out`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** Every `data.v` each ConfigMap ever had in the cloud: an answer from the cache must be one of them. */
 type History = Map<string, Set<string>>;
@@ -88,7 +61,7 @@ async function waitFor(adminPort: number, path: string, h: HubProcess): Promise<
   const end = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < end) {
     if (h.child.exitCode !== null) return false;
-    const r = await request(http, { host: '127.0.0.1', port: adminPort, path }, undefined, 2_000).catch(
+    const r = await requestText(http, { host: '127.0.0.1', port: adminPort, path }, undefined, 2_000).catch(
       () => undefined,
     );
     if (r?.status === 200) return true;
@@ -130,7 +103,7 @@ function kubeletClient(proxyPort: number, stop: { stopped: boolean }): Promise<v
   const path = `/api/v1/namespaces/${NS}/configmaps`;
   return (async () => {
     while (!stop.stopped) {
-      const list = await request(http, {
+      const list = await requestText(http, {
         host: '127.0.0.1',
         port: proxyPort,
         path: `${path}?limit=500`,
@@ -142,7 +115,7 @@ function kubeletClient(proxyPort: number, stop: { stopped: boolean }): Promise<v
       }
       const rv = (JSON.parse(list.body) as { metadata: { resourceVersion: string } }).metadata
         .resourceVersion;
-      await request(
+      await requestText(
         http,
         {
           host: '127.0.0.1',
@@ -247,7 +220,7 @@ export const scenario: SoakScenario = {
           const v = `c${cycle}-${n}`;
           // Recorded before the write: an answer of v is possible from the moment the write is sent.
           history.get(name)?.add(v);
-          await request(
+          await requestText(
             https,
             {
               host: api.hostname,
@@ -293,7 +266,7 @@ export const scenario: SoakScenario = {
           figures.startsFailed++;
           ctx.schedule(`${line}; offline start failed: ${hub.stderr.join('').slice(-400)}`);
         } else {
-          const r = await request(http, {
+          const r = await requestText(http, {
             host: '127.0.0.1',
             port: proxyPort,
             path: `/api/v1/namespaces/${NS}/configmaps`,
